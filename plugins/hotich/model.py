@@ -1,0 +1,168 @@
+"""The canonical record model, statuses and reason codes, with the contract's names.
+
+Every stage speaks these names. A *record* frame has one row per source record (the
+columns of ``RECORD_COLUMNS``); a *person* frame has one row per person to reconcile
+(``PERSON_COLUMNS``): the subject of a birth or death, or each spouse of a marriage.
+
+Dates in a record frame are kept as three columns per date field ``X``:
+``X`` (``datetime64``, NaT unless a full date), ``X_year`` (``Int64``, the year of a
+full or year-only date) and ``X_state`` (one of ``DateState``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a record ends: the ledger's ``status``."""
+
+    LOADED = "loaded"
+    REVIEW = "review"
+    QUARANTINED = "quarantined"
+
+
+class RecordType(StrEnum):
+    """The ledger's ``record_type``."""
+
+    BIRTH = "birth"
+    DEATH = "death"
+    MARRIAGE = "marriage"
+    UNKNOWN = "unknown"
+
+
+class Flavor(StrEnum):
+    """The three kinds of district source (district-sources.md)."""
+
+    MODERN = "modern"
+    LEGACY = "legacy"
+    WORKBOOK = "workbook"
+
+
+class DateState(StrEnum):
+    """What a date field held once parsed."""
+
+    MISSING = "missing"
+    FULL = "full"
+    YEAR = "year"  # a year alone
+    INVALID = "invalid"  # present but unparseable or non-existent (30/02)
+
+
+# --- reason codes (contracts/README.md) -------------------------------------------------
+# Quarantine
+REQUIRED_MISSING = "REQUIRED_MISSING"
+DATE_INVALID = "DATE_INVALID"
+VALUE_INVALID = "VALUE_INVALID"
+DATE_ORDER = "DATE_ORDER"
+MARRIAGE_AGE = "MARRIAGE_AGE"
+ID_FORMAT = "ID_FORMAT"
+ID_PROVINCE = "ID_PROVINCE"
+ID_CENTURY_SEX = "ID_CENTURY_SEX"
+ID_BIRTH_YEAR = "ID_BIRTH_YEAR"
+DUPLICATE_ENTRY = "DUPLICATE_ENTRY"
+# Review
+ID_NOT_FOUND = "ID_NOT_FOUND"
+NAME_MISMATCH = "NAME_MISMATCH"
+DOB_MISMATCH = "DOB_MISMATCH"
+SEX_MISMATCH = "SEX_MISMATCH"
+# Information
+NAME_DIACRITICS = "NAME_DIACRITICS"
+LINKED = "LINKED"
+LINK_AMBIGUOUS = "LINK_AMBIGUOUS"
+LINK_NONE = "LINK_NONE"
+LEGACY_ENCODING = "LEGACY_ENCODING"
+
+QUARANTINE_CODES: frozenset[str] = frozenset(
+    {
+        REQUIRED_MISSING,
+        DATE_INVALID,
+        VALUE_INVALID,
+        DATE_ORDER,
+        MARRIAGE_AGE,
+        ID_FORMAT,
+        ID_PROVINCE,
+        ID_CENTURY_SEX,
+        ID_BIRTH_YEAR,
+        DUPLICATE_ENTRY,
+    }
+)
+REVIEW_CODES: frozenset[str] = frozenset({ID_NOT_FOUND, NAME_MISMATCH, DOB_MISMATCH, SEX_MISMATCH})
+INFO_CODES: frozenset[str] = frozenset(
+    {NAME_DIACRITICS, LINKED, LINK_AMBIGUOUS, LINK_NONE, LEGACY_ENCODING}
+)
+ALL_CODES: frozenset[str] = QUARANTINE_CODES | REVIEW_CODES | INFO_CODES
+
+SEX_MALE = "Nam"
+SEX_FEMALE = "Nữ"
+
+# Column limits of the contract (VALUE_INVALID): names 100 characters, other text 255.
+NAME_MAX_LEN = 100
+TEXT_MAX_LEN = 255
+
+# --- the canonical record frame ---------------------------------------------------------
+DATE_FIELDS: tuple[str, ...] = (
+    "registration_date",
+    "subject_dob",
+    "death_date",
+    "mother_dob",
+    "father_dob",
+    "husband_dob",
+    "wife_dob",
+)
+NAME_FIELDS: tuple[str, ...] = (
+    "subject_name",
+    "mother_name",
+    "father_name",
+    "husband_name",
+    "wife_name",
+)
+ID_FIELDS: tuple[str, ...] = ("subject_id", "husband_id", "wife_id")
+OTHER_TEXT_FIELDS: tuple[str, ...] = (
+    "book",
+    "entry_no",
+    "subject_sex",
+    "place",
+    "ethnicity",
+    "nationality",
+    "death_cause",
+    "husband_ethnicity",
+    "wife_ethnicity",
+    "note",
+)
+
+# One row per source record. Text is Unicode NFC after normalization; date fields
+# expand to X / X_year / X_state (see module docstring).
+RECORD_KEY_COLUMNS: tuple[str, ...] = (
+    "source_key",  # <district>:<record_type>:<local key>
+    "district_code",
+    "record_type",  # RecordType value
+    "local_key",  # source primary key as text, or '<file>#<row>'
+    "sort_key",  # orders records for DUPLICATE_ENTRY: numeric key, or file then row
+    "content_hash",  # hex digest of the record's contract content
+    "legacy_encoding",  # bool: some text was TCVN3/VNI and was converted
+    "raw",  # the full source record as JSON text (kept in quarantine/review)
+)
+RECORD_COLUMNS: tuple[str, ...] = (
+    RECORD_KEY_COLUMNS + NAME_FIELDS + ID_FIELDS + OTHER_TEXT_FIELDS + DATE_FIELDS
+)
+
+# One row per person to reconcile.
+PERSON_COLUMNS: tuple[str, ...] = (
+    "source_key",
+    "record_type",
+    "role",  # 'subject', 'husband' or 'wife'
+    "full_name",
+    "sex",  # 'Nam' / 'Nữ'
+    "dob",  # datetime64, NaT when year-only
+    "dob_year",
+    "dob_year_only",  # bool
+    "personal_id",  # None when the record gives none
+    "mother_name",
+    "father_name",
+    "death_date",  # deaths only
+    "registration_date",
+)
+
+ROLE_SUBJECT = "subject"
+ROLE_HUSBAND = "husband"
+ROLE_WIFE = "wife"
