@@ -1,0 +1,53 @@
+"""hotich_reconcile: the daily reconciliation of the districts' civil-status records."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task_group
+from hotich.airflow.callbacks import notify_failure
+from hotich.airflow.settings import task_retries
+from hotich.airflow.tasks import extract, load, plan_districts, reconcile, report, validate
+
+DOC = """
+### hotich_reconcile
+
+Every day at 01:00 (Asia/Ho_Chi_Minh), for each district of the districts file
+(`HOTICH_DISTRICTS_FILE`), in parallel: **extract** the new or changed records,
+**validate** them with the data-quality suites (`expectations/`), **reconcile** every person
+against the population register, and **load** the clean ones into the national
+civil-status database; every record read gets one row in `recon.ledger`.
+
+A district whose source or the register is down fails its own tasks (retried with
+backoff); the other districts finish. **report** then fails the run, naming them: their
+records are read again by the next run. Runbook: `docs/reliability.md`.
+"""
+
+
+@dag(
+    dag_id="hotich_reconcile",
+    schedule="0 1 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=DOC,
+    tags=["hotich", "civil-status", "daily"],
+    default_args={
+        "owner": "hotich-data-engineering",
+        "retries": task_retries(),
+        "retry_delay": timedelta(seconds=30),
+        "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": notify_failure,
+    },
+)
+def hotich_reconcile():
+    @task_group
+    def district(district: dict):
+        return load(reconcile(validate(extract(district))))
+
+    planned = plan_districts()
+    district.expand(district=planned) >> report(planned)
+
+
+hotich_reconcile()

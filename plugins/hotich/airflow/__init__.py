@@ -1,0 +1,1 @@
+"""The only place (with ``dags/``) that imports Airflow: tasks, connections, callbacks."""

@@ -1,0 +1,141 @@
+"""One typed configuration for the whole platform.
+
+Everything tunable lives here, read from the environment once (``Settings.from_env``),
+so that tasks, the CLI and the benchmarks agree. Names of environment variables are the
+contract's (``HOTICH_DISTRICTS_FILE``, ``HOTICH_PROVINCE_CODE``) or ``HOTICH_*``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from hotich.model import Flavor
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class District:
+    """One district-level unit of the districts file."""
+
+    code: str
+    name: str
+    flavor: Flavor
+    conn_id: str | None = None
+    inbox: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """A short label for logs and task ids: ``260 Tiên Du``."""
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    """How the population register is called (see population-api.yaml)."""
+
+    conn_id: str = "population_api"
+    batch_get_size: int = 500
+    match_size: int = 100
+    max_concurrency: int = 8
+    timeout_s: float = 30.0
+    max_retries: int = 6
+    retry_budget_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The platform's settings; build with :meth:`from_env`."""
+
+    project_root: Path = PROJECT_ROOT
+    districts_file: Path = PROJECT_ROOT / "include" / "config" / "districts.yaml"
+    province_code: str = "027"
+    province_codes_file: Path = PROJECT_ROOT / "include" / "contracts" / "province_codes.csv"
+    sql_dir: Path = PROJECT_ROOT / "include" / "sql"
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    data_dir: Path = PROJECT_ROOT / "data"
+    civil_status_conn_id: str = "civil_status_db"
+    # Rows per extract chunk: bounds memory of a district read (300k rows < 1 GB).
+    chunk_rows: int = 50_000
+    # Re-read this far behind a modern district's watermark: long transactions commit
+    # rows stamped slightly earlier than rows already read (district-sources.md).
+    watermark_lookback_minutes: int = 60
+    register: RegisterSettings = field(default_factory=RegisterSettings)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Settings from the environment (``os.environ`` unless given)."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        data_dir = Path(env.get("HOTICH_DATA_DIR", base.data_dir))
+        register = RegisterSettings(
+            max_concurrency=int(env.get("HOTICH_REGISTER_CONCURRENCY", 8)),
+            retry_budget_s=float(env.get("HOTICH_REGISTER_RETRY_BUDGET_S", 300)),
+            max_retries=int(env.get("HOTICH_REGISTER_MAX_RETRIES", 6)),
+        )
+        province = env.get("HOTICH_PROVINCE_CODE", base.province_code)
+        if not (len(province) == 3 and province.isdigit()):
+            raise ConfigError(f"HOTICH_PROVINCE_CODE must be three digits, got {province!r}")
+        return cls(
+            districts_file=Path(env.get("HOTICH_DISTRICTS_FILE", base.districts_file)),
+            province_code=province,
+            data_dir=data_dir,
+            chunk_rows=int(env.get("HOTICH_CHUNK_ROWS", base.chunk_rows)),
+            register=register,
+        )
+
+
+def load_districts(path: Path) -> list[District]:
+    """Read and check the districts file; errors name the file and the entry."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: districts file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    entries = (doc or {}).get("districts") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: expected a non-empty list under 'districts'")
+    districts: list[District] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: district #{i}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+        code = str(entry.get("code", "")).strip()
+        if not code:
+            raise ConfigError(f"{where}: 'code' is missing")
+        where = f"{path}: district {code}"
+        try:
+            flavor = Flavor(str(entry.get("flavor", "")).strip())
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: flavor must be one of modern, legacy, workbook, got {entry.get('flavor')!r}"
+            ) from exc
+        conn_id, inbox = entry.get("conn_id"), entry.get("inbox")
+        if flavor is Flavor.WORKBOOK and not inbox:
+            raise ConfigError(f"{where}: a workbook district needs 'inbox'")
+        if flavor is not Flavor.WORKBOOK and not conn_id:
+            raise ConfigError(f"{where}: a {flavor} district needs 'conn_id'")
+        districts.append(
+            District(
+                code=code,
+                name=str(entry.get("name", code)),
+                flavor=flavor,
+                conn_id=str(conn_id) if conn_id else None,
+                inbox=(path.parent / inbox).resolve() if inbox else None,
+            )
+        )
+    codes = [d.code for d in districts]
+    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    if dupes:
+        raise ConfigError(f"{path}: district codes appear more than once: {', '.join(dupes)}")
+    return districts

@@ -1,0 +1,190 @@
+"""Load one district's verdicts into the national civil-status database, exactly once.
+
+Everything a run learned about a district — loaded registrations and their people,
+ledger verdicts, quarantine and review entries, link candidates, and the extract state
+(watermarks, content hashes, workbook files) — is written in ONE transaction: COPY into
+staging tables, then one set-based upsert (``include/sql/load/apply.sql``). A crash
+before the commit leaves nothing behind and the next try reads the same records again;
+a retry after the commit finds them unchanged and reads nothing twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hotich.model import Status
+
+log = logging.getLogger(__name__)
+
+VERDICT_COLUMNS = (
+    "district_code", "record_type", "source_key", "status", "reasons", "personal_id",
+    "content_hash", "source_record", "book", "entry_no", "claims_entry",
+)
+REGISTRATION_COLUMNS = (
+    "source_key", "district_code", "record_type", "book", "entry_no", "registration_date",
+    "place", "ethnicity", "nationality", "death_cause", "legacy_encoding", "content_hash",
+    "run_id",
+)
+PERSON_COLUMNS = (
+    "source_key", "role", "full_name", "source_name", "sex", "date_of_birth", "year_of_birth",
+    "personal_id", "id_origin", "mother_name", "mother_dob", "father_name", "father_dob",
+    "death_date", "link_verdict", "link_name_level", "link_date_level", "link_corroborated",
+)
+CANDIDATE_COLUMNS = ("run_id", "source_key", "role", "candidate_id", "score", "rank")
+
+
+class ConservationError(RuntimeError):
+    """Records read and verdicts written do not add up: nothing is committed."""
+
+
+@dataclass
+class LoadBatch:
+    """What one run learned about one district, ready to be written."""
+
+    run_id: str
+    district_code: str
+    extracted: int
+    verdicts: pd.DataFrame
+    registrations: pd.DataFrame
+    persons: pd.DataFrame
+    candidates: pd.DataFrame
+    watermarks: list[dict[str, Any]] = field(default_factory=list)
+    workbook_files: list[dict[str, Any]] = field(default_factory=list)
+    rejected_files: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def pg_array(values: pd.Series) -> pd.Series:
+    """Lists of reason codes as PostgreSQL array literals (codes are plain identifiers)."""
+    return values.map(lambda codes: "{" + ",".join(codes) + "}")
+
+
+def copy_frame(cur, table: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> int:
+    """COPY ``frame[columns]`` into ``table``; empty cells are NULL. Returns rows copied."""
+    if frame.empty:
+        return 0
+    buf = io.StringIO()
+    frame.loc[:, list(columns)].to_csv(buf, index=False, header=False, na_rep="")
+    buf.seek(0)
+    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buf)
+    return len(frame)
+
+
+def check_conservation(batch: LoadBatch) -> dict[str, int]:
+    """extracted = loaded + review + quarantined, each record once; raise otherwise."""
+    v = batch.verdicts
+    counts = {s.value: int((v["status"] == s.value).sum()) for s in Status}
+    problems = []
+    if v["source_key"].duplicated().any():
+        problems.append(f"{int(v['source_key'].duplicated().sum())} records have two verdicts")
+    if sum(counts.values()) != len(v):
+        problems.append(f"{len(v) - sum(counts.values())} verdicts have an unknown status")
+    if len(v) != batch.extracted:
+        problems.append(f"{batch.extracted} records extracted but {len(v)} verdicts")
+    loaded = set(v.loc[v["status"] == Status.LOADED.value, "source_key"])
+    if set(batch.registrations["source_key"]) != loaded:
+        problems.append("loaded verdicts and loaded registrations differ")
+    if problems:
+        raise ConservationError(
+            f"district {batch.district_code}, run {batch.run_id}: " + "; ".join(problems)
+        )
+    return {"extracted": batch.extracted, **counts}
+
+
+def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
+    """Write ``batch`` in one transaction on a psycopg2 connection; return the counts.
+
+    The caller owns the connection; this commits on success and rolls back on error.
+    """
+    counts = check_conservation(batch)
+    verdicts = batch.verdicts.assign(
+        reasons=pg_array(batch.verdicts["reasons"]),
+        # jsonb refuses the NUL escape; keep it visible as text instead of losing the record.
+        source_record=batch.verdicts["source_record"].str.replace("\\u0000", "\\\\u0000", regex=False),
+    )
+    candidates = batch.candidates.assign(run_id=batch.run_id)
+    registrations = batch.registrations.assign(run_id=batch.run_id)
+    params = {"run_id": batch.run_id, "district_code": batch.district_code}
+    try:
+        with conn.cursor() as cur:
+            cur.execute((sql_dir / "load" / "stage.sql").read_text(encoding="utf-8"))
+            copy_frame(cur, "stage_verdict", verdicts, VERDICT_COLUMNS)
+            copy_frame(cur, "stage_registration", registrations, REGISTRATION_COLUMNS)
+            copy_frame(cur, "stage_person", batch.persons, PERSON_COLUMNS)
+            copy_frame(cur, "stage_candidate", candidates, CANDIDATE_COLUMNS)
+            cur.execute((sql_dir / "load" / "apply.sql").read_text(encoding="utf-8"), params)
+            _save_extract_state(cur, batch)
+            cur.execute(
+                "SELECT status, count(*) FROM recon.verdict WHERE run_id = %(run_id)s"
+                " AND district_code = %(district_code)s GROUP BY status",
+                params,
+            )
+            in_db = dict(cur.fetchall())
+            if sum(in_db.values()) < batch.extracted:
+                raise ConservationError(
+                    f"district {batch.district_code}: {batch.extracted} extracted but only "
+                    f"{sum(in_db.values())} verdicts in recon.verdict for run {batch.run_id}"
+                )
+            cur.execute(
+                "INSERT INTO recon.run_summary"
+                " (run_id, district_code, extracted, loaded, review, quarantined, stats)"
+                " VALUES (%(run_id)s, %(district_code)s, %(extracted)s, %(loaded)s, %(review)s,"
+                " %(quarantined)s, %(stats)s)"
+                " ON CONFLICT (run_id, district_code) DO UPDATE SET"
+                " extracted = recon.run_summary.extracted + EXCLUDED.extracted,"
+                " loaded = recon.run_summary.loaded + EXCLUDED.loaded,"
+                " review = recon.run_summary.review + EXCLUDED.review,"
+                " quarantined = recon.run_summary.quarantined + EXCLUDED.quarantined,"
+                " stats = EXCLUDED.stats, finished_at = now()",
+                {**params, **counts, "stats": json.dumps(batch.stats, default=str)},
+            )
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+    log.info(
+        "district %s: loaded %d, review %d, quarantined %d of %d extracted",
+        batch.district_code, counts["loaded"], counts["review"], counts["quarantined"],
+        counts["extracted"],
+    )
+    return counts
+
+
+def _save_extract_state(cur, batch: LoadBatch) -> None:
+    """Advance watermarks and remember files, in the same transaction as the verdicts."""
+    for mark in batch.watermarks:
+        cur.execute(
+            "INSERT INTO recon.watermark (district_code, table_name, updated_at, run_id)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (district_code, table_name) DO UPDATE SET"
+            " updated_at = GREATEST(recon.watermark.updated_at, EXCLUDED.updated_at),"
+            " run_id = EXCLUDED.run_id",
+            (batch.district_code, mark["table_name"], mark["updated_at"], batch.run_id),
+        )
+    for f in batch.workbook_files:
+        cur.execute(
+            "INSERT INTO recon.workbook_file (district_code, file_name, content_hash, rows_read, run_id)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (district_code, file_name) DO UPDATE SET"
+            " content_hash = EXCLUDED.content_hash, rows_read = EXCLUDED.rows_read,"
+            " run_id = EXCLUDED.run_id, read_at = now()",
+            (batch.district_code, f["file_name"], f["content_hash"], f["rows_read"], batch.run_id),
+        )
+    for f in batch.rejected_files:
+        cur.execute(
+            "INSERT INTO recon.rejected_file (district_code, file_name, content_hash, problem, run_id)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (batch.district_code, f["file_name"], f["content_hash"], f["problem"], batch.run_id),
+        )
+
+
+def read_sql(cur, sql_file: Path, params: dict[str, Any]) -> pd.DataFrame:
+    """Run a SELECT kept in ``include/sql`` and return its rows as a frame."""
+    cur.execute(sql_file.read_text(encoding="utf-8"), params)
+    cols = [d[0] for d in cur.description]
+    return pd.DataFrame(cur.fetchall(), columns=cols)

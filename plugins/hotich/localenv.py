@@ -1,0 +1,172 @@
+"""Run Airflow configured inside the project, on the embedded PostgreSQL.
+
+``python -m hotich.localenv airflow dags test hotich_reconcile`` starts the embedded
+database when needed, migrates Airflow's metadata once, sets the Airflow environment
+(``AIRFLOW_HOME`` under the project, examples off, LocalExecutor, Asia/Ho_Chi_Minh) and
+runs the command. ``python -m hotich.localenv up`` / ``down`` start and stop Airflow's services and
+the embedded database.
+``python -m hotich.localenv env`` prints the environment as shell exports.
+
+Whatever the caller's environment already names (``AIRFLOW_CONN_CIVIL_STATUS_DB``,
+``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``, …) is kept: the defaults only fill the gaps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from hotich import db
+from hotich.config import PROJECT_ROOT, TIMEZONE
+
+AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
+
+
+def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment Airflow runs with in this project (starts the embedded DB if used)."""
+    env = dict(os.environ if base is None else base)
+    defaults = {
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": TIMEZONE,
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": "8080",
+        "AIRFLOW__API__BASE_URL": "http://127.0.0.1:8080",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://127.0.0.1:8080/execution/",
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # Great Expectations: no usage statistics, no progress bars in task logs.
+        "GX_ANALYTICS_ENABLED": "False",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT), env.get("PYTHONPATH"))
+            if p
+        ),
+    }
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    needs_embedded = not env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or not (
+        env.get("AIRFLOW_CONN_CIVIL_STATUS_DB") or env.get("HOTICH_DATABASE_URL")
+    )
+    if needs_embedded:
+        server = db.embedded_uri()
+        env.setdefault(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+            db.sqlalchemy_url(db.ensure_database(server, db.AIRFLOW_DB)),
+        )
+        if not env.get("AIRFLOW_CONN_CIVIL_STATUS_DB"):
+            env["AIRFLOW_CONN_CIVIL_STATUS_DB"] = env.get("HOTICH_DATABASE_URL") or (
+                db.ensure_database(server, db.CIVIL_STATUS_DB)
+            )
+    return env
+
+
+def ensure_migrated(env: dict[str, str]) -> None:
+    """Run ``airflow db migrate`` once per metadata database and Airflow version."""
+    from airflow import __version__ as airflow_version
+
+    stamp_dir = Path(env["AIRFLOW_HOME"])
+    stamp_dir.mkdir(parents=True, exist_ok=True)
+    key = hashlib.sha1(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].encode()).hexdigest()[:10]
+    stamp = stamp_dir / f".migrated-{airflow_version}-{key}"
+    if stamp.exists():
+        return
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stamp.touch()
+
+
+SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
+PID_DIR = AIRFLOW_HOME / "pids"
+
+
+def up() -> int:
+    """Start Airflow's services in the background; print the URL and the login once."""
+    import json
+    import time
+
+    env = airflow_env()
+    ensure_migrated(env)
+    PID_DIR.mkdir(parents=True, exist_ok=True)
+    logs = AIRFLOW_HOME / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for service in SERVICES:
+        pid_file = PID_DIR / f"{service}.pid"
+        if pid_file.exists() and _alive(int(pid_file.read_text())):
+            continue
+        with open(logs / f"{service}.log", "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "airflow", service], env=env, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        pid_file.write_text(str(proc.pid))
+    passwords = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
+    for _ in range(60):  # the api-server writes the password file when it starts
+        if passwords.exists():
+            break
+        time.sleep(1)
+    print("Airflow UI: http://127.0.0.1:8080  (logs in .airflow/logs, stop with make down)")
+    shown = AIRFLOW_HOME / ".login-shown"
+    if passwords.exists() and not shown.exists():
+        for user, password in json.loads(passwords.read_text()).items():
+            print(f"login: {user} / {password}  (shown once; kept in {passwords})")
+        shown.touch()
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def down() -> int:
+    """Stop what :func:`up` started, then the embedded PostgreSQL."""
+    import signal
+
+    for pid_file in sorted(PID_DIR.glob("*.pid")) if PID_DIR.exists() else []:
+        pid = int(pid_file.read_text())
+        if _alive(pid):
+            os.killpg(pid, signal.SIGTERM)
+            print(f"stopped {pid_file.stem}")
+        pid_file.unlink()
+    print("embedded PostgreSQL stopped" if db.stop_embedded() else "embedded PostgreSQL was not running")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Entry point; see the module docstring."""
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return 0
+    if argv[0] in {"up", "down"}:
+        return up() if argv[0] == "up" else down()
+    env = airflow_env()
+    if argv[0] == "env":
+        keys = sorted(k for k in env if k.startswith(("AIRFLOW", "HOTICH", "GX_", "PYTHONPATH")))
+        for key in keys:
+            print(f"export {key}={shlex.quote(env[key])}")
+        return 0
+    if argv[0] == "airflow":
+        ensure_migrated(env)
+        argv = [sys.executable, "-m", "airflow", *argv[1:]]
+    os.execvpe(argv[0], argv, env)
+    return 127  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Operations: run reports, incidents, the dashboard."""

@@ -1,0 +1,134 @@
+"""Readers of the three district source flavors (contracts/district-sources.md).
+
+Each reader returns an :class:`Extract`: the new or changed records as a *raw
+canonical frame* (the record columns of ``hotich.model`` with every value as text or
+None, as read), and the extract state to commit with the verdicts (watermarks, files
+read, files rejected). Nothing is written to any database here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS
+
+RAW_COLUMNS: tuple[str, ...] = (
+    "source_key", "district_code", "record_type", "local_key", "sort_key", "content_hash", "raw",
+    *NAME_FIELDS, *ID_FIELDS, *OTHER_TEXT_FIELDS, *DATE_FIELDS,
+)
+
+
+class SourceError(RuntimeError):
+    """A district source cannot be read; the message names the district and the source."""
+
+
+@dataclass
+class Extract:
+    """New or changed records of one district, and the state to commit with them."""
+
+    district_code: str
+    records: pd.DataFrame
+    read: int = 0  # rows read from the source, changed or not
+    watermarks: list[dict[str, Any]] = field(default_factory=list)
+    workbook_files: list[dict[str, Any]] = field(default_factory=list)
+    rejected_files: list[dict[str, Any]] = field(default_factory=list)
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every value as text (dates ISO, integral numbers without '.0'); blanks stay None."""
+    out = {}
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = s.dt.strftime("%Y-%m-%d").where(s.notna(), None)
+        else:
+            out[col] = s.map(_cell_text, na_action="ignore").astype(object).where(s.notna(), None)
+    return pd.DataFrame(out, index=frame.index, dtype=object)
+
+
+def _cell_text(value: Any) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if value.time() != dt.time() else value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """A stable digest of each row's contract content (``columns``, all text or None)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype=object)
+    # \x1e marks None so that None and '' hash differently; \x1f separates cells.
+    parts = [frame[c].fillna("\x1e").astype(str) for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    digests = [hashlib.blake2b(s.encode("utf-8"), digest_size=16).hexdigest() for s in joined]
+    return pd.Series(digests, index=frame.index, dtype=object)
+
+
+def raw_json(frame: pd.DataFrame) -> pd.Series:
+    """Each source row as a JSON object with its source column names (for quarantine)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype=object)
+    lines = frame.to_json(orient="records", lines=True, force_ascii=False).splitlines()
+    return pd.Series(lines, index=frame.index, dtype=object)
+
+
+def to_canonical(
+    text_rows: pd.DataFrame,
+    mapping: Mapping[str, str],
+    *,
+    district_code: str,
+    record_type: pd.Series | str,
+    local_key: pd.Series,
+    sort_key: pd.Series,
+    hashes: pd.Series,
+    raw: pd.Series,
+) -> pd.DataFrame:
+    """Rename source columns to canonical ones and add the key columns."""
+    out = pd.DataFrame(index=text_rows.index, columns=list(RAW_COLUMNS), dtype=object)
+    for source_col, canonical in mapping.items():
+        out[canonical] = text_rows[source_col]
+    rtype = record_type if isinstance(record_type, pd.Series) else pd.Series(record_type, index=text_rows.index)
+    out["district_code"] = district_code
+    out["record_type"] = rtype
+    out["local_key"] = local_key
+    out["source_key"] = district_code + ":" + rtype + ":" + local_key
+    out["sort_key"] = sort_key
+    out["content_hash"] = hashes
+    out["raw"] = raw
+    return out.astype(object).where(out.notna(), None)
+
+
+def numeric_sort_key(keys: pd.Series) -> pd.Series:
+    """Integer primary keys as zero-padded text, so that text order is numeric order."""
+    return keys.astype("int64").map("{:020d}".format)
+
+
+def changed_only(records: pd.DataFrame, known: Mapping[str, str]) -> pd.DataFrame:
+    """Drop records whose content hash equals the one recorded when last read."""
+    if records.empty or not known:
+        return records
+    previous = records["source_key"].map(known)
+    return records[previous.isna() | (previous != records["content_hash"])]
+
+
+def empty_records() -> pd.DataFrame:
+    """A raw canonical frame with no rows."""
+    return pd.DataFrame(columns=list(RAW_COLUMNS), dtype=object)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for logs and state."""
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))

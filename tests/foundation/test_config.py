@@ -1,0 +1,51 @@
+"""The typed configuration and the districts file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hotich.config import ConfigError, Settings, load_districts
+from hotich.model import Flavor
+from tests.conftest import REPO
+
+
+def test_default_districts_file_lists_the_eight_units():
+    districts = load_districts(REPO / "include" / "config" / "districts.yaml")
+    assert sorted(d.code for d in districts) == ["256", "258", "259", "260", "261", "262", "263", "264"]
+    assert {d.flavor for d in districts} == set(Flavor)
+
+
+def test_settings_from_env():
+    s = Settings.from_env({"HOTICH_DISTRICTS_FILE": "/x/d.yaml", "HOTICH_PROVINCE_CODE": "001"})
+    assert s.districts_file == Path("/x/d.yaml") and s.province_code == "001"
+    with pytest.raises(ConfigError, match="three digits"):
+        Settings.from_env({"HOTICH_PROVINCE_CODE": "27"})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("districts: []", "non-empty list"),
+        ("districts:\n  - {code: '260', name: X, flavor: cloud, conn_id: c}", "flavor must be one of"),
+        ("districts:\n  - {code: '263', name: X, flavor: workbook}", "needs 'inbox'"),
+        ("districts:\n  - {code: '260', name: X, flavor: modern}", "needs 'conn_id'"),
+        ("districts:\n  - {code: '1', flavor: modern, conn_id: a}\n  - {code: '1', flavor: modern, conn_id: b}",
+         "more than once"),
+        ("districts: [", "not valid YAML"),
+    ],
+)
+def test_bad_districts_files_name_the_file_and_entry(tmp_path, body, message):
+    path = tmp_path / "districts.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message) as err:
+        load_districts(path)
+    assert str(path) in str(err.value)
+
+
+def test_workbook_inbox_is_resolved_relative_to_the_file(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("districts:\n  - {code: '263', name: Gia Bình, flavor: workbook, inbox: in/263}\n")
+    (district,) = load_districts(path)
+    assert district.inbox == tmp_path / "in" / "263"
