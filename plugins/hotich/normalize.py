@@ -142,7 +142,7 @@ def _clean_uniques(uniques: pd.Series, collapse: bool) -> tuple[np.ndarray, np.n
     if collapse:
         text = text.str.replace(_WS_RUN, " ", regex=True)
     text = text.str.strip(_WS_CHARS)
-    results = text.to_numpy(dtype=object)
+    results = np.array(text.to_numpy(dtype=object), dtype=object, copy=True)
     results[(text.str.len() == 0).to_numpy()] = None
     return results, flags
 
@@ -225,16 +225,18 @@ def normalize_sex(s: pd.Series) -> pd.Series:
     return normalize_sex_flagged(s)[0]
 
 
-_NUMBER_TYPES = (int, float, np.integer, np.floating)
+_NUMBER_TYPES = (int, float, np.int64, np.float64, np.int32, np.float32)
 
 
 def normalize_personal_id_flagged(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """:func:`normalize_personal_id` plus the legacy-conversion flag."""
     codes, uniques = _factorize(s)
     # IDs are nearly all distinct: numbers are padded vectorized, not one by one.
-    is_num = uniques.map(
-        lambda v: isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool | np.bool_)
-    ).to_numpy(dtype=bool)
+    types = uniques.map(type)
+    is_num = types.isin(_NUMBER_TYPES).to_numpy(dtype=bool)
+    if not is_num.all():  # rare number subclasses (e.g. numpy.int32, Decimal)
+        odd = ~is_num & ~types.eq(str).to_numpy(dtype=bool)
+        is_num[odd] = [_is_number(v) for v in uniques[odd]]
     nums = pd.to_numeric(uniques[is_num], errors="coerce").astype("float64").to_numpy()
     padded = is_num.copy()
     padded[is_num] = np.isfinite(nums) & (np.mod(nums, 1) == 0) & (nums >= 0) & (nums < 1e15)
@@ -381,7 +383,7 @@ def parse_dates(s: pd.Series, name: str | None = None) -> pd.DataFrame:
 def _column(raw: pd.DataFrame, name: str) -> pd.Series:
     if name in raw.columns:
         return raw[name]
-    return pd.Series(None, index=raw.index, dtype=object, name=name)
+    return pd.Series(np.full(len(raw), None, dtype=object), index=raw.index, name=name)
 
 
 def normalize_records(raw: pd.DataFrame) -> pd.DataFrame:

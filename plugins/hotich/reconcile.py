@@ -20,6 +20,7 @@ pair of folded names with rapidfuzz. ``reconcile`` wires it all to a ``RegisterL
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -138,75 +139,125 @@ class ReconcileResult:
 
 
 # --- names --------------------------------------------------------------------------------
-# Unicode whitespace (RE2's \s is ASCII only): \s, VT, NEL and the separators (NBSP, ...).
-_WS_RUN = r"[\s\x0b\x85\p{Z}]+"
+_SPACE = pa.scalar(" ", pa.large_string())
 
 
-def _arrow_strings(values: Sequence[object] | pd.Series | np.ndarray) -> pa.Array:
-    """Values as an Arrow string array (None/NaN become null)."""
-    return pa.array(pd.Series(values, dtype=object), type=pa.large_string(), from_pandas=True)
+def _arrow_strings(values: object) -> pa.Array:
+    """Values (a Series, array or sequence) as an Arrow large_string array, nulls for
+    None/NaN; zero-copy when the Series is already Arrow-backed."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(pa.large_string())
+    if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
+        return pa.array(values.array).cast(pa.large_string())
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    return pa.array(series.astype(object), type=pa.large_string(), from_pandas=True)
 
 
-def exact_keys(values: Sequence[object] | pd.Series | np.ndarray) -> pa.Array:
+def _fold_word(word: str) -> str:
+    decomposed = unicodedata.normalize("NFD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("đ", "d")
+
+
+def _name_forms(values: object) -> tuple[pa.Array, pa.Array]:
+    """The *exact* and *folded* forms of names (contracts/README.md), nulls kept.
+
+    exact: NFC, lower case, runs of whitespace made one space, trimmed; folded: the same
+    with diacritics removed (NFD, combining marks dropped) and đ→d. Names are split on
+    Unicode whitespace and each distinct *word* is normalized once in Python: names share
+    a few thousand words, so this is far cheaper than normalizing each name. Word by word
+    is equivalent, as neither NFC nor lower case acts across whitespace.
+    """
+    arr = _arrow_strings(values)
+    lists = pc.utf8_split_whitespace(arr)  # runs collapse; a leading/trailing run gives ''
+    encoded = pc.dictionary_encode(pc.list_flatten(lists))
+    words = encoded.dictionary.to_pylist()
+    exact_words = [unicodedata.normalize("NFC", w).lower() for w in words]
+    folded_words = [_fold_word(w) for w in exact_words]
+    list_type = type(lists)
+    out = []
+    for forms in (exact_words, folded_words):
+        taken = pa.array(forms, type=pa.large_string()).take(encoded.indices)
+        rebuilt = list_type.from_arrays(lists.offsets, taken, mask=lists.is_null())
+        joined = pc.utf8_trim(pc.binary_join(rebuilt, _SPACE), " ")
+        if pc.any(pc.match_substring(joined, "  ")).as_py():
+            # A word made only of combining marks folds to '': collapse its spaces.
+            joined = pc.replace_substring_regex(joined, " {2,}", " ")
+        out.append(joined)
+    return out[0], out[1]
+
+
+def exact_keys(values: object) -> pa.Array:
     """Names in the contract's *exact* form: NFC, lower case, whitespace runs → one space,
-    trimmed. Vectorized (Arrow compute); nulls stay null."""
-    arr = pc.utf8_lower(pc.utf8_normalize(_arrow_strings(values), "NFC"))
-    return pc.utf8_trim(pc.replace_substring_regex(arr, _WS_RUN, " "), " ")
+    trimmed. Vectorized; nulls stay null."""
+    return _name_forms(values)[0]
 
 
-def fold_keys(values: Sequence[object] | pd.Series | np.ndarray) -> pa.Array:
+def fold_keys(values: object) -> pa.Array:
     """Names *folded* as the contract defines it: NFC, lower case, diacritics removed (NFD,
     combining marks dropped) with đ→d, whitespace runs → one space, trimmed."""
-    arr = pc.utf8_lower(pc.utf8_normalize(_arrow_strings(values), "NFC"))
-    arr = pc.replace_substring_regex(pc.utf8_normalize(arr, "NFD"), r"\p{Mn}+", "")
-    arr = pc.replace_substring(arr, "đ", "d")  # đ has no decomposition
-    return pc.utf8_trim(pc.replace_substring_regex(arr, _WS_RUN, " "), " ")
+    return _name_forms(values)[1]
 
 
 @dataclass
 class _Names:
     """Integer codes of names: ``exact[i]``/``fold[i]`` per input column, -1 when absent
-    or empty; ``vocab[fold code]`` is the folded text."""
+    or empty; ``vocab[fold code]`` is the folded text, ``lengths`` its length."""
 
     exact: list[np.ndarray]
     fold: list[np.ndarray]
     vocab: np.ndarray
+    lengths: np.ndarray
 
 
-def _encode_names(*columns: pd.Series) -> _Names:
+def _encode_names(*columns: object) -> _Names:
     """Code several name columns in one shared vocabulary, normalizing each distinct
-    spelling once."""
-    raw_codes, raw_uniques = [], []
-    for col in columns:
-        col = col if isinstance(col, pd.Series) else pd.Series(col, dtype=object)
-        codes, uniques = pd.factorize(col, use_na_sentinel=True)
-        raw_codes.append(codes)
-        raw_uniques.append(np.asarray(uniques, dtype=object))
-    all_raw = np.concatenate(raw_uniques) if raw_uniques else np.empty(0, dtype=object)
-    # Distinct spellings across columns, then their exact/folded forms.
-    second, distinct = pd.factorize(pd.Series(all_raw, dtype=object))
-    exact = np.asarray(exact_keys(distinct).to_pandas(), dtype=object)
-    folded = np.asarray(fold_keys(distinct).to_pandas(), dtype=object)
-    e_code, _ = pd.factorize(exact)
-    f_code, f_vocab = pd.factorize(folded)
-    empty = np.asarray([not s for s in exact], dtype=bool)  # per distinct spelling, small
-    e_code = np.where(empty, -1, e_code)
-    f_code = np.where(empty, -1, f_code)
+    spelling once (all in Arrow: no Python object per row)."""
+    encoded = [pc.dictionary_encode(_arrow_strings(col)) for col in columns]
+    dictionaries = [e.dictionary.cast(pa.large_string()) for e in encoded]
+    distinct = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.large_string())
+    exact, folded = _name_forms(distinct)
+    empty = pc.equal(pc.utf8_length(exact), 0).to_numpy(zero_copy_only=False)
+    e_enc, f_enc = pc.dictionary_encode(exact), pc.dictionary_encode(folded)
+    e_code = np.where(empty, -1, e_enc.indices.to_numpy(zero_copy_only=False))
+    f_code = np.where(empty, -1, f_enc.indices.to_numpy(zero_copy_only=False))
     out_e, out_f, offset = [], [], 0
-    for codes, uniques in zip(raw_codes, raw_uniques, strict=True):
-        if len(uniques):
-            take = second[offset + np.maximum(codes, 0)]
-            out_e.append(np.where(codes >= 0, e_code[take], -1))
-            out_f.append(np.where(codes >= 0, f_code[take], -1))
+    for enc, dictionary in zip(encoded, dictionaries, strict=True):
+        idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        present = idx >= 0
+        take = offset + np.maximum(idx, 0)
+        if len(dictionary):
+            out_e.append(np.where(present, e_code[np.minimum(take, len(e_code) - 1)], -1))
+            out_f.append(np.where(present, f_code[np.minimum(take, len(f_code) - 1)], -1))
         else:
-            out_e.append(np.full(len(codes), -1, dtype=np.int64))
-            out_f.append(np.full(len(codes), -1, dtype=np.int64))
-        offset += len(uniques)
-    return _Names(out_e, out_f, np.asarray(f_vocab, dtype=object))
+            out_e.append(np.full(len(idx), -1, dtype=np.int64))
+            out_f.append(np.full(len(idx), -1, dtype=np.int64))
+        offset += len(dictionary)
+    vocab = f_enc.dictionary
+    lengths = pc.utf8_length(vocab).to_numpy(zero_copy_only=False).astype(np.int64)
+    return _Names(out_e, out_f, np.asarray(vocab.to_pylist(), dtype=object), lengths)
+
+
+def _codes_of(values: object, mapping: dict[str, int]) -> np.ndarray:
+    """Map a low-cardinality text column (sex, status) to small ints via its distinct
+    values' exact form; -1 for anything else."""
+    enc = pc.dictionary_encode(_arrow_strings(values))
+    keys = exact_keys(enc.dictionary).to_pylist()
+    table = np.array([mapping.get(k or "", -1) for k in keys] + [-1], dtype=np.int64)
+    idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return table[idx]  # -1 indexes the trailing -1
+
+
+_SEX = {model.SEX_MALE.lower(): 0, model.SEX_FEMALE.lower(): 1}
 
 
 def _slip_distance(
-    vocab: np.ndarray, a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None
+    vocab: np.ndarray,
+    lengths: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    where: np.ndarray | None = None,
 ) -> np.ndarray:
     """Folded-name distance per pair, capped: 0 equal, 1 one slip (true Damerau-Levenshtein),
     2 more than one slip, -1 when a side is absent (or ``where`` is False)."""
@@ -219,7 +270,6 @@ def _slip_distance(
     todo = present & (a != b)
     if todo.any():
         # Lengths differing by two or more cannot be one slip apart: skip the DP.
-        lengths = np.fromiter((len(s) for s in vocab), dtype=np.int64, count=len(vocab))
         todo &= np.abs(lengths[np.maximum(a, 0)] - lengths[np.maximum(b, 0)]) <= 1
     idx = np.flatnonzero(todo)
     if len(idx):
@@ -391,9 +441,8 @@ def check_ids(
     dob_ok = np.where(year_only, year == reg_year, dob == reg_dob)
     dob_mismatch = found & ~dob_ok
 
-    sex = exact_keys(persons["sex"]).to_pandas().to_numpy(dtype=object)
-    reg_sex = exact_keys(reg("gioi_tinh")).to_pandas().to_numpy(dtype=object)
-    sex_mismatch = found & (sex != reg_sex)
+    sex, reg_sex = _codes_of(persons["sex"], _SEX), _codes_of(reg("gioi_tinh"), _SEX)
+    sex_mismatch = found & ((sex != reg_sex) | (sex < 0))
 
     bits = (
         np.where(~found, _BIT[model.ID_NOT_FOUND], 0)
@@ -429,10 +478,7 @@ def build_match_queries(persons_without_id: pd.DataFrame) -> tuple[pd.DataFrame,
     dob_key = np.where(
         year_only, np.int64(10_000_000) + year, dob.astype("datetime64[D]").astype(np.int64)
     )
-    sex = exact_keys(persons["sex"]).to_pandas().to_numpy(dtype=object)
-    sex_code = np.select(
-        [sex == model.SEX_MALE.lower(), sex == model.SEX_FEMALE.lower()], [0, 1], -1
-    )
+    sex_code = _codes_of(persons["sex"], _SEX)
     usable = (fold >= 0) & (year_only | ~np.isnat(dob)) & (sex_code >= 0)
     dob_code, dob_uniques = pd.factorize(np.where(usable, dob_key, -1))
     key = (fold.astype(np.int64) << 24) | (sex_code.astype(np.int64) << 22) | dob_code
@@ -501,105 +547,96 @@ def link(
     cand_q = pd.Index(np.asarray(ref_uniques, dtype=object)).get_indexer(
         cands["ref"].astype(object)
     )
-    keep = cand_q >= 0
-    keep &= (
-        ~pd.DataFrame({"q": cand_q, "id": cands["so_dinh_danh"].to_numpy(dtype=object)})
-        .duplicated()
-        .to_numpy()
-    )
+    id_code, _ = pd.factorize(cands["so_dinh_danh"])
+    keep = (cand_q >= 0) & ~pd.DataFrame({"q": cand_q, "id": id_code}).duplicated().to_numpy()
     cand_rows = np.flatnonzero(keep)
     cand_rows = cand_rows[np.argsort(cand_q[cand_rows], kind="stable")]
     n_queries = len(ref_uniques)
     per_query = np.bincount(cand_q[cand_rows], minlength=n_queries)
-    starts = np.concatenate([[0], np.cumsum(per_query)[:-1]]) if n_queries else np.zeros(0, int)
+    starts = np.cumsum(per_query) - per_query
     cut = per_query >= MAX_CANDIDATES  # the answer may have been cut
 
-    # The pair frame: person p_idx x candidate row c_idx.
+    # The pair frame: person p_idx x candidate row c_idx (positions in ``cands``).
     has_q = person_q >= 0
-    n_per_person = np.where(has_q, per_query[np.maximum(person_q, 0)] if n_queries else 0, 0)
+    q_safe = np.maximum(person_q, 0)
+    n_per_person = np.where(has_q, per_query[q_safe] if n_queries else 0, 0)
+    first_pair = np.cumsum(n_per_person) - n_per_person
     p_idx = np.repeat(np.arange(n_persons), n_per_person)
-    pair_start = np.repeat(np.cumsum(n_per_person) - n_per_person, n_per_person)
-    within = np.arange(len(p_idx)) - pair_start
-    c_idx = cand_rows[starts[person_q[p_idx]] + within] if len(p_idx) else np.zeros(0, int)
+    within = np.arange(len(p_idx)) - first_pair[p_idx]
+    c_idx = cand_rows[starts[person_q[p_idx]] + within] if len(p_idx) else np.zeros(0, np.int64)
 
-    # Candidate-side columns, restricted to rows that take part in a pair.
-    used, c_pos = np.unique(c_idx, return_inverse=True)
-    creg = cands.iloc[used].reset_index(drop=True)
-    rtype = persons["record_type"].to_numpy(dtype=object)
-    is_birth = (rtype == model.RecordType.BIRTH)[p_idx]
-    is_death = (rtype == model.RecordType.DEATH)[p_idx]
-    is_marriage = (rtype == model.RecordType.MARRIAGE)[p_idx]
+    rtype = persons["record_type"].astype(object).to_numpy()
+    is_birth = (rtype == model.RecordType.BIRTH.value)[p_idx]
+    is_death = (rtype == model.RecordType.DEATH.value)[p_idx]
+    is_marriage = (rtype == model.RecordType.MARRIAGE.value)[p_idx]
 
     # Registers only return the same sex; a stray other-sex row is no candidate at all.
-    p_sex = exact_keys(persons["sex"]).to_pandas().to_numpy(dtype=object)
-    c_sex = exact_keys(creg["gioi_tinh"]).to_pandas().to_numpy(dtype=object)
-    same_sex = p_sex[p_idx] == c_sex[c_pos]
+    p_sex = _codes_of(persons["sex"], _SEX)
+    c_sex = _codes_of(cands["gioi_tinh"], _SEX)
+    same_sex = (p_sex[p_idx] >= 0) & (p_sex[p_idx] == c_sex[c_idx])
 
     names = _encode_names(
         persons["full_name"],
         _col(persons, "mother_name"),
         _col(persons, "father_name"),
-        creg["ho_ten"],
-        _col(creg, "ho_ten_me"),
-        _col(creg, "ho_ten_cha"),
+        cands["ho_ten"],
+        _col(cands, "ho_ten_me"),
+        _col(cands, "ho_ten_cha"),
     )
-    pe, pm_e, pf_e, ce, cm_e, cf_e = names.exact
+    pe, _, _, ce, _, _ = names.exact
     pf, pm, pfa, cf, cm, cfa = names.fold
-    del pm_e, pf_e, cm_e, cf_e
-    vocab = names.vocab
+    vocab, lengths = names.vocab, names.lengths
 
     # Name level.
-    a, b = pf[p_idx], cf[c_pos]
-    slip = _slip_distance(vocab, a, b) == 1
+    a, b = pf[p_idx], cf[c_idx]
+    slip = _slip_distance(vocab, lengths, a, b) == 1
     name_lvl = np.full(len(p_idx), _LVL_NONE, dtype=np.int8)
     name_lvl[slip] = _LVL_SLIP
     name_lvl[(a >= 0) & (a == b)] = _LVL_FOLDED
-    name_lvl[(pe[p_idx] >= 0) & (pe[p_idx] == ce[c_pos])] = _LVL_EXACT
+    name_lvl[(pe[p_idx] >= 0) & (pe[p_idx] == ce[c_idx])] = _LVL_EXACT
 
     # Date level.
     dob, year, year_only = _dob_parts(persons)
-    reg_dob = _parse_iso(creg["ngay_sinh"])
+    reg_dob = _parse_iso(cands["ngay_sinh"])
     sy, sm, sd = _ymd(dob)
     ry, rm, rd = _ymd(reg_dob)
-    p_full = ~year_only[p_idx] & ~np.isnat(dob[p_idx])
-    equal_full = p_full & (dob[p_idx] == reg_dob[c_pos])
-    agrees = equal_full | (year_only[p_idx] & (year[p_idx] == ry[c_pos]))
-    # Day and month swapped: only a real, different date (day == month swaps to itself;
-    # rm == sd with rm a valid month keeps the swapped date valid).
+    p_full = ~year_only & ~np.isnat(dob)
+    equal_full = p_full[p_idx] & (dob[p_idx] == reg_dob[c_idx])
+    agrees = equal_full | (year_only[p_idx] & (year[p_idx] == ry[c_idx]))
+    # Day and month swapped: only a real, different date. day == month swaps to itself;
+    # rm == sd with rm a valid month is what makes the swapped date valid.
     swapped = (
-        p_full
-        & (sd[p_idx] != sm[p_idx])
-        & (sy[p_idx] == ry[c_pos])
-        & (sd[p_idx] == rm[c_pos])
-        & (sm[p_idx] == rd[c_pos])
+        (p_full & (sd != sm))[p_idx]
+        & (sy[p_idx] == ry[c_idx])
+        & (sd[p_idx] == rm[c_idx])
+        & (sm[p_idx] == rd[c_idx])
     )
     date_lvl = np.where(agrees, _DATE_AGREE, np.where(swapped, _DATE_SWAP, _DATE_NONE))
 
     # Parents (births): folded names at most one slip apart, where both sides give them.
-    mother = _slip_distance(vocab, pm[p_idx], cm[c_pos], where=is_birth)
-    father = _slip_distance(vocab, pfa[p_idx], cfa[c_pos], where=is_birth)
+    mother = _slip_distance(vocab, lengths, pm[p_idx], cm[c_idx], where=is_birth)
+    father = _slip_distance(vocab, lengths, pfa[p_idx], cfa[c_idx], where=is_birth)
     mother_agrees, mother_contra = (mother == 0) | (mother == 1), mother == 2
     father_contra = father == 2
 
-    status = creg["trang_thai"].astype(object).to_numpy()[c_pos]
-    reg_death = _parse_iso(_col(creg, "ngay_chet"))[c_pos]
+    status = _codes_of(cands["trang_thai"], {ALIVE: 0, DEAD: 1})[c_idx]
+    alive, dead = status == 0, status == 1
+    reg_death = _parse_iso(_col(cands, "ngay_chet"))[c_idx]
     death_date = _days(_col(persons, "death_date"))[p_idx]
     registered = _days(_col(persons, "registration_date"))[p_idx]
     both_deaths = ~np.isnat(reg_death) & ~np.isnat(death_date)
+    died_before_registration = (
+        ~np.isnat(reg_death) & ~np.isnat(registered) & (reg_death < registered)
+    )
 
     excluded = (
         (is_birth & (mother_contra | father_contra))
-        | (is_death & (status == ALIVE))
-        | (is_death & (status == DEAD) & both_deaths & (reg_death != death_date))
-        | (
-            (is_birth | is_marriage)
-            & ~np.isnat(reg_death)
-            & ~np.isnat(registered)
-            & (reg_death < registered)
-        )
+        | (is_death & alive)
+        | (is_death & dead & both_deaths & (reg_death != death_date))
+        | ((is_birth | is_marriage) & died_before_registration)
     )
     corroborated = (is_birth & mother_agrees & ~father_contra) | (
-        is_death & (status == DEAD) & both_deaths & (reg_death == death_date)
+        is_death & dead & both_deaths & (reg_death == death_date)
     )
     fits = (
         same_sex
@@ -622,21 +659,21 @@ def link(
         _NO_RANK,
     )
 
-    # Best rank per person and how many hold it.
+    # Best rank per person (pairs are grouped by person) and how many hold it.
     best = np.full(n_persons, _NO_RANK, dtype=np.int64)
-    if len(p_idx):
-        seg = np.flatnonzero(n_per_person)
-        best[seg] = np.minimum.reduceat(rank, (np.cumsum(n_per_person) - n_per_person)[seg])
+    with_pairs = np.flatnonzero(n_per_person)
+    if len(with_pairs):
+        best[with_pairs] = np.minimum.reduceat(rank, first_pair[with_pairs])
     holds_best = fits & (rank == best[p_idx])
     n_best = np.bincount(p_idx[holds_best], minlength=n_persons)
-    person_cut = has_q & (cut[np.maximum(person_q, 0)] if n_queries else False)
+    person_cut = has_q & (cut[q_safe] if n_queries else False)
     ambiguous = person_cut | (n_best >= 2)
     linked = ~ambiguous & (n_best == 1)
     none = ~ambiguous & ~linked
 
     # The linked pair of each linked person.
     link_pair = np.flatnonzero(holds_best & linked[p_idx])
-    link_person = p_idx[link_pair]
+    link_person, link_row = p_idx[link_pair], c_idx[link_pair]
     lvl_of = np.full(n_persons, _LVL_NONE, dtype=np.int8)
     lvl_of[link_person] = name_lvl[link_pair]
     dlvl_of = np.full(n_persons, _DATE_NONE, dtype=np.int64)
@@ -644,11 +681,11 @@ def link(
     corr_of = np.zeros(n_persons, dtype=bool)
     corr_of[link_person] = corroborated[link_pair]
     loaded_id = np.full(n_persons, None, dtype=object)
-    loaded_id[link_person] = creg["so_dinh_danh"].to_numpy(dtype=object)[c_pos[link_pair]]
+    loaded_id[link_person] = cands["so_dinh_danh"].take(link_row).to_numpy(dtype=object)
     diacritics = linked & (lvl_of == _LVL_FOLDED)
     loaded_name = persons["full_name"].to_numpy(dtype=object).copy()
     reg_name = np.full(n_persons, None, dtype=object)
-    reg_name[link_person] = creg["ho_ten"].to_numpy(dtype=object)[c_pos[link_pair]]
+    reg_name[link_person] = cands["ho_ten"].take(link_row).to_numpy(dtype=object)
     loaded_name[diacritics] = reg_name[diacritics]
 
     bits = (
@@ -657,7 +694,7 @@ def link(
         | np.where(none, _BIT[model.LINK_NONE], 0)
         | np.where(diacritics, _BIT[model.NAME_DIACRITICS], 0)
     )
-    corr_arr = pd.array(np.where(linked, corr_of, False), dtype="boolean")
+    corr_arr = pd.array(corr_of, dtype="boolean")
     corr_arr[~linked] = pd.NA
     verdicts = _verdict_frame(
         persons,
@@ -669,23 +706,23 @@ def link(
         corroborated=corr_arr,
     )
 
-    # Candidates of ambiguous persons, scored for humans.
+    # Candidates of ambiguous persons the record does not contradict, scored for humans.
     show = np.flatnonzero(ambiguous[p_idx] & same_sex & ~excluded)
     amb = _ambiguous_frame(
         persons,
-        creg,
+        cands,
         show,
         p_idx,
-        c_pos,
+        c_idx,
         vocab,
-        (a, b, pm[p_idx], cm[c_pos], pfa[p_idx], cfa[c_pos]),
+        (a, b, pm[p_idx], cm[c_idx], pfa[p_idx], cfa[c_idx]),
         name_lvl,
         date_lvl,
         corroborated,
         fits,
         holds_best,
         rank,
-        (year[p_idx] == ry[c_pos]),
+        (year[p_idx] == ry[c_idx]),
         is_birth,
     )
     return verdicts, amb
@@ -704,10 +741,10 @@ def _jw(vocab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _ambiguous_frame(
     persons: pd.DataFrame,
-    creg: pd.DataFrame,
+    cands: pd.DataFrame,
     show: np.ndarray,
     p_idx: np.ndarray,
-    c_pos: np.ndarray,
+    c_idx: np.ndarray,
     vocab: np.ndarray,
     folded: tuple[np.ndarray, ...],
     name_lvl: np.ndarray,
@@ -740,7 +777,7 @@ def _ambiguous_frame(
         is_birth[show] & (m_ok | f_ok), parents, np.where(corroborated[show], 1.0, 0.5)
     )
     score = np.round(0.6 * name_sim + 0.25 * date_sim + 0.15 * context, 4)
-    rows = c_pos[show]
+    rows = c_idx[show]
     frame = pd.DataFrame(
         {
             "_p": p_idx[show],
@@ -752,7 +789,7 @@ def _ambiguous_frame(
             "role": pd.Series(persons["role"].to_numpy(dtype=object)[p_idx[show]], dtype=object),
             "candidate_order": 0,
             **{
-                col: pd.Series(_col(creg, col).to_numpy(dtype=object)[rows], dtype=object)
+                col: pd.Series(_col(cands, col).take(rows).to_numpy(dtype=object), dtype=object)
                 for col in (
                     "so_dinh_danh",
                     "ho_ten",

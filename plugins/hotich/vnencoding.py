@@ -249,21 +249,30 @@ def is_vietnamese_syllable(word: str) -> bool:
     return False
 
 
+# Latin-1 characters that cannot occur in Vietnamese text (TCVN3's ¨ ©, VNI's ñ ø, ...).
+_NON_VIETNAMESE_LATIN1 = re.compile(
+    "["
+    + "".join(
+        re.escape(chr(c))
+        for c in range(0x80, 0x100)
+        if chr(c) not in _VIET_LETTER_SET and not chr(c).isspace()
+    )
+    + "]"
+)
+
+
 def _viet_score(text: str) -> float | None:
     """Share of words with non-ASCII letters that are Vietnamese syllables.
 
-    None when some non-ASCII character is not a Vietnamese letter (the text cannot be
-    Vietnamese as it stands) or there is no such word.
+    None when a Latin-1 character that Vietnamese does not use is present (the text
+    cannot be Vietnamese as it stands) or when no word has a non-ASCII letter. Only
+    called on Latin-1 text or on its decodings (Vietnamese letters plus ASCII).
     """
+    if _NON_VIETNAMESE_LATIN1.search(text):
+        return None
     words = [w for w in _WORD.findall(text) if not w.isascii()]
     if not words:
         return None
-    for ch in text:
-        if ch.isascii() or ch in _VIET_LETTER_SET or ch.isspace():
-            continue
-        if ord(ch) <= 0xFF or ch.isalpha():
-            # A stray Latin-1 symbol (TCVN3's ¨ ©, VNI's ñ ø) or a non-Vietnamese letter.
-            return None
     return sum(is_vietnamese_syllable(w) for w in words) / len(words)
 
 
@@ -319,16 +328,15 @@ def encode_vni(text: str) -> str:
     return "".join(VNI_ENCODE.get(ch, ch) for ch in _nfc(text))
 
 
+_TCVN3_TRANSLATE = str.maketrans(TCVN3_DECODE)
+# Any non-ASCII character that is not a TCVN3 code (NBSP passes as a space).
+_NOT_TCVN3 = re.compile("[^\\x00-\\x7f\\xa0" + "".join(re.escape(c) for c in TCVN3_DECODE) + "]")
+
+
 def _decode_tcvn3_strict(text: str) -> str | None:
-    out = []
-    for ch in text:
-        if ch.isascii() or ch == "\xa0":
-            out.append(ch)
-        elif ch in TCVN3_DECODE:
-            out.append(TCVN3_DECODE[ch])
-        else:
-            return None
-    return _restore_tcvn3_case(text, "".join(out))
+    if _NOT_TCVN3.search(text):
+        return None
+    return _restore_tcvn3_case(text, text.translate(_TCVN3_TRANSLATE))
 
 
 def _restore_tcvn3_case(raw: str, decoded: str) -> str:
