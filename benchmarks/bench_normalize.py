@@ -117,8 +117,8 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def measure(raw: pd.DataFrame) -> tuple[float, int, pd.DataFrame]:
-    """Wall time (s) and peak RSS increase (bytes) of one ``normalize_records`` call."""
+def measure(raw: pd.DataFrame) -> tuple[float, float, int, pd.DataFrame]:
+    """Wall time (s), CPU time (s) and peak RSS increase (bytes) of one call."""
     base, peak, done = _rss(), [0], threading.Event()
 
     def sample() -> None:
@@ -128,12 +128,12 @@ def measure(raw: pd.DataFrame) -> tuple[float, int, pd.DataFrame]:
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     out = normalize_records(raw)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     thread.join()
-    return elapsed, max(peak[0], _rss()) - base, out
+    return elapsed, cpu, max(peak[0], _rss()) - base, out
 
 
 def main() -> None:
@@ -142,22 +142,26 @@ def main() -> None:
     t0 = time.perf_counter()
     raw = synthetic_raw(rows)
     build = time.perf_counter() - t0
-    elapsed, peak, out = measure(raw)
+    load = os.getloadavg()[0]
+    elapsed, cpu, peak, out = measure(raw)
     uniques = raw["subject_name"].nunique()
     table = "\n".join(
         [
-            "| rows | distinct subject names | legacy records | normalize_records (s) "
-            "| rows/s | peak RSS increase (MiB) | input frame (MiB) |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| rows | distinct subject names | legacy records | wall (s) | CPU (s) "
+            "| rows/s (wall) | peak RSS increase (MiB) | input frame (MiB) |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
             f"| {rows:,} | {uniques:,} | {int(out['legacy_encoding'].sum()):,} | {elapsed:.1f} "
-            f"| {rows / elapsed:,.0f} | {peak / 2**20:,.0f} "
+            f"| {cpu:.1f} | {rows / elapsed:,.0f} | {peak / 2**20:,.0f} "
             f"| {raw.memory_usage(deep=True).sum() / 2**20:,.0f} |",
         ]
     )
     print(f"(synthetic frame built in {build:.1f} s)\n")
     print(table)
     results = Path(__file__).resolve().parent / "RESULTS.md"
-    machine = f"{platform.python_implementation()} {platform.python_version()}, pandas {pd.__version__}, {os.cpu_count()} CPUs, {dt.date.today().isoformat()}"
+    machine = (
+        f"{platform.python_implementation()} {platform.python_version()}, pandas {pd.__version__},"
+        f" {os.cpu_count()} CPUs, load average {load:.1f} at start, {dt.date.today().isoformat()}"
+    )
     with results.open("a", encoding="utf-8") as f:
         f.write(f"\n## Normalize\n\n`benchmarks/bench_normalize.py`, {machine}.\n\n{table}\n")
 

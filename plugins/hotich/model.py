@@ -12,6 +12,7 @@ full or year-only date) and ``X_state`` (one of ``DateState``).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -166,3 +167,10 @@ PERSON_COLUMNS: tuple[str, ...] = (
 ROLE_SUBJECT = "subject"
 ROLE_HUSBAND = "husband"
 ROLE_WIFE = "wife"
+
+
+def code_list(value: Any) -> list[str]:
+    """Reason codes as a plain list, whatever container Parquet or a driver gave (None: [])."""
+    if value is None or isinstance(value, float | str):
+        return [value] if isinstance(value, str) else []
+    return [str(v) for v in value]

@@ -56,9 +56,25 @@ DATE_DTYPE = "datetime64[s]"  # second resolution: no 1677-2262 limit on odd yea
 PERSONAL_ID_DIGITS = 12
 
 
+_NUMBER_TYPES = (int, float, np.int64, np.float64, np.int32, np.float32)
+_DATE_TYPES = (dt.date, dt.datetime, pd.Timestamp)
+
+
 # --- per-unique machinery ---------------------------------------------------------------------
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)  # a list or dict cell: kept as text, so it never raises
+    return value
+
+
 def _factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    """Codes (-1 for missing) and the distinct values as an object Series."""
+    try:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:
+        codes, uniques = pd.factorize(s.map(_hashable), use_na_sentinel=True)
     return codes, pd.Series(np.asarray(uniques, dtype=object), dtype=object)
 
 
@@ -225,15 +241,12 @@ def normalize_sex(s: pd.Series) -> pd.Series:
     return normalize_sex_flagged(s)[0]
 
 
-_NUMBER_TYPES = (int, float, np.int64, np.float64, np.int32, np.float32)
-
-
 def normalize_personal_id_flagged(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """:func:`normalize_personal_id` plus the legacy-conversion flag."""
     codes, uniques = _factorize(s)
     # IDs are nearly all distinct: numbers are padded vectorized, not one by one.
     types = uniques.map(type)
-    is_num = types.isin(_NUMBER_TYPES).to_numpy(dtype=bool)
+    is_num = np.array(types.isin(_NUMBER_TYPES).to_numpy(dtype=bool), copy=True)
     if not is_num.all():  # rare number subclasses (e.g. numpy.int32, Decimal)
         odd = ~is_num & ~types.eq(str).to_numpy(dtype=bool)
         is_num[odd] = [_is_number(v) for v in uniques[odd]]
@@ -288,11 +301,23 @@ def _date_parts(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     day = np.zeros(n, dtype=np.int64)
     kind = np.full(n, _INVALID, dtype=np.int8)
 
-    is_text = np.fromiter((isinstance(v, str) for v in uniques), dtype=bool, count=n)
-    is_date = np.fromiter(
-        (isinstance(v, dt.date) and not pd.isna(v) for v in uniques), dtype=bool, count=n
-    )
-    is_num = np.fromiter((_is_number(v) for v in uniques), dtype=bool, count=n)
+    # Classify by exact type (fast), then look closer at the rare other types.
+    types = pd.Series(uniques, dtype=object).map(type)
+    is_text = types.eq(str).to_numpy(dtype=bool).copy()
+    is_date = types.isin(_DATE_TYPES).to_numpy(dtype=bool).copy()
+    is_num = types.isin(_NUMBER_TYPES).to_numpy(dtype=bool).copy()
+    for i in np.flatnonzero(~(is_text | is_date | is_num)):
+        value = uniques[i]
+        if isinstance(value, np.datetime64) and not np.isnat(value):
+            # numpy dates in an object column; years beyond 1677-2262 stay invalid
+            try:
+                value = pd.Timestamp(value)
+            except (ValueError, OverflowError):
+                continue
+            uniques[i] = value
+        is_text[i] = isinstance(value, str)
+        is_date[i] = isinstance(value, dt.date) and not pd.isna(value)
+        is_num[i] = _is_number(value)
 
     if is_text.any():
         text = pd.Series(uniques[is_text], dtype=object).str.strip(_WS_CHARS)
@@ -357,9 +382,8 @@ def parse_dates(s: pd.Series, name: str | None = None) -> pd.DataFrame:
     other value is ``invalid``. Never raises; dates in the future are not judged here.
     """
     col = name or (str(s.name) if s.name is not None else "date")
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
-    year, month, day, kind = _date_parts(uniques)
+    codes, unique_values = _factorize(s)
+    year, month, day, kind = _date_parts(np.array(unique_values, dtype=object, copy=True))
     values, kind = _check_dates(year, month, day, kind)
     year_out = np.where((kind == _FULL) | (kind == _YEAR), year, 0)
     has_year = (kind == _FULL) | (kind == _YEAR)

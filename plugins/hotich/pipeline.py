@@ -33,6 +33,7 @@ from hotich.model import (
     LINK_AMBIGUOUS,
     LINK_NONE,
     LINKED,
+    QUARANTINE_CODES,
     REVIEW_CODES,
     ROLE_HUSBAND,
     ROLE_SUBJECT,
@@ -42,6 +43,7 @@ from hotich.model import (
     Flavor,
     RecordType,
     Status,
+    code_list,
 )
 from hotich.sources import Extract, SourceError
 from hotich.sources.legacy import extract_legacy
@@ -184,7 +186,7 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         claimed=claimed,
     )
     records["quarantine_reasons"] = outcome.reasons.reindex(records.index).map(
-        lambda r: sorted(r) if isinstance(r, list | tuple) else list(r)
+        lambda r: sorted(code_list(r))
     )
     records.to_parquet(work / "validated.parquet", index=False)
     gx_dir = work / "gx"
@@ -287,29 +289,28 @@ def reconcile_district(ctx: RunContext, district_code: str, register: reconcile.
 
 def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.DataFrame:
     """One verdict per record: status, sorted reasons and the ledger's personal_id."""
-    merged = reconcile.merge_record_verdicts(person_verdicts) if not person_verdicts.empty else None
     out = records[["district_code", "record_type", "source_key", "content_hash", "book", "entry_no"]].copy()
     out["source_record"] = records["raw"]
-    q = records["quarantine_reasons"].map(list)
-    recon_reasons = pd.Series([[] for _ in range(len(records))], index=records.index, dtype=object)
+    quality = records["quarantine_reasons"].map(code_list)
+    quarantined = quality.map(len) > 0
     status = pd.Series(Status.LOADED.value, index=records.index, dtype=object)
-    if merged is not None:
-        by_key = merged.set_index("source_key")
-        recon_reasons = records["source_key"].map(by_key["reasons"]).map(
-            lambda r: list(r) if isinstance(r, list | tuple) or hasattr(r, "__len__") and not isinstance(r, str) else []
-        )
+    register_reasons = pd.Series([[]] * len(records), index=records.index, dtype=object)
+    if not person_verdicts.empty:
+        by_key = reconcile.merge_record_verdicts(person_verdicts).set_index("source_key")
+        register_reasons = records["source_key"].map(by_key["reasons"]).map(code_list)
         status = records["source_key"].map(by_key["status"]).fillna(Status.LOADED.value)
-    quarantined = q.map(len) > 0
     status = status.where(~quarantined, Status.QUARANTINED.value)
     legacy = records["legacy_encoding"].fillna(False).astype(bool)
-    reasons = (q.where(quarantined, recon_reasons)).map(list)
-    reasons = [sorted(set(r) | ({LEGACY_ENCODING} if lg else set())) for r, lg in zip(reasons, legacy, strict=True)]
+    # LEGACY_ENCODING is information: listed whatever the status.
+    reasons = [
+        sorted(set(q if bad else r) | ({LEGACY_ENCODING} if lg else set()))
+        for q, r, bad, lg in zip(quality, register_reasons, quarantined, legacy, strict=True)
+    ]
     out["reasons"] = reasons
     out["status"] = status.values
-    # Review codes in a record that also failed the suites cannot happen: the register is
-    # consulted only for clean records. Guard the invariant all the same.
-    assert not any(REVIEW_CODES & set(r) for r, s in zip(out["reasons"], out["status"], strict=True)
-                   if s == Status.LOADED.value)
+    # A loaded record carries only information codes (contract): guard the invariant.
+    assert not any((QUARANTINE_CODES | REVIEW_CODES) & set(r)
+                   for r, s in zip(out["reasons"], out["status"], strict=True) if s == Status.LOADED.value)
     subject_ids = {}
     if not person_verdicts.empty:
         subj = person_verdicts[person_verdicts["role"] == ROLE_SUBJECT]
@@ -319,7 +320,7 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     )
     out["personal_id"] = out["source_key"].map(subject_ids).where(loaded_single, None)
     out["claims_entry"] = (
-        out["book"].notna() & out["entry_no"].notna() & ~q.map(lambda r: DUPLICATE_ENTRY in r)
+        out["book"].notna() & out["entry_no"].notna() & ~quality.map(lambda r: DUPLICATE_ENTRY in r)
     )
     return out
 
@@ -356,7 +357,8 @@ def load_frames(
     people = persons_of(recs)
     if people.empty:
         return registrations, pd.DataFrame(columns=["source_key", "role"])
-    pv = person_verdicts.drop(columns=["full_name", "personal_id"], errors="ignore")
+    pv = person_verdicts.drop(columns=["full_name", "personal_id", "record_type", "source_name"],
+                              errors="ignore")
     people = people.merge(pv, on=["source_key", "role"], how="left")
     src = recs.set_index("source_key")
     is_birth = people["record_type"] == RecordType.BIRTH.value
@@ -383,9 +385,7 @@ def load_frames(
             "father_name": people["father_name"],
             "father_dob": text_date("father_dob"),
             "death_date": people["death_date"].dt.strftime("%Y-%m-%d"),
-            "link_verdict": people["reasons"].map(
-                lambda r: _link_verdict(list(r)) if r is not None and not isinstance(r, float) else None
-            ),
+            "link_verdict": people["reasons"].map(lambda r: _link_verdict(code_list(r))),
             "link_name_level": people.get("link_name_level"),
             "link_date_level": people.get("link_date_level"),
             "link_corroborated": people.get("link_corroborated"),
@@ -432,7 +432,7 @@ def _candidate_rows(candidates: pd.DataFrame) -> pd.DataFrame:
     cols = ["source_key", "role", "candidate_id", "score", "rank"]
     if candidates.empty:
         return pd.DataFrame(columns=cols)
-    frame = candidates.rename(columns={"so_dinh_danh": "candidate_id"})
+    frame = candidates.rename(columns={"so_dinh_danh": "candidate_id", "candidate_order": "rank"})
     if "rank" not in frame:
         frame = frame.sort_values(["source_key", "role", "score"], ascending=[True, True, False])
         frame["rank"] = frame.groupby(["source_key", "role"]).cumcount() + 1

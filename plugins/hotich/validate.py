@@ -68,9 +68,6 @@ KNOWN_TYPES: tuple[str, ...] = ("birth", "death", "marriage")
 # Control characters the contract forbids: C0 except tab/LF/CR, DEL and C1. Written with
 # \x escapes so both Python `re` and RE2 (pyarrow-backed pandas strings) read it alike.
 CONTROL_CHAR_REGEX = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
-# `$` also matches before a final newline in Python `re`; the length-12 expectation
-# next to this regex closes that gap.
-ID_REGEX = r"^[0-9]{12}$"
 MIN_AGE = {"husband": 20, "wife": 18}
 
 TEXT_FIELDS: tuple[str, ...] = model.NAME_FIELDS + model.ID_FIELDS + model.OTHER_TEXT_FIELDS
@@ -138,7 +135,13 @@ RULES: dict[str, TypeRules] = {
     ),
     # The type is what is missing: year-only is allowed wherever some type allows it.
     "unknown": TypeRules(
-        (), (), _PARENT_DOBS | {"subject_dob"}, ("subject", "husband", "wife"), ORDER_PAIRS, (), False
+        (),
+        (),
+        _PARENT_DOBS | {"subject_dob"},
+        ("subject", "husband", "wife"),
+        ORDER_PAIRS,
+        (),
+        False,
     ),
 }
 
@@ -195,9 +198,19 @@ def _ymd(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
-def _int_col(values: np.ndarray, valid: np.ndarray) -> pd.Series:
-    """Nullable Int64 column, null where not ``valid`` (null = not evaluated for GX)."""
-    return pd.Series(pd.arrays.IntegerArray(values.astype(np.int64), ~valid))
+def _num_col(values: np.ndarray, valid: np.ndarray) -> pd.Series:
+    """Float column, NaN where not ``valid`` (null = not evaluated for GX).
+
+    float64 rather than nullable Int64: GX's between metric runs vectorized only on
+    native numpy dtypes (it falls back to a per-value Python function otherwise). All
+    values here (yyyymmdd ordinals, ages, digits) are exact in float64.
+    """
+    return pd.Series(np.where(valid, values, np.nan).astype(np.float64))
+
+
+def _text_col(values: pd.Series) -> pd.Series:
+    """Pandas ``str`` dtype (Arrow-backed): GX's regex/length/null metrics are fast on it."""
+    return pd.Series(values.astype(object).to_numpy(), dtype="str")
 
 
 def _completed_years(
@@ -323,6 +336,39 @@ def entry_holders(records: pd.DataFrame, claimed: pd.DataFrame | None) -> pd.Ser
 # --- the check frame ------------------------------------------------------------------
 
 
+def _field_list(flags: Mapping[str, np.ndarray], n: int) -> pd.Series:
+    """Per row, the comma-joined names of the fields whose flag is set; None when none.
+
+    These are the values the null-expectations report as unexpected: field names, never
+    the personal data in them.
+    """
+    acc = np.full(n, "", dtype=object)
+    for name, flag in flags.items():
+        if flag.any():
+            acc[flag] = acc[flag] + (name + ",")  # touches failing rows only
+    out = pd.Series(acc, dtype=object).str.rstrip(",")
+    return _text_col(out.where(out != "", None))
+
+
+def _text_flags(rec: pd.DataFrame) -> dict[str, np.ndarray]:
+    """VALUE_INVALID per text field: a control character or longer than its column."""
+    out = {}
+    for f in TEXT_FIELDS:
+        s = _text_col(rec[f])
+        bad = s.str.contains(CONTROL_CHAR_REGEX, regex=True) | (s.str.len() > TEXT_LIMITS[f])
+        out[f] = bad.fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def _id_is_12_digits(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(present, exactly 12 ASCII digits) per row; blank counts as absent."""
+    pid = _text_col(_given(values))
+    present = pid.notna().to_numpy()
+    # fullmatch: no trailing-newline leniency (unlike `$`); [0-9] is ASCII only.
+    is12 = pid.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
+    return present, is12 & present
+
+
 def prepare_checks(
     records: pd.DataFrame,
     run_date: dt.date,
@@ -331,65 +377,88 @@ def prepare_checks(
 ) -> pd.DataFrame:
     """The frame the suites run on (RangeIndex, one row per record, same order).
 
-    Helper columns are null where the contract says the rule is not evaluated.
-    ``province_codes`` is not used here: the suites receive it as a suite parameter.
+    Each rule gets cheap, dense helper columns (GX's cost grows with columns times
+    expectations, see ``_gx_flags``): field-name lists that are null when the rule holds
+    (``_required_missing``, ``_date_invalid``, ``_value_invalid``, ``_id_format``,
+    ``_entry_held_by``), and value columns for the expectations with real parameters
+    (ages, ID digits, date ordinals). Value columns are null where the contract says the
+    rule is not evaluated. ``province_codes`` reaches the suites as a parameter instead.
     """
-    del province_codes  # the ID_PROVINCE expectation gets it as a parameter
+    del province_codes  # the ID_PROVINCE expectation gets it as a suite parameter
     n = len(records)
-    rtype = _type_series(records).reset_index(drop=True)
     rec = records.reset_index(drop=True)
+    rtype = _type_series(rec)
+    is_t = {t: (rtype == t).to_numpy() for t in SUITE_TYPES}
+    dates = _date_validity(rec, rtype, run_date)
+    sex = _canonical_sex(rec["subject_sex"]).to_numpy()
     cols: dict[str, Any] = {
         "source_key": rec["source_key"].astype(object),
-        "record_type": rec["record_type"].astype(object),
+        "record_type": _text_col(rtype),
     }
-    for f in TEXT_FIELDS:
-        cols[f] = rec[f].astype(object)
-    for f in ("subject_name", "husband_name", "wife_name", "book", "entry_no") + model.ID_FIELDS:
-        cols[f"{f}__given"] = _given(rec[f])
-    cols["subject_sex__given"] = _canonical_sex(rec["subject_sex"])
 
-    dates = _date_validity(rec, rtype, run_date)
-    for f in model.DATE_FIELDS:
-        cols[f"{f}_state"] = pd.Series(dates[f]["state"], dtype=object)
-        cols[f"{f}__ord"] = _int_col(dates[f]["ordinal"], dates[f]["present"])
+    # REQUIRED_MISSING: the missing required fields of the row's type ("record_type"
+    # for unknown rows).
+    present_text = {
+        f: _given(rec[f]).notna().to_numpy() for t in KNOWN_TYPES for f in RULES[t].required_text
+    }
+    present_text["subject_sex"] = pd.notna(sex)
+    missing: dict[str, np.ndarray] = {"record_type": is_t["unknown"]}
+    for t in KNOWN_TYPES:
+        for f in RULES[t].required_text:
+            missing[f] = missing.get(f, np.zeros(n, bool)) | (is_t[t] & ~present_text[f])
+        for f in RULES[t].required_dates:
+            gone = dates[f]["state"] == model.DateState.MISSING.value
+            missing[f] = missing.get(f, np.zeros(n, bool)) | (is_t[t] & gone)
+    cols["_required_missing"] = _field_list(missing, n)
 
+    # DATE_INVALID: present but not valid (unparseable, non-existent, a year alone where
+    # the type does not allow it, after the run date).
+    cols["_date_invalid"] = _field_list(
+        {
+            f: (dates[f]["state"] != model.DateState.MISSING.value) & ~dates[f]["valid"]
+            for f in model.DATE_FIELDS
+        },
+        n,
+    )
+    cols["_value_invalid"] = _field_list(_text_flags(rec), n)
+
+    ids = {f: _id_is_12_digits(rec[f]) for f in model.ID_FIELDS}
+    cols["_id_format"] = _field_list({f: p & ~ok for f, (p, ok) in ids.items()}, n)
+
+    # DATE_ORDER: both dates valid; a year-only date compares by year.
     for later, earlier in ORDER_PAIRS:
         a, b = dates[later], dates[earlier]
         ok = a["valid"] & b["valid"]
-        by_year = a["year_only"] | b["year_only"]  # a year-only date compares by year
+        by_year = a["year_only"] | b["year_only"]
         name = f"_order__{later}__{earlier}"
-        cols[f"{name}__a"] = _int_col(np.where(by_year, a["year"], a["ordinal"]), ok)
-        cols[f"{name}__b"] = _int_col(np.where(by_year, b["year"], b["ordinal"]), ok)
+        cols[f"{name}__a"] = _num_col(np.where(by_year, a["year"], a["ordinal"]), ok)
+        cols[f"{name}__b"] = _num_col(np.where(by_year, b["year"], b["ordinal"]), ok)
 
+    # MARRIAGE_AGE: a valid registration date and a full, valid date of birth.
     reg = dates["registration_date"]
     for role in ("husband", "wife"):
         dob = dates[PEOPLE[role][1]]
         ok = reg["valid"] & reg["full"] & dob["valid"] & dob["full"]
-        cols[f"_{role}_age"] = _int_col(_completed_years(reg["ymd"], dob["ymd"]), ok)
+        cols[f"_{role}_age"] = _num_col(_completed_years(reg["ymd"], dob["ymd"]), ok)
 
+    # ID digits: a 12-digit ID; century/sex also needs a valid dob and the sex.
     for role, (id_col, dob_col, sex_src) in PEOPLE.items():
-        pid = cols[f"{id_col}__given"].astype(str)
-        is12 = pid.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
-        is12 = is12 & cols[f"{id_col}__given"].notna().to_numpy()
-        digits = pid.where(is12, "000000000000")
+        _, is12 = ids[id_col]
+        digits = _text_col(rec[id_col]).where(is12, "000000000000")
         dob = dates[dob_col]
-        if sex_src == "subject_sex":
-            sex = cols["subject_sex__given"].to_numpy()
-        else:
-            sex = np.full(n, sex_src, dtype=object)
-        has_sex = pd.notna(sex)
-        female = sex == model.SEX_FEMALE
-        cols[f"_{role}_id_ppp"] = pd.Series(digits.str[:3].where(is12, None), dtype=object)
-        g_ok = is12 & dob["valid"] & has_sex
-        cols[f"_{role}_id_g"] = _int_col(digits.str[3].astype(np.int64).to_numpy(), g_ok)
-        cols[f"_{role}_g_expected"] = _int_col(
+        who = sex if sex_src == "subject_sex" else np.full(n, sex_src, dtype=object)
+        female = who == model.SEX_FEMALE
+        cols[f"_{role}_id_ppp"] = _text_col(digits.str[:3].where(is12, None))
+        g_ok = is12 & dob["valid"] & pd.notna(who)
+        cols[f"_{role}_id_g"] = _num_col(digits.str[3].astype(np.int64).to_numpy(), g_ok)
+        cols[f"_{role}_g_expected"] = _num_col(
             _expected_century_sex_digit(dob["year"], female), g_ok
         )
         yy_ok = is12 & dob["valid"]
-        cols[f"_{role}_id_yy"] = _int_col(digits.str[4:6].astype(np.int64).to_numpy(), yy_ok)
-        cols[f"_{role}_dob_yy"] = _int_col(dob["year"] % 100, yy_ok)
+        cols[f"_{role}_id_yy"] = _num_col(digits.str[4:6].astype(np.int64).to_numpy(), yy_ok)
+        cols[f"_{role}_dob_yy"] = _num_col(dob["year"] % 100, yy_ok)
 
-    cols["_entry_held_by"] = entry_holders(rec, claimed).reset_index(drop=True)
+    cols["_entry_held_by"] = _text_col(entry_holders(rec, claimed).reset_index(drop=True))
     return pd.DataFrame(cols)
 
 
@@ -400,78 +469,23 @@ def _exp(kind: str, reason: str, **kwargs: Any) -> dict[str, Any]:
     return {"type": kind, "kwargs": kwargs, "meta": {"reason": reason}}
 
 
+def _null(reason: str, column: str) -> dict[str, Any]:
+    return _exp("expect_column_values_to_be_null", reason, column=column)
+
+
 def build_suite_dicts() -> dict[str, dict[str, Any]]:
-    """The four suites as GX 1.x suite dicts (what ``expectations/*.json`` holds)."""
+    """The four suites as GX 1.x suite dicts (what ``expectations/*.json`` holds).
+
+    ``meta.rules`` records the rule parameters the check frame was built with, so the
+    suite file says what its null-expectations stand for.
+    """
     suites: dict[str, dict[str, Any]] = {}
     for rtype, rules in RULES.items():
-        exps: list[dict[str, Any]] = []
-        # REQUIRED_MISSING
-        if rtype == "unknown":
-            exps.append(
-                _exp(
-                    "expect_column_values_to_be_in_set",
-                    model.REQUIRED_MISSING,
-                    column="record_type",
-                    value_set=list(KNOWN_TYPES),
-                )
-            )
-        for f in rules.required_text:
-            exps.append(
-                _exp(
-                    "expect_column_values_to_not_be_null",
-                    model.REQUIRED_MISSING,
-                    column=f"{f}__given",
-                )
-            )
-        for f in rules.required_dates:
-            exps.append(
-                _exp(
-                    "expect_column_values_to_not_be_in_set",
-                    model.REQUIRED_MISSING,
-                    column=f"{f}_state",
-                    value_set=[model.DateState.MISSING.value],
-                )
-            )
-        # DATE_INVALID: unparseable / non-existent / year-only where not allowed; future.
-        for f in model.DATE_FIELDS:
-            allowed = [model.DateState.MISSING.value, model.DateState.FULL.value]
-            if f in rules.year_only:
-                allowed.append(model.DateState.YEAR.value)
-            exps.append(
-                _exp(
-                    "expect_column_values_to_be_in_set",
-                    model.DATE_INVALID,
-                    column=f"{f}_state",
-                    value_set=allowed,
-                )
-            )
-            exps.append(
-                _exp(
-                    "expect_column_values_to_be_between",
-                    model.DATE_INVALID,
-                    column=f"{f}__ord",
-                    max_value={"$PARAMETER": "run_date_ord"},
-                )
-            )
-        # VALUE_INVALID
-        for f in TEXT_FIELDS:
-            exps.append(
-                _exp(
-                    "expect_column_values_to_not_match_regex",
-                    model.VALUE_INVALID,
-                    column=f,
-                    regex=CONTROL_CHAR_REGEX,
-                )
-            )
-            exps.append(
-                _exp(
-                    "expect_column_value_lengths_to_be_between",
-                    model.VALUE_INVALID,
-                    column=f,
-                    max_value=TEXT_LIMITS[f],
-                )
-            )
-        # DATE_ORDER
+        exps: list[dict[str, Any]] = [
+            _null(model.REQUIRED_MISSING, "_required_missing"),
+            _null(model.DATE_INVALID, "_date_invalid"),
+            _null(model.VALUE_INVALID, "_value_invalid"),
+        ]
         for later, earlier in rules.order:
             name = f"_order__{later}__{earlier}"
             exps.append(
@@ -484,7 +498,6 @@ def build_suite_dicts() -> dict[str, dict[str, Any]]:
                     ignore_row_if="either_value_is_missing",
                 )
             )
-        # MARRIAGE_AGE
         for role in rules.ages:
             exps.append(
                 _exp(
@@ -494,25 +507,7 @@ def build_suite_dicts() -> dict[str, dict[str, Any]]:
                     min_value=MIN_AGE[role],
                 )
             )
-        # ID_FORMAT: every ID column, whatever the type
-        for f in model.ID_FIELDS:
-            exps.append(
-                _exp(
-                    "expect_column_values_to_match_regex",
-                    model.ID_FORMAT,
-                    column=f"{f}__given",
-                    regex=ID_REGEX,
-                )
-            )
-            exps.append(
-                _exp(
-                    "expect_column_value_lengths_to_equal",
-                    model.ID_FORMAT,
-                    column=f"{f}__given",
-                    value=12,
-                )
-            )
-        # ID digits, per person of the type
+        exps.append(_null(model.ID_FORMAT, "_id_format"))
         for role in rules.people:
             exps.append(
                 _exp(
@@ -541,20 +536,29 @@ def build_suite_dicts() -> dict[str, dict[str, Any]]:
                 )
             )
         if rules.duplicate:
-            exps.append(
-                _exp(
-                    "expect_column_values_to_be_null",
-                    model.DUPLICATE_ENTRY,
-                    column="_entry_held_by",
-                )
-            )
+            exps.append(_null(model.DUPLICATE_ENTRY, "_entry_held_by"))
         suites[rtype] = {
             "name": f"hotich_{rtype}",
             "expectations": exps,
             "meta": {
                 "record_type": rtype,
                 "generated_by": "hotich.validate.build_suite_dicts",
-                "parameters": ["run_date_ord", "province_codes"],
+                "parameters": {
+                    "run_date_ord": "run date as yyyymmdd (Asia/Ho_Chi_Minh)",
+                    "province_codes": "contracts/province_codes.csv",
+                },
+                "rules": {
+                    "required_text": list(rules.required_text),
+                    "required_dates": list(rules.required_dates),
+                    "year_only_allowed": sorted(rules.year_only),
+                    "text_limits": TEXT_LIMITS,
+                    "control_chars": CONTROL_CHAR_REGEX,
+                    "personal_id": "[0-9]{12}",
+                    "people": {r: list(PEOPLE[r]) for r in rules.people},
+                    "date_order": [list(p) for p in rules.order],
+                    "min_age": {r: MIN_AGE[r] for r in rules.ages},
+                    "duplicate_entry": rules.duplicate,
+                },
             },
         }
     return suites
@@ -603,54 +607,82 @@ def _gx_runtime() -> tuple[Any, Any]:
     return context, asset.add_batch_definition_whole_dataframe("all")
 
 
+_COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+
+@dataclass(frozen=True)
+class _LoadedSuite:
+    """A suite as GX loaded it, and the check-frame columns it reads.
+
+    GX filters the whole batch frame row-wise for each metric and hashes it for each
+    batch, so its cost grows with columns x expectations: each suite's batch holds only
+    ``source_key`` and the columns its expectations read.
+    """
+
+    name: str
+    suite: Any  # great_expectations.core.ExpectationSuite
+    columns: tuple[str, ...]
+
+
 @cache
-def _load_suites(directory: str) -> dict[str, Any]:
+def _load_suites(directory: str) -> dict[str, _LoadedSuite]:
     """GX ``ExpectationSuite`` objects from the JSON files (checked to be complete)."""
     _gx_runtime()
     from great_expectations.core import ExpectationSuite
 
-    suites = {}
+    loaded = {}
     for rtype, data in read_suite_dicts(Path(directory)).items():
         suite = ExpectationSuite(**data)
         # GX logs and drops an invalid expectation instead of raising: refuse that.
         if len(suite.expectations) != len(data["expectations"]):
             raise ValueError(f"{directory}/{rtype}.json: some expectations failed to load")
-        suites[rtype] = suite
-    return suites
+        columns: list[str] = []
+        for e in data["expectations"]:
+            if e.get("meta", {}).get("reason") not in model.QUARANTINE_CODES:
+                raise ValueError(f"{directory}/{rtype}.json: {e['type']} lacks a meta.reason code")
+            columns += [e["kwargs"][k] for k in _COLUMN_KWARGS if k in e["kwargs"]]
+        loaded[rtype] = _LoadedSuite(data["name"], suite, tuple(dict.fromkeys(columns)))
+    return loaded
 
 
-def _summarize(result: Any, key_sample: int = 20) -> dict[str, Any]:
-    """A JSON-able summary of a suite result, without values (names, IDs)."""
-    out = []
-    for r in result.results:
-        cfg = r.expectation_config
-        res = r.result or {}
-        keys = [row["source_key"] for row in (res.get("unexpected_index_list") or [])[:key_sample]]
-        kwargs = {
-            k: v
-            for k, v in cfg.kwargs.items()
-            if k != "batch_id" and not (k == "value_set" and not isinstance(v, list))
-        }
-        out.append(
-            {
-                "expectation_type": cfg.type,
-                "kwargs": kwargs,
-                "reason": (cfg.meta or {}).get("reason"),
-                "success": bool(r.success),
-                "element_count": res.get("element_count"),
-                "unexpected_count": res.get("unexpected_count"),
-                "unexpected_percent": res.get("unexpected_percent"),
-                "sample_source_keys": keys,
-            }
-        )
-    stats = dict(result.statistics)
-    return json.loads(
-        json.dumps(
-            {"suite": result.suite_name, "success": bool(result.success), "statistics": stats,
-             "results": out},
-            default=str,
-        )
-    )
+def _result_rows(r: Any, key_sample: int) -> dict[str, Any]:
+    """One expectation's result as a JSON-able dict, without values (names, IDs)."""
+    cfg = r.expectation_config
+    res = r.result or {}
+    keys = [row["source_key"] for row in (res.get("unexpected_index_list") or [])[:key_sample]]
+    kwargs = {
+        k: v
+        for k, v in cfg.kwargs.items()
+        if k != "batch_id" and not (k == "value_set" and not isinstance(v, list))
+    }
+    return {
+        "expectation_type": cfg.type,
+        "kwargs": kwargs,
+        "reason": (cfg.meta or {}).get("reason"),
+        "success": bool(r.success),
+        "element_count": res.get("element_count"),
+        "unexpected_count": res.get("unexpected_count"),
+        "unexpected_percent": res.get("unexpected_percent"),
+        "sample_source_keys": keys,
+    }
+
+
+def _summarize(name: str, results: list[Any], rows: int, key_sample: int = 20) -> dict[str, Any]:
+    """A JSON-able summary of a suite's results (counts and sample source keys)."""
+    out = [_result_rows(r, key_sample) for r in results]
+    ok = sum(1 for r in out if r["success"])
+    summary = {
+        "suite": name,
+        "success": ok == len(out),
+        "records": rows,
+        "statistics": {
+            "evaluated_expectations": len(out),
+            "successful_expectations": ok,
+            "unsuccessful_expectations": len(out) - ok,
+        },
+        "results": out,
+    }
+    return json.loads(json.dumps(summary, default=str))
 
 
 def _gx_flags(
@@ -665,7 +697,8 @@ def _gx_flags(
     key_index = pd.Index(checks["source_key"])
     if not key_index.is_unique:
         raise ValueError("source_key must be unique within a validation call")
-    flags = pd.DataFrame(False, index=checks.index, columns=sorted(model.QUARANTINE_CODES))
+    codes = sorted(model.QUARANTINE_CODES)
+    flags = np.zeros((len(checks), len(codes)), dtype=bool)
     params = {
         "run_date_ord": run_date.year * 10000 + run_date.month * 100 + run_date.day,
         "province_codes": sorted(province_codes),
@@ -674,33 +707,32 @@ def _gx_flags(
     rtype = checks["record_type"].where(checks["record_type"].isin(SUITE_TYPES), "unknown")
     summaries: dict[str, dict] = {}
     for t in SUITE_TYPES:
-        part = checks[rtype == t]
+        loaded = suites[t]
+        part = checks[(rtype == t).to_numpy()]
         if part.empty:
-            summaries[t] = {"suite": f"hotich_{t}", "success": True, "skipped": "no records"}
+            summaries[t] = {"suite": loaded.name, "success": True, "records": 0, "results": []}
             continue
-        batch = batch_def.get_batch(batch_parameters={"dataframe": part})
-        result = batch.validate(
-            suites[t], result_format=result_format, expectation_parameters=params
-        )
-        for r in result.results:
+        narrow = part[["source_key", *loaded.columns]]
+        batch = batch_def.get_batch(batch_parameters={"dataframe": narrow})
+        results = batch.validate(
+            loaded.suite, result_format=result_format, expectation_parameters=params
+        ).results
+        for r in results:
             cfg = r.expectation_config
             if r.exception_info and r.exception_info.get("raised_exception"):
                 raise RuntimeError(f"GX {cfg.type} {cfg.kwargs}: {r.exception_info}")
             res = r.result or {}
             rows = res.get("unexpected_index_list")
-            if res.get("unexpected_count") and rows is None:
-                raise RuntimeError(f"GX {cfg.type} returned no unexpected_index_list")
+            if res.get("unexpected_count") and not rows:
+                raise RuntimeError(f"GX {cfg.type} {cfg.kwargs} returned no unexpected_index_list")
             if not rows:
                 continue
             pos = key_index.get_indexer([row["source_key"] for row in rows])
             if (pos < 0).any():
                 raise RuntimeError(f"GX {cfg.type} returned unknown source keys")
-            code = cfg.meta["reason"]
-            col = flags[code].to_numpy(copy=True)
-            col[pos] = True
-            flags[code] = col
-        summaries[t] = _summarize(result)
-    return flags, summaries
+            flags[pos, codes.index(cfg.meta["reason"])] = True
+        summaries[t] = _summarize(loaded.name, results, len(part))
+    return pd.DataFrame(flags, index=checks.index, columns=codes), summaries
 
 
 def _flags_to_reasons(flags: pd.DataFrame, index: pd.Index) -> pd.Series:

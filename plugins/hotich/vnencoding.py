@@ -32,8 +32,11 @@ example). Otherwise each encoding decodes it strictly (every non-ASCII character
 be a code of that encoding); a decoding is accepted when its words with diacritics are
 valid Vietnamese syllables (onset + rhyme + tone placement rules, see
 :func:`is_vietnamese_syllable`), at least half of them and more than in the original.
-A Latin-1 value whose two readings are both valid Vietnamese is left as it is, so a
-VNI ``Mai Thò Hoa`` (``Mai Thị Hoa``) is not detected: ``thò`` is a Vietnamese word.
+When both readings are valid Vietnamese (VNI ``Mai Thò Hoa`` is ``Mai Thị Hoa``, and
+``thò`` is a word), the decoding wins only if more of its words are syllables common
+in names and places (``_COMMON_SYLLABLES``); a tie keeps the value as it is. So a VNI
+value whose only marks are ``oà`` (``Hoà`` = ``Hồ``, ``Hoàng`` = ``Hồng``) with
+otherwise plain ASCII words stays unconverted: it is also ordinary Unicode.
 """
 
 from __future__ import annotations

@@ -159,9 +159,10 @@ ID1, ID2, ID3 = "027220000001", "027220000002", "027220000003"
 
 # --- normalization ------------------------------------------------------------------------
 def test_fold_and_exact_keys() -> None:
-    names = ["  NGUYỄN\u00a0 Văn   Đức ", "Nguye\u0301n Thị Hoà", None]
-    assert fold_keys(names).to_pylist() == ["nguyen van duc", "nguyen thi hoa", None]
-    assert exact_keys(names).to_pylist() == ["nguyễn văn đức", "nguyén thị hoà", None]
+    names = ["  NGUYỄN\u00a0 Văn   Đức ", "Nguye\u0301n Thị Hoà", None, " ", "a \u0301 b"]
+    assert fold_keys(names).to_pylist() == ["nguyen van duc", "nguyen thi hoa", None, "", "a b"]
+    assert exact_keys(names).to_pylist()[:4] == ["nguyễn văn đức", "nguyén thị hoà", None, ""]
+    assert exact_keys(pd.Series(["Ê"], dtype="str")).to_pylist() == ["ê"]
 
 
 def test_slip_distance_is_true_damerau_levenshtein() -> None:
@@ -171,7 +172,8 @@ def test_slip_distance_is_true_damerau_levenshtein() -> None:
     vocab = np.array(["le van ca", "le van abc", "le van ac", "le van ca x"], dtype=object)
     a = np.array([0, 0, 0, 0, -1])
     b = np.array([1, 2, 0, 3, 0])
-    assert _slip_distance(vocab, a, b).tolist() == [2, 1, 0, 2, -1]
+    lengths = np.array([len(v) for v in vocab])
+    assert _slip_distance(vocab, lengths, a, b).tolist() == [2, 1, 0, 2, -1]
 
 
 def test_register_at_two_true_dl_slips_returns_a_candidate_that_does_not_fit() -> None:

@@ -55,7 +55,6 @@ _ID_PATTERN = r"[0-9]{12}"
 _YEAR_RE = re.compile(r"[0-9]{4}")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SEXES = ("Nam", "Nữ")
-_DATE_COLUMNS = ("ngay_sinh", "ngay_chet")
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -257,26 +256,36 @@ def _ngay_sinh_text(value: Any) -> str | None:
     return None
 
 
+def _map_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``fn`` applied once per distinct non-missing value (such columns repeat a lot)."""
+    obj = values.astype(object)
+    mapping = {v: fn(v) for v in pd.unique(obj) if not _is_missing(v)}
+    out = obj.map(mapping)
+    return out.where(out.notna(), None)
+
+
 def _ngay_sinh_series(values: pd.Series) -> pd.Series:
     """``_ngay_sinh_text`` over a column: vectorized for datetimes, per distinct value else."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.dt.strftime("%Y-%m-%d").astype(object).where(values.notna(), None)
-    distinct = pd.unique(values.astype(object))
-    mapping = {v: _ngay_sinh_text(v) for v in distinct if not _is_missing(v)}
-    return values.astype(object).map(lambda v: None if _is_missing(v) else mapping[v])
+    return _map_distinct(values, _ngay_sinh_text)
 
 
 def _is_missing(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
 
 
+def _sex_text(v: Any) -> str | None:
+    return unicodedata.normalize("NFC", v).strip() if isinstance(v, str) else None
+
+
 def _citizen_frame(
     records: list[dict[str, Any]], extra: dict[str, Sequence[Any]] | None = None
 ) -> pd.DataFrame:
-    """Citizen dicts as a frame: the contract's columns, dates as datetime64 (NaT if none)."""
-    df = pd.DataFrame.from_records(records, columns=list(CITIZEN_COLUMNS))
-    for col in _DATE_COLUMNS:
-        df[col] = pd.to_datetime(df[col], format="%Y-%m-%d", errors="coerce")
+    """Citizen dicts as a frame of the contract's columns, values as the API gives them:
+    text, dates as ISO 'yyyy-mm-dd' strings, None where null (object columns)."""
+    df = pd.DataFrame(records, columns=list(CITIZEN_COLUMNS), dtype=object)
+    df = df.where(df.notna(), None)  # optional properties may be absent: None, not NaN
     if extra:
         for i, (name, values) in enumerate(extra.items()):
             df.insert(i, name, values)
@@ -382,8 +391,9 @@ class PopulationClient:
     def batch_get(self, ids: Iterable[str]) -> tuple[pd.DataFrame, set[str]]:
         """Look IDs up in batches of 500, sent concurrently.
 
-        Returns the citizens found (one row each, the contract's Citizen columns, dates as
-        ``datetime64``) and the IDs the register does not know. IDs are de-duplicated;
+        Returns the citizens found (one row each, the contract's Citizen columns as the API
+        gives them: dates ISO 'yyyy-mm-dd' strings, None where null) and the IDs the
+        register does not know. IDs are de-duplicated;
         missing values are skipped; an ID that is not 12 digits cannot be in the register
         and is put in ``not_found`` without being sent.
         """
@@ -431,22 +441,12 @@ class PopulationClient:
             return _citizen_frame([], {"ref": []})
         keys = pd.DataFrame(
             {
-                "ho_ten": queries["ho_ten"].astype(object),
-                "gioi_tinh": queries["gioi_tinh"]
-                .astype(object)
-                .map(
-                    lambda s: (
-                        unicodedata.normalize("NFC", s).strip() if isinstance(s, str) else None
-                    )
-                ),
+                "ho_ten": _map_distinct(queries["ho_ten"], str),
+                "gioi_tinh": _map_distinct(queries["gioi_tinh"], _sex_text),
                 "ngay_sinh": _ngay_sinh_series(queries["ngay_sinh"]),
             }
         )
-        bad = (
-            ~keys["ho_ten"].map(lambda s: isinstance(s, str))
-            | ~keys["gioi_tinh"].isin(_SEXES)
-            | keys["ngay_sinh"].isna()
-        )
+        bad = keys["ho_ten"].isna() | ~keys["gioi_tinh"].isin(_SEXES) | keys["ngay_sinh"].isna()
         if bad.any():
             raise ValueError(
                 f"{int(bad.sum())} match queries lack a name, a sex Nam/Nữ or a readable date"

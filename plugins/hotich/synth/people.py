@@ -10,6 +10,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+
 from hotich.synth import names as nm
 
 # The data's horizon: no generated event (other than a labelled future-date defect)

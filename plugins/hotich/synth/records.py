@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from hotich.synth import names as nm
 from hotich.synth.people import (
     DATA_END,
@@ -355,6 +356,7 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: list[str])
     out["book"] = ev["book"].to_numpy()
     out["entry"] = ev["entry_n"].astype(str).to_numpy().astype(object)
     out["commune"] = ev["commune"].to_numpy()
+    out["book_year"] = ev["year"].to_numpy()
     out["reg"] = _days_to_str(reg)
     s = np.where(is_m, -1, subj)
     out["name"] = _take(name, s)

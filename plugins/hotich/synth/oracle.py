@@ -1,0 +1,544 @@
+"""The ground-truth oracle: the contract's rules applied to each record, to the letter.
+
+Independent of the generator's intentions: it reads only the logical record values
+(what a reader sees once text is converted to Unicode, dates as they will be read, IDs
+after the workbook padding rule, and whether some text was legacy-encoded) and the
+register file, and applies contracts/README.md and the ``match`` semantics of
+contracts/population-api.yaml. Straightforward per-record Python, on purpose: it is
+the reference the vectorized pipeline is checked against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from rapidfuzz.distance import DamerauLevenshtein
+
+# contracts/province_codes.csv (the 63 codes of the personal ID).
+PROVINCE_CODES: frozenset[str] = frozenset(
+    "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 "
+    "034 035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 "
+    "067 068 070 072 074 075 077 079 080 082 083 084 086 087 089 091 092 093 094 095 096".split()
+)
+MATCH_LIMIT = 50
+NAME_MAX, TEXT_MAX = 100, 255
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_ID = re.compile(r"^[0-9]{12}$")
+_WS = re.compile(r"\s+")
+
+NAME_COLS = ("name", "mother_name", "father_name", "h_name", "w_name")
+TEXT_COLS = (
+    "loai", "book", "entry", "name", "sex", "sid", "mother_name", "father_name", "place",
+    "ethnicity", "nationality", "cause", "note", "h_name", "h_id", "h_eth", "w_name",
+    "w_id", "w_eth",
+)  # fmt: skip
+DATE_COLS = ("reg", "dob", "death", "mother_dob", "father_dob", "h_dob", "w_dob")
+RTYPE_OF_LOAI = {"KS": "birth", "KT": "death", "KH": "marriage"}
+
+
+# --- text -----------------------------------------------------------------------------------
+def nfc(text: str) -> str:
+    """Unicode NFC."""
+    return unicodedata.normalize("NFC", text)
+
+
+@lru_cache(maxsize=1_000_000)
+def exact_form(name: str) -> str:
+    """NFC, lower case, runs of whitespace as one space, trimmed."""
+    return _WS.sub(" ", nfc(name).lower()).strip()
+
+
+@lru_cache(maxsize=1_000_000)
+def fold(name: str) -> str:
+    """The contract's folding: NFC, lower case, diacritics removed with đ→d, spaces."""
+    low = nfc(name).lower()
+    bare = "".join(c for c in unicodedata.normalize("NFD", low) if not unicodedata.combining(c))
+    return _WS.sub(" ", bare.replace("đ", "d")).strip()
+
+
+def within_slip(a: str, b: str) -> bool:
+    """Folded names at most one typing slip apart (true Damerau-Levenshtein)."""
+    return DamerauLevenshtein.distance(fold(a), fold(b), score_cutoff=1) <= 1
+
+
+def _empty(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v.strip() == "")
+
+
+# --- dates ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class D:
+    """A parsed date: state 'missing' | 'full' | 'year' | 'invalid'."""
+
+    state: str
+    date: dt.date | None = None
+    year: int | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.state in ("full", "year")
+
+
+MISSING = D("missing")
+INVALID = D("invalid")
+
+
+def parse_date(v, year_allowed: bool, run_date: dt.date) -> D:
+    """A logical date string as the contract reads it (DATE_INVALID rules included)."""
+    if _empty(v):
+        return MISSING
+    v = str(v).strip()
+    m = _ISO.match(v)
+    if m:
+        try:
+            d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return INVALID
+        return D("full", d, d.year) if d <= run_date else INVALID
+    m = _YEAR.match(v)
+    if m:
+        y = int(m[1])
+        if not year_allowed or y > run_date.year or y < 1:
+            return INVALID
+        return D("year", None, y)
+    return INVALID
+
+
+def _before(a: D, b: D) -> bool:
+    """``a`` lies before ``b`` (both valid); a year-only date compares by its year."""
+    if a.state == "year" or b.state == "year":
+        return a.year < b.year
+    return a.date < b.date
+
+
+def _age(dob: dt.date, on: dt.date) -> int:
+    return on.year - dob.year - ((on.month, on.day) < (dob.month, dob.day))
+
+
+def century_digit(year: int, male: bool) -> int | None:
+    """The ID's fourth digit for a birth year and sex (None outside 1900-2399)."""
+    if not 1900 <= year <= 2399:
+        return None
+    return 2 * ((year - 1900) // 100) + (0 if male else 1)
+
+
+def _sex(v) -> str | None:
+    if _empty(v):
+        return None
+    s = nfc(str(v)).lower()
+    return {"nam": "Nam", "nữ": "Nữ"}.get(s)
+
+
+# --- the register -----------------------------------------------------------------------------
+class Register:
+    """The register file, indexed for ID lookups and the ``match`` query."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.ids = frame["so_dinh_danh"].astype(str).tolist()
+        self.row_of = {pid: i for i, pid in enumerate(self.ids)}
+        self.name = frame["ho_ten"].tolist()
+        self.sex = frame["gioi_tinh"].tolist()
+        dob = pd.to_datetime(frame["ngay_sinh"])
+        self.dob = [d.date() for d in dob]
+        self.year = dob.dt.year.tolist()
+        self.mother = frame["ho_ten_me"].astype(object).where(frame["ho_ten_me"].notna(), None).tolist()
+        self.father = frame["ho_ten_cha"].astype(object).where(frame["ho_ten_cha"].notna(), None).tolist()
+        self.dead = (frame["trang_thai"] == "da_chet").tolist()
+        death = pd.to_datetime(frame["ngay_chet"])
+        self.death = [None if pd.isna(d) else d.date() for d in death]
+        self.fold = [fold(n) for n in self.name]
+        self.by_name_year: dict[tuple, list[int]] = defaultdict(list)
+        self.by_dob: dict[tuple, list[int]] = defaultdict(list)
+        for i, (s, f, y, d) in enumerate(zip(self.sex, self.fold, self.year, self.dob, strict=True)):
+            self.by_name_year[(s, f, y)].append(i)
+            self.by_dob[(s, d)].append(i)
+
+    def match(self, name: str, sex: str, dob: D) -> list[int]:
+        """population-api ``match``: same sex and (same folded name and birth year, or
+        same full date of birth and folded names at most two slips apart); uncut."""
+        f = fold(name)
+        found = list(self.by_name_year.get((sex, f, dob.year), ()))
+        if dob.state == "full":
+            seen = set(found)
+            for i in self.by_dob.get((sex, dob.date), ()):
+                if i not in seen and DamerauLevenshtein.distance(f, self.fold[i], score_cutoff=2) <= 2:
+                    found.append(i)
+        return found
+
+
+# --- persons ---------------------------------------------------------------------------------
+@dataclass
+class Person:
+    """One person to reconcile: the subject of a birth/death, or a spouse."""
+
+    role: str
+    name: str
+    sex: str
+    dob: D
+    pid: str | None
+    true_pid: str | None
+    mother: str | None = None
+    father: str | None = None
+    death: D | None = None
+    reg: D | None = None
+
+
+@dataclass
+class Verdict:
+    """What the register says about one person."""
+
+    codes: set[str] = field(default_factory=set)
+    link: str | None = None  # LINKED / LINK_AMBIGUOUS / LINK_NONE (no ID given)
+    linked_id: str | None = None
+    name_level: str | None = None
+    date_level: str | None = None
+    corroborated: bool | None = None
+    candidates: int | None = None
+
+
+_LEVEL = {"exact": 0, "folded": 1, "slip": 2}
+
+
+def link(person: Person, rtype: str, reg: Register) -> Verdict:
+    """The contract's linkage of a person without an ID."""
+    cands = reg.match(person.name, person.sex, person.dob)
+    v = Verdict(candidates=len(cands))
+    exact = exact_form(person.name)
+    f = fold(person.name)
+    scored = []  # (rank, idx, name level, date level, corroborated)
+    for i in cands:
+        # Name agreement.
+        if exact_form(reg.name[i]) == exact:
+            nlev = "exact"
+        elif reg.fold[i] == f:
+            nlev = "folded"
+        elif DamerauLevenshtein.distance(f, reg.fold[i], score_cutoff=1) <= 1:
+            nlev = "slip"
+        else:
+            nlev = None
+        # Date agreement.
+        if person.dob.state == "year":
+            dlev = "agree" if reg.year[i] == person.dob.year else None
+        else:
+            d = person.dob.date
+            if reg.dob[i] == d:
+                dlev = "agree"
+            else:
+                try:
+                    swapped = dt.date(d.year, d.day, d.month)
+                except ValueError:
+                    swapped = None
+                dlev = "swapped" if swapped is not None and reg.dob[i] == swapped else None
+        # Exclusion and corroboration.
+        excluded = False
+        corroborated = False
+        if rtype == "birth":
+            for mine, theirs in ((person.mother, reg.mother[i]), (person.father, reg.father[i])):
+                if not _empty(mine) and not _empty(theirs) and not within_slip(mine, theirs):
+                    excluded = True
+            if reg.dead[i] and reg.death[i] is not None and reg.death[i] < person.reg.date:
+                excluded = True
+            if not _empty(person.mother) and not _empty(reg.mother[i]) and within_slip(person.mother, reg.mother[i]):
+                corroborated = not (
+                    not _empty(person.father) and not _empty(reg.father[i])
+                    and not within_slip(person.father, reg.father[i])
+                )  # fmt: skip
+        elif rtype == "death":
+            if not reg.dead[i]:
+                excluded = True
+            elif reg.death[i] is not None and person.death.date is not None and reg.death[i] != person.death.date:
+                excluded = True
+            corroborated = reg.dead[i] and reg.death[i] is not None and reg.death[i] == person.death.date
+        else:  # marriage: spouses are never corroborated
+            if reg.dead[i] and reg.death[i] is not None and reg.death[i] < person.reg.date:
+                excluded = True
+        if excluded:
+            continue
+        fits = nlev == "exact" and dlev == "agree"
+        if not fits and corroborated:
+            fits = (
+                (nlev == "folded" and dlev == "agree")
+                or (nlev == "slip" and person.dob.state == "full" and reg.dob[i] == person.dob.date)
+                or (nlev in ("exact", "folded") and dlev == "swapped")
+            )
+        if fits:
+            rank = (0 if corroborated else 1, _LEVEL[nlev], 0 if dlev == "agree" else 1)
+            scored.append((rank, i, nlev, dlev, corroborated))
+    if len(cands) >= MATCH_LIMIT:
+        v.link = "LINK_AMBIGUOUS"
+    elif not scored:
+        v.link = "LINK_NONE"
+    else:
+        best = min(s[0] for s in scored)
+        top = [s for s in scored if s[0] == best]
+        if len(top) == 1:
+            _rank, i, nlev, dlev, corr = top[0]
+            v.link, v.linked_id = "LINKED", reg.ids[i]
+            if nlev == "folded":
+                v.codes.add("NAME_DIACRITICS")
+        else:
+            v.link = "LINK_AMBIGUOUS"
+    v.codes.add(v.link)
+    # Diagnostics: how the winner (or else the true person) agreed.
+    pick = next((s for s in scored if reg.ids[s[1]] == v.linked_id), None) if v.linked_id else None
+    if pick is None and person.true_pid is not None:
+        pick = next((s for s in scored if reg.ids[s[1]] == person.true_pid), None)
+    if pick is not None:
+        v.name_level, v.date_level, v.corroborated = pick[2], pick[3], pick[4]
+    return v
+
+
+def check_with_id(person: Person, reg: Register) -> Verdict:
+    """Review codes (and NAME_DIACRITICS) of a person who gives a well-formed ID."""
+    v = Verdict()
+    i = reg.row_of.get(person.pid)
+    if i is None:
+        v.codes.add("ID_NOT_FOUND")
+        return v
+    if reg.fold[i] != fold(person.name):
+        v.codes.add("NAME_MISMATCH")
+    elif exact_form(reg.name[i]) != exact_form(person.name):
+        v.codes.add("NAME_DIACRITICS")
+    if person.dob.state == "year":
+        if reg.year[i] != person.dob.year:
+            v.codes.add("DOB_MISMATCH")
+    elif reg.dob[i] != person.dob.date:
+        v.codes.add("DOB_MISMATCH")
+    if reg.sex[i] != person.sex:
+        v.codes.add("SEX_MISMATCH")
+    return v
+
+
+# --- records ----------------------------------------------------------------------------------
+def _id_codes(pid: str, dob: D, sex: str | None) -> set[str]:
+    codes: set[str] = set()
+    if not _ID.match(pid):
+        return {"ID_FORMAT"}
+    if pid[:3] not in PROVINCE_CODES:
+        codes.add("ID_PROVINCE")
+    if dob.valid and sex is not None:
+        g = century_digit(dob.year, sex == "Nam")
+        if g is None or int(pid[3]) != g:
+            codes.add("ID_CENTURY_SEX")
+    if dob.valid and pid[4:6] != f"{dob.year % 100:02d}":
+        codes.add("ID_BIRTH_YEAR")
+    return codes
+
+
+def duplicate_losers(rec: pd.DataFrame, rtypes: list[str]) -> set[int]:
+    """Rows that are not the first of their (district, type, book, entry) group."""
+    book = rec["book"].tolist()
+    entry = rec["entry"].tolist()
+    groups: dict[tuple, list[tuple]] = defaultdict(list)
+    for row, (d, t, b, e, sa, sb) in enumerate(
+        zip(rec["district"], rtypes, book, entry, rec["sort_a"], rec["sort_b"], strict=True)
+    ):
+        if _empty(b) or _empty(e):
+            continue
+        groups[(d, t, b, e)].append(((sa, int(sb)), row))
+    losers: set[int] = set()
+    for members in groups.values():
+        if len(members) > 1:
+            members.sort()
+            losers.update(row for _k, row in members[1:])
+    return losers
+
+
+def _values(rec: pd.DataFrame, col: str) -> list:
+    return rec[col].to_numpy(dtype=object, na_value=None).tolist()
+
+
+def compute_truth(
+    rec: pd.DataFrame, register: pd.DataFrame, run_date: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Truth per record and per person from the logical records and the register file.
+
+    ``rec`` needs the logical columns (see ``records``), ``local_key``, ``sort_a``,
+    ``sort_b``, ``store``, ``rtype`` and ``legacy_cols``; true IDs in ``true_pid``,
+    ``true_h``, ``true_w``.
+    """
+    reg = Register(register)
+    cols = {c: _values(rec, c) for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")}
+    store = rec["store"].tolist()
+    gen_type = rec["rtype"].tolist()
+    rtypes = []
+    for s, t, loai in zip(store, gen_type, cols["loai"], strict=True):
+        if s == "legacy":
+            key = "" if _empty(loai) else str(loai).strip().upper()
+            rtypes.append(RTYPE_OF_LOAI.get(key, "unknown"))
+        else:
+            rtypes.append(t)
+    losers = duplicate_losers(rec, rtypes)
+    district = rec["district"].tolist()
+    local = rec["local_key"].tolist()
+
+    out_rows, person_rows = [], []
+    for row in range(len(rec)):
+        g = {c: cols[c][row] for c in cols}
+        rtype = rtypes[row]
+        codes: set[str] = set()
+        persons: list[Person] = []
+        legacy = not _empty(g["legacy_cols"])
+        if rtype == "unknown":
+            codes.add("REQUIRED_MISSING")
+        else:
+            codes |= _quality(g, rtype, run_date, persons)
+            if row in losers:
+                codes.add("DUPLICATE_ENTRY")
+        verdicts: list[Verdict | None] = [None] * len(persons)
+        if not codes & _QUARANTINE and rtype != "unknown":
+            for k, p in enumerate(persons):
+                verdicts[k] = check_with_id(p, reg) if p.pid is not None else link(p, rtype, reg)
+                codes |= verdicts[k].codes
+        if legacy:
+            codes.add("LEGACY_ENCODING")
+        if codes & _QUARANTINE:
+            status = "quarantined"
+        elif codes & _REVIEW:
+            status = "review"
+        else:
+            status = "loaded"
+        personal_id = None
+        if status == "loaded" and rtype in ("birth", "death"):
+            p, v = persons[0], verdicts[0]
+            personal_id = p.pid if p.pid is not None else v.linked_id
+        sk = f"{district[row]}:{rtype}:{local[row]}"
+        links = {p.role: verdicts[k] for k, p in enumerate(persons)}
+        out_rows.append(
+            {
+                "source_key": sk,
+                "district_code": district[row],
+                "record_type": rtype,
+                "status": status,
+                "reasons": sorted(codes),
+                "personal_id": personal_id,
+                "true_personal_id": g["true_pid"] if rtype in ("birth", "death") else None,
+                "true_husband_id": g["true_h"] if rtype == "marriage" else None,
+                "true_wife_id": g["true_w"] if rtype == "marriage" else None,
+                "subject_link": _link_of(links.get("subject")),
+                "husband_link": _link_of(links.get("husband")),
+                "wife_link": _link_of(links.get("wife")),
+            }
+        )
+        for k, p in enumerate(persons):
+            v = verdicts[k]
+            person_rows.append(
+                {
+                    "source_key": sk,
+                    "role": p.role,
+                    "gives_id": p.pid is not None,
+                    "true_personal_id": p.true_pid,
+                    "link_verdict": v.link if v else None,
+                    "linked_id": v.linked_id if v else None,
+                    "name_level": v.name_level if v else None,
+                    "date_level": v.date_level if v else None,
+                    "corroborated": v.corroborated if v else None,
+                    "candidates": v.candidates if v else None,
+                    "review_codes": sorted(v.codes & _REVIEW) if v else [],
+                }
+            )
+    return pd.DataFrame(out_rows), pd.DataFrame(person_rows)
+
+
+def _link_of(v: Verdict | None) -> str | None:
+    return v.link if v is not None else None
+
+
+_QUARANTINE = frozenset(
+    {"REQUIRED_MISSING", "DATE_INVALID", "VALUE_INVALID", "DATE_ORDER", "MARRIAGE_AGE",
+     "ID_FORMAT", "ID_PROVINCE", "ID_CENTURY_SEX", "ID_BIRTH_YEAR", "DUPLICATE_ENTRY"}
+)  # fmt: skip
+_REVIEW = frozenset({"ID_NOT_FOUND", "NAME_MISMATCH", "DOB_MISMATCH", "SEX_MISMATCH"})
+
+
+def _quality(g: dict, rtype: str, run_date: dt.date, persons: list[Person]) -> set[str]:
+    """Quarantine codes of one record (all rules), and its persons (appended)."""
+    codes: set[str] = set()
+    # VALUE_INVALID: control characters, or longer than the column allows.
+    for c in TEXT_COLS:
+        v = g[c]
+        if _empty(v):
+            continue
+        t = nfc(str(v))
+        if _CONTROL.search(t) or len(t) > (NAME_MAX if c in NAME_COLS else TEXT_MAX):
+            codes.add("VALUE_INVALID")
+    dates = {
+        c: parse_date(g[c], (c == "dob" and rtype == "death") or c in ("mother_dob", "father_dob"), run_date)
+        for c in DATE_COLS
+    }
+    if any(d.state == "invalid" for d in dates.values()):
+        codes.add("DATE_INVALID")
+    reg = dates["reg"]
+    required = ["reg", "book", "entry"]
+    if rtype in ("birth", "death"):
+        required += ["name", "sex", "dob"] + (["death"] if rtype == "death" else [])
+    else:
+        required += ["h_name", "h_dob", "w_name", "w_dob"]
+    for c in required:
+        if c == "sex":
+            if _sex(g["sex"]) is None:
+                codes.add("REQUIRED_MISSING")
+        elif c in DATE_COLS:
+            if dates[c].state == "missing":
+                codes.add("REQUIRED_MISSING")
+        elif _empty(g[c]):
+            codes.add("REQUIRED_MISSING")
+    # DATE_ORDER and MARRIAGE_AGE (valid dates only).
+    if rtype in ("birth", "death"):
+        dob = dates["dob"]
+        if reg.valid and dob.valid and _before(reg, dob):
+            codes.add("DATE_ORDER")
+        if rtype == "death":
+            death = dates["death"]
+            if death.valid and dob.valid and _before(death, dob):
+                codes.add("DATE_ORDER")
+            if reg.valid and death.valid and _before(reg, death):
+                codes.add("DATE_ORDER")
+    else:
+        for c, min_age in (("h_dob", 20), ("w_dob", 18)):
+            dob = dates[c]
+            if reg.valid and dob.valid and _before(reg, dob):
+                codes.add("DATE_ORDER")
+            if reg.state == "full" and dob.state == "full" and _age(dob.date, reg.date) < min_age:
+                codes.add("MARRIAGE_AGE")
+    # Personal IDs, and the persons to reconcile.
+    if rtype in ("birth", "death"):
+        roles = [("subject", "name", "sid", "dob", _sex(g["sex"]), "true_pid")]
+    else:
+        roles = [
+            ("husband", "h_name", "h_id", "h_dob", "Nam", "true_h"),
+            ("wife", "w_name", "w_id", "w_dob", "Nữ", "true_w"),
+        ]
+    for role, nc, ic, dc, sex, tc in roles:
+        pid = None if _empty(g[ic]) else str(g[ic])
+        if pid is not None:
+            codes |= _id_codes(pid, dates[dc], sex)
+        if not _empty(g[nc]) and sex is not None and dates[dc].valid:
+            persons.append(
+                Person(
+                    role=role, name=nfc(str(g[nc])), sex=sex, dob=dates[dc], pid=pid,
+                    true_pid=g[tc],
+                    mother=None if _empty(g["mother_name"]) else nfc(str(g["mother_name"])),
+                    father=None if _empty(g["father_name"]) else nfc(str(g["father_name"])),
+                    death=dates["death"], reg=reg,
+                )  # fmt: skip
+            )
+    return codes
+
+
+def oracle_frame(rec: pd.DataFrame) -> pd.DataFrame:
+    """The columns the oracle reads, for saving beside the truth (debugging)."""
+    keep = [*TEXT_COLS, *DATE_COLS, "district", "store", "rtype", "local_key", "sort_a", "sort_b", "legacy_cols"]
+    return rec[keep]
+
+
+_ = np  # numpy kept for callers' type hints

@@ -1,0 +1,155 @@
+"""Hand-made district sources and a national database, for pipeline tests.
+
+Small and explicit: every record is written here so that each test can say exactly
+what verdict it expects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hotich import db, pipeline
+from hotich.config import District, Settings
+from hotich.model import Flavor
+from sqlalchemy import text
+
+MODERN_DDL = """
+CREATE TABLE so_ho_tich (ma_so VARCHAR(32) PRIMARY KEY, loai VARCHAR(2) NOT NULL,
+  nam SMALLINT NOT NULL, quyen SMALLINT NOT NULL, ma_xa VARCHAR(5) NOT NULL);
+CREATE TABLE khai_sinh (id BIGINT PRIMARY KEY, ma_so VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
+  so_dang_ky INTEGER, ngay_dang_ky DATE, so_dinh_danh VARCHAR(20), ho_ten VARCHAR(100),
+  gioi_tinh VARCHAR(3), ngay_sinh DATE, noi_sinh VARCHAR(255), dan_toc VARCHAR(50),
+  quoc_tich VARCHAR(50), ho_ten_me VARCHAR(100), ngay_sinh_me DATE, ho_ten_cha VARCHAR(100),
+  ngay_sinh_cha DATE, updated_at TIMESTAMP NOT NULL);
+CREATE TABLE khai_tu (id BIGINT PRIMARY KEY, ma_so VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
+  so_dang_ky INTEGER, ngay_dang_ky DATE, so_dinh_danh VARCHAR(20), ho_ten VARCHAR(100),
+  gioi_tinh VARCHAR(3), ngay_sinh DATE, ngay_chet DATE, noi_chet VARCHAR(255),
+  nguyen_nhan VARCHAR(255), updated_at TIMESTAMP NOT NULL);
+CREATE TABLE ket_hon (id BIGINT PRIMARY KEY, ma_so VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
+  so_dang_ky INTEGER, ngay_dang_ky DATE, chong_ho_ten VARCHAR(100), chong_ngay_sinh DATE,
+  chong_so_dinh_danh VARCHAR(20), chong_dan_toc VARCHAR(50), vo_ho_ten VARCHAR(100),
+  vo_ngay_sinh DATE, vo_so_dinh_danh VARCHAR(20), vo_dan_toc VARCHAR(50),
+  updated_at TIMESTAMP NOT NULL);
+"""
+
+LEGACY_DDL = """
+CREATE TABLE hotich (ID INT AUTO_INCREMENT PRIMARY KEY, LoaiGiay VARCHAR(2), SoQuyen VARCHAR(32),
+  SoDK VARCHAR(10), NgayDK VARCHAR(10), HoTen VARCHAR(100), GioiTinh VARCHAR(5), NgaySinh VARCHAR(10),
+  SoDinhDanh VARCHAR(20), HoTen2 VARCHAR(100), NgaySinh2 VARCHAR(10), SoDinhDanh2 VARCHAR(20),
+  HoTenCha VARCHAR(100), NgayChet VARCHAR(10), NoiSinhChet VARCHAR(255), DanToc VARCHAR(50),
+  GhiChu TEXT) DEFAULT CHARSET=utf8mb4
+"""
+
+STAMP = "2026-11-20 10:00:00"
+
+
+def birth(id_: int, *, book: str = "901-KS-2018-01", entry: int | None = None,
+          reg: str | None = "2018-03-01", pid: str | None = None, name: str | None = "Nguyễn Văn An",
+          sex: str | None = "Nam", dob: str | None = "2018-01-02", mother: str | None = "Lê Thị Hoa",
+          father: str | None = None, updated_at: str = STAMP) -> dict[str, Any]:
+    """One ``khai_sinh`` row."""
+    return {
+        "id": id_, "ma_so": book, "so_dang_ky": entry if entry is not None else id_,
+        "ngay_dang_ky": reg, "so_dinh_danh": pid, "ho_ten": name, "gioi_tinh": sex,
+        "ngay_sinh": dob, "noi_sinh": "Bắc Ninh", "dan_toc": "Kinh", "quoc_tich": "Việt Nam",
+        "ho_ten_me": mother, "ngay_sinh_me": None, "ho_ten_cha": father, "ngay_sinh_cha": None,
+        "updated_at": updated_at,
+    }
+
+
+def death(id_: int, *, book: str = "901-KT-2019-01", entry: int | None = None,
+          reg: str | None = "2019-05-01", pid: str | None = None, name: str | None = "Đỗ Đức Độ",
+          sex: str | None = "Nam", dob: str | None = "1950-03-03", died: str | None = "2019-04-30",
+          updated_at: str = STAMP) -> dict[str, Any]:
+    """One ``khai_tu`` row."""
+    return {
+        "id": id_, "ma_so": book, "so_dang_ky": entry if entry is not None else id_,
+        "ngay_dang_ky": reg, "so_dinh_danh": pid, "ho_ten": name, "gioi_tinh": sex,
+        "ngay_sinh": dob, "ngay_chet": died, "noi_chet": "Bắc Ninh", "nguyen_nhan": "Già yếu",
+        "updated_at": updated_at,
+    }
+
+
+def marriage(id_: int, *, book: str = "901-KH-2018-01", reg: str | None = "2018-06-01",
+             husband: str = "Nguyễn Văn Bình", husband_dob: str = "1990-01-02",
+             husband_id: str | None = None, wife: str = "Lê Thị Lan", wife_dob: str = "1992-02-03",
+             wife_id: str | None = None, updated_at: str = STAMP) -> dict[str, Any]:
+    """One ``ket_hon`` row."""
+    return {
+        "id": id_, "ma_so": book, "so_dang_ky": id_, "ngay_dang_ky": reg,
+        "chong_ho_ten": husband, "chong_ngay_sinh": husband_dob, "chong_so_dinh_danh": husband_id,
+        "chong_dan_toc": "Kinh", "vo_ho_ten": wife, "vo_ngay_sinh": wife_dob,
+        "vo_so_dinh_danh": wife_id, "vo_dan_toc": "Kinh", "updated_at": updated_at,
+    }
+
+
+def write_modern_sqlite(path: Path, births=(), deaths=(), marriages=()) -> str:
+    """A modern district in a SQLite file; returns its Airflow-style URI."""
+    new = not path.exists()
+    con = sqlite3.connect(path)
+    if new:
+        con.executescript(MODERN_DDL)
+    for table, rows in (("khai_sinh", births), ("khai_tu", deaths), ("ket_hon", marriages)):
+        for row in rows:
+            book = row["ma_so"]
+            con.execute("INSERT OR IGNORE INTO so_ho_tich VALUES (?, ?, ?, ?, ?)",
+                        (book, book.split("-")[1], int(book.split("-")[2]), 1, "00001"))
+            cols = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def national_database(server_uri: str) -> Iterator[str]:
+    """A new national database on a PostgreSQL server, migrated; dropped afterwards."""
+    name = f"hotich_nat_{uuid.uuid4().hex[:10]}"
+    uri = db.ensure_database(server_uri, name)
+    try:
+        yield uri
+    finally:
+        engine = db.engine_for(server_uri, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def run_context(national_uri: str, data_dir: Path, run_id: str,
+                run_date: dt.date = dt.date(2026, 11, 25)) -> pipeline.RunContext:
+    """A pipeline run context over the given national database."""
+    settings = Settings(data_dir=data_dir)
+    return pipeline.RunContext(run_id=run_id, run_date=run_date, settings=settings,
+                               civil_status_uri=national_uri)
+
+
+def run_district(ctx: pipeline.RunContext, district: District, uris: dict[str, str], register) -> dict:
+    """extract → validate → reconcile → load for one district; the stages' summaries merged."""
+    pipeline.prepare_database(ctx)
+    out = pipeline.extract_district(ctx, district, uris.__getitem__)
+    out |= pipeline.validate_district(ctx, district.code)
+    out |= pipeline.reconcile_district(ctx, district.code, register)
+    out |= pipeline.load_district(ctx, district.code)
+    return out
+
+
+def modern(code: str = "901") -> District:
+    """A modern district entry."""
+    return District(code=code, name=f"Test {code}", flavor=Flavor.MODERN, conn_id=f"district_{code}")
+
+
+def query(national_uri: str, sql: str, **params: Any) -> list[tuple]:
+    """Rows of a query on the national database."""
+    engine = db.engine_for(national_uri)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()

@@ -1,0 +1,273 @@
+"""The pipeline on real databases: SQLite, MariaDB and workbook sources, the national
+database on PostgreSQL, the register simulator over HTTP on loopback.
+
+Each record is hand-made, so each verdict is stated exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hotich import db, load, pipeline
+from hotich.config import District
+from hotich.model import Flavor
+from hotich.register.client import PopulationClient
+from hotich.register.simulator import RegisterIndex, load_register
+from hotich.sources import SourceError
+from hotich.vnencoding import encode_tcvn3
+from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
+from sqlalchemy import text
+
+from tests.integration.pipeline_kit import (
+    LEGACY_DDL,
+    birth,
+    death,
+    marriage,
+    modern,
+    national_database,
+    query,
+    run_context,
+    run_district,
+    write_modern_sqlite,
+)
+
+REGISTER = [
+    person("027218000001", "Nguyễn Văn An", "Nam", date(2018, 1, 2), mother="Lê Thị Hoa"),
+    person("027317000002", "Trần Thị Mai", "Nữ", date(2017, 5, 5)),
+    person("027050000003", "Đỗ Đức Độ", "Nam", date(1950, 3, 3), dead=date(2019, 4, 30)),
+]
+
+
+@pytest.fixture(scope="module")
+def register():
+    import pandas as pd
+
+    index = RegisterIndex(load_register(pd.DataFrame(REGISTER)))
+    with serve(index) as server:
+        client = PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET)
+        yield client
+        client.close()
+
+
+@pytest.fixture
+def national(embedded_pg):
+    with national_database(embedded_pg) as uri:
+        yield uri
+
+
+def district_901(tmp_path: Path) -> tuple[District, dict[str, str]]:
+    uri = write_modern_sqlite(
+        tmp_path / "901.sqlite",
+        births=[
+            birth(1, pid="027218000001"),
+            birth(2, pid="027218999999"),
+            birth(3, name=None),
+            birth(4, name="Trần Thị Mai", sex="Nữ", dob="2017-05-05", reg="2017-06-01", mother=None),
+            birth(5, entry=1, name="Phạm Văn Cường", mother=None),
+            birth(6, pid="027219000001"),
+        ],
+        deaths=[death(11), death(12, name="Hoàng Văn Tư", dob="1940-01-01")],
+        marriages=[marriage(21)],
+    )
+    return modern("901"), {"district_901": uri}
+
+
+EXPECTED_901 = {
+    "901:birth:1": ("loaded", [], "027218000001"),
+    "901:birth:2": ("review", ["ID_NOT_FOUND"], None),
+    "901:birth:3": ("quarantined", ["REQUIRED_MISSING"], None),
+    "901:birth:4": ("loaded", ["LINKED"], "027317000002"),
+    "901:birth:5": ("quarantined", ["DUPLICATE_ENTRY"], None),
+    "901:birth:6": ("quarantined", ["ID_BIRTH_YEAR"], None),
+    "901:death:11": ("loaded", ["LINKED"], "027050000003"),
+    "901:death:12": ("loaded", ["LINK_NONE"], None),
+    "901:marriage:21": ("loaded", ["LINK_NONE"], None),
+}
+
+
+def ledger(national: str, run_id: str) -> dict[str, tuple]:
+    rows = query(national, "SELECT source_key, status, reasons, personal_id FROM recon.ledger"
+                 " WHERE run_id = :r", r=run_id)
+    return {k: (s, list(r), p) for k, s, r, p in rows}
+
+
+def test_modern_district_end_to_end_then_incremental(tmp_path, national, register):
+    district, uris = district_901(tmp_path)
+    ctx = run_context(national, tmp_path / "data", "run-1")
+    out = run_district(ctx, district, uris, register)
+    assert out["extracted"] == 9
+    assert (out["loaded"], out["review"], out["quarantined"]) == (5, 1, 3)
+    assert ledger(national, "run-1") == EXPECTED_901
+    # Loaded people keep how they were linked; the quarantine keeps the source record.
+    link = query(national, "SELECT link_verdict, link_name_level, id_origin FROM civil.person"
+                 " WHERE source_key = '901:death:11'")
+    assert link == [("LINKED", "exact", "linked")]
+    (src,) = query(national, "SELECT source_record FROM recon.quarantine WHERE source_key = '901:birth:3'")
+    assert src[0]["id"] == "3" and src[0]["ho_ten"] is None
+
+    # The next day: nothing changed, nothing read twice.
+    ctx2 = run_context(national, tmp_path / "data", "run-2")
+    out2 = run_district(ctx2, district, uris, register)
+    assert out2["extracted"] == 0 and ledger(national, "run-2") == {}
+
+    # The district corrects record 3 at the source: it replaces its quarantine verdict.
+    con = sqlite3.connect(tmp_path / "901.sqlite")
+    con.execute("UPDATE khai_sinh SET ho_ten = 'Phạm Thị Hạnh', gioi_tinh = 'Nữ',"
+                " updated_at = '2026-11-21 08:00:00' WHERE id = 3")
+    con.commit()
+    con.close()
+    ctx3 = run_context(national, tmp_path / "data", "run-3")
+    out3 = run_district(ctx3, district, uris, register)
+    assert out3["extracted"] == 1
+    assert ledger(national, "run-3") == {"901:birth:3": ("loaded", ["LINK_NONE"], None)}
+    assert query(national, "SELECT closed_by_run FROM recon.quarantine WHERE source_key = '901:birth:3'") \
+        == [("run-3",)]
+    assert query(national, "SELECT count(*) FROM civil.registration") == [(6,)]
+
+
+def test_crash_mid_load_leaves_nothing_and_the_rerun_completes(tmp_path, national, register, monkeypatch):
+    district, uris = district_901(tmp_path)
+    ctx = run_context(national, tmp_path / "data", "run-crash")
+
+    def crash(cur, batch):
+        raise RuntimeError("simulated crash in the middle of the load")
+
+    monkeypatch.setattr(load, "_save_extract_state", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_district(ctx, district, uris, register)
+    assert query(national, "SELECT count(*) FROM recon.verdict") == [(0,)]
+    assert query(national, "SELECT count(*) FROM civil.registration") == [(0,)]
+    assert query(national, "SELECT count(*) FROM recon.watermark") == [(0,)]
+    monkeypatch.undo()
+    # The retry of the same run, then a second retry: one verdict per record, loaded once.
+    run_district(ctx, district, uris, register)
+    pipeline.load_district(ctx, "901")
+    assert ledger(national, "run-crash") == EXPECTED_901
+    assert query(national, "SELECT count(*) FROM civil.registration") == [(5,)]
+    assert query(national, "SELECT count(*) FROM civil.person") == [(6,)]
+
+
+def test_unreachable_district_fails_with_its_name(tmp_path, national):
+    ctx = run_context(national, tmp_path / "data", "run-down")
+    pipeline.prepare_database(ctx)
+    with pytest.raises(SourceError, match="district 905"):
+        pipeline.extract_district(ctx, modern("905"), lambda _: "mysql://root:@127.0.0.1:1/nothing")
+
+
+def _xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+
+
+KS_HEADER = ["Số quyển", "Số đăng ký", "Ngày đăng ký", "Họ và tên", "Giới tính", "Ngày sinh",
+             "Số định danh", "Nơi sinh", "Dân tộc", "Họ tên mẹ", "Ngày sinh mẹ", "Họ tên cha"]
+KT_HEADER = ["Số quyển", "Số đăng ký", "Ngày đăng ký", "Họ và tên", "Giới tính", "Ngày sinh",
+             "Số định danh", "Ngày chết", "Nơi chết", "Nguyên nhân"]
+
+
+def test_workbook_inbox(tmp_path, national, register):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _xlsx(inbox / "a.xlsx", {
+        "KhaiSinh": [
+            KS_HEADER,
+            # The ID was typed as a number and lost its leading zero.
+            ["Q1", 1, dt.datetime(2018, 3, 1), "Nguyễn Văn An", "Nam", "02/01/2018", 27218000001,
+             "Bắc Ninh", "Kinh", "Lê Thị Hoa", None, None],
+            ["Q1", 2, "1/3/2018", "Nguyễn Văn Ba", "nam", "2018", None, None, None, None, "1990", None],
+            [None] * 12,
+        ],
+        "Ghi chú": [["anything"]],
+    })
+    (inbox / "KhaiTu_2019.csv").write_text(
+        "\ufeff" + ",".join(KT_HEADER) + "\n"
+        "Q9,1,01/05/2019,Đỗ Đức Độ,Nam,1950,,30/04/2019,Bắc Ninh,Già\n",
+        encoding="utf-8",
+    )
+    _xlsx(inbox / "b_wrong.xlsx", {"KhaiSinh": [KS_HEADER[:-1] + ["Cha"], ["Q2", 1]]})
+    (inbox / "c_broken.xlsx").write_bytes(b"this is not a workbook")
+    district = District(code="903", name="Test 903", flavor=Flavor.WORKBOOK, inbox=inbox)
+    ctx = run_context(national, tmp_path / "data", "run-wb")
+    out = run_district(ctx, district, {}, register)
+    assert out["rejected_files"] == 2
+    got = ledger(national, "run-wb")
+    assert got == {
+        "903:birth:a.xlsx#2": ("loaded", [], "027218000001"),
+        "903:birth:a.xlsx#3": ("quarantined", ["DATE_INVALID"], None),
+        "903:death:KhaiTu_2019.csv#2": ("loaded", ["LINKED"], "027050000003"),
+    }
+    problems = dict(query(national, "SELECT file_name, problem FROM recon.rejected_file"))
+    assert "b_wrong.xlsx: sheet KhaiSinh: headers differ" in problems["b_wrong.xlsx"]
+    assert "c_broken.xlsx: cannot be opened" in problems["c_broken.xlsx"]
+
+    # The campaign fixes row 3 and saves the file again: only that row is processed.
+    _xlsx(inbox / "a.xlsx", {
+        "KhaiSinh": [
+            KS_HEADER,
+            ["Q1", 1, dt.datetime(2018, 3, 1), "Nguyễn Văn An", "Nam", "02/01/2018", 27218000001,
+             "Bắc Ninh", "Kinh", "Lê Thị Hoa", None, None],
+            ["Q1", 2, "1/3/2018", "Nguyễn Văn Ba", "nam", "05/02/2018", None, None, None, None, "1990", None],
+        ],
+    })
+    ctx2 = run_context(national, tmp_path / "data", "run-wb2")
+    run_district(ctx2, district, {}, register)
+    assert ledger(national, "run-wb2") == {"903:birth:a.xlsx#3": ("loaded", ["LINK_NONE"], None)}
+
+
+def test_legacy_district_on_mariadb(tmp_path, national, register, external_mariadb):
+    name = f"hotich_legacy_{uuid.uuid4().hex[:8]}"
+    server = db.engine_for(external_mariadb, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    uri = external_mariadb.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    engine = db.engine_for(uri)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(LEGACY_DDL))
+            rows = [
+                # Typed with a TCVN3 font: converted and flagged.
+                {"LoaiGiay": "ks", "SoQuyen": "L1", "SoDK": "1", "NgayDK": "01/03/2018",
+                 "HoTen": encode_tcvn3("Nguyễn Văn An"), "GioiTinh": "NAM", "NgaySinh": "02/01/2018",
+                 "SoDinhDanh": "027218000001", "HoTen2": "Lê Thị Hoa"},
+                {"LoaiGiay": "XX", "SoQuyen": "L1", "SoDK": "2", "NgayDK": "01/03/2018",
+                 "HoTen": "Nguyễn Văn Ba", "GioiTinh": "Nam", "NgaySinh": "02/01/2018"},
+                {"LoaiGiay": "KT", "SoQuyen": "L2", "SoDK": "1", "NgayDK": "01/05/2019",
+                 "HoTen": "Đỗ Đức Độ", "GioiTinh": "Nam", "NgaySinh": "1950", "NgayChet": "30/04/2019"},
+            ]
+            for row in rows:
+                cols = ", ".join(row)
+                conn.execute(text(f"INSERT INTO hotich ({cols}) VALUES ({', '.join(':' + c for c in row)})"), row)
+        district = District(code="902", name="Test 902", flavor=Flavor.LEGACY, conn_id="district_902")
+        ctx = run_context(national, tmp_path / "data", "run-legacy")
+        run_district(ctx, district, {"district_902": uri}, register)
+        assert ledger(national, "run-legacy") == {
+            "902:birth:1": ("loaded", ["LEGACY_ENCODING"], "027218000001"),
+            "902:unknown:2": ("quarantined", ["REQUIRED_MISSING"], None),
+            "902:death:3": ("loaded", ["LINKED"], "027050000003"),
+        }
+        (name_loaded,) = query(national, "SELECT full_name FROM civil.person WHERE source_key = '902:birth:1'")
+        assert name_loaded == ("Nguyễn Văn An",)
+    finally:
+        engine.dispose()
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
+
+
+def test_national_database_on_the_external_postgres(tmp_path, external_pg, register):
+    district, uris = district_901(tmp_path)
+    with national_database(external_pg) as national:
+        ctx = run_context(national, tmp_path / "data", "run-ext")
+        run_district(ctx, district, uris, register)
+        assert ledger(national, "run-ext") == EXPECTED_901
