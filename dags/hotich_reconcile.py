@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task_group
+
 from hotich.airflow.callbacks import notify_failure
 from hotich.airflow.settings import task_retries
 from hotich.airflow.tasks import extract, load, plan_districts, reconcile, report, validate

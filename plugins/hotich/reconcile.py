@@ -415,13 +415,13 @@ def check_ids(
     ids = persons["personal_id"].astype(object).to_numpy()
     pos = pd.Index(citizens["so_dinh_danh"].astype(object)).get_indexer(ids)
     found = pos >= 0
-    not_found = set(not_found)
-    unexplained = (
-        int((~found & ~np.isin(ids, list(not_found))).sum()) if not_found else int((~found).sum())
-    )
-    if unexplained and not_found:
+    # An ID neither found nor reported missing breaks the lookup's contract: say how many.
+    reported = pd.Series(ids, dtype=object).isin(list(set(not_found))).to_numpy()
+    unexplained = ~found & ~reported
+    if unexplained.any():
         log.warning(
-            "%d IDs neither found nor reported not found; treated as not found", unexplained
+            "%d IDs neither found nor reported not found; treated as not found",
+            int(unexplained.sum()),
         )
     take = np.maximum(pos, 0)
 

@@ -178,10 +178,14 @@ def load_province_codes(path: str | os.PathLike[str]) -> frozenset[str]:
 
 
 def _given(values: pd.Series) -> pd.Series:
-    """Object series with blank (empty or whitespace-only) and missing values as None."""
-    s = values.astype(object)
-    blank = s.isna() | (s.astype(str).str.strip() == "")
-    return s.where(~blank, None)
+    """Text as ``str`` dtype with blank (empty or whitespace-only) values as missing."""
+    s = _text_col(values)
+    return s.where(~_bool(s.str.strip() == ""))
+
+
+def _bool(values: pd.Series) -> np.ndarray:
+    """A (possibly nullable) boolean series as a numpy bool array, missing as False."""
+    return values.to_numpy(dtype=bool, na_value=False)
 
 
 def _canonical_sex(values: pd.Series) -> pd.Series:
@@ -209,8 +213,10 @@ def _num_col(values: np.ndarray, valid: np.ndarray) -> pd.Series:
 
 
 def _text_col(values: pd.Series) -> pd.Series:
-    """Pandas ``str`` dtype (Arrow-backed): GX's regex/length/null metrics are fast on it."""
-    return pd.Series(values.astype(object).to_numpy(), dtype="str")
+    """Pandas ``str`` dtype (Arrow-backed, fast string kernels; missing stays missing)."""
+    if values.dtype == "str":
+        return values
+    return values.astype("str")
 
 
 def _completed_years(
@@ -346,8 +352,10 @@ def _field_list(flags: Mapping[str, np.ndarray], n: int) -> pd.Series:
     for name, flag in flags.items():
         if flag.any():
             acc[flag] = acc[flag] + (name + ",")  # touches failing rows only
-    out = pd.Series(acc, dtype=object).str.rstrip(",")
-    return _text_col(out.where(out != "", None))
+    out = np.full(n, None, dtype=object)
+    hit = acc != ""
+    out[hit] = pd.Series(acc[hit], dtype=object).str[:-1].to_numpy(dtype=object)
+    return pd.Series(out, dtype=object)
 
 
 def _text_flags(rec: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -355,18 +363,18 @@ def _text_flags(rec: pd.DataFrame) -> dict[str, np.ndarray]:
     out = {}
     for f in TEXT_FIELDS:
         s = _text_col(rec[f])
-        bad = s.str.contains(CONTROL_CHAR_REGEX, regex=True) | (s.str.len() > TEXT_LIMITS[f])
-        out[f] = bad.fillna(False).to_numpy(dtype=bool)
+        out[f] = _bool(s.str.contains(CONTROL_CHAR_REGEX, regex=True)) | _bool(
+            s.str.len() > TEXT_LIMITS[f]
+        )
     return out
 
 
 def _id_is_12_digits(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(present, exactly 12 ASCII digits) per row; blank counts as absent."""
-    pid = _text_col(_given(values))
+    pid = _given(values)
     present = pid.notna().to_numpy()
     # fullmatch: no trailing-newline leniency (unlike `$`); [0-9] is ASCII only.
-    is12 = pid.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
-    return present, is12 & present
+    return present, _bool(pid.str.fullmatch(r"[0-9]{12}")) & present
 
 
 def prepare_checks(
@@ -458,7 +466,7 @@ def prepare_checks(
         cols[f"_{role}_id_yy"] = _num_col(digits.str[4:6].astype(np.int64).to_numpy(), yy_ok)
         cols[f"_{role}_dob_yy"] = _num_col(dob["year"] % 100, yy_ok)
 
-    cols["_entry_held_by"] = _text_col(entry_holders(rec, claimed).reset_index(drop=True))
+    cols["_entry_held_by"] = entry_holders(rec, claimed).reset_index(drop=True)
     return pd.DataFrame(cols)
 
 
@@ -820,11 +828,10 @@ def reference_flags(
 
     # VALUE_INVALID
     for c in TEXT_FIELDS:
-        s = rec[c].astype(object)
-        txt = s.astype(str)
-        ctrl = txt.str.contains(CONTROL_CHAR_REGEX, regex=True).to_numpy(dtype=bool)
-        long = (txt.str.len() > TEXT_LIMITS[c]).to_numpy(dtype=bool)
-        f[model.VALUE_INVALID] |= s.notna().to_numpy() & (ctrl | long)
+        txt = _text_col(rec[c])
+        ctrl = _bool(txt.str.contains(CONTROL_CHAR_REGEX, regex=True))
+        long = _bool(txt.str.len() > TEXT_LIMITS[c])
+        f[model.VALUE_INVALID] |= txt.notna().to_numpy() & (ctrl | long)
 
     # DATE_ORDER
     for t, r in RULES.items():
@@ -846,14 +853,13 @@ def reference_flags(
     # ID rules
     for c in model.ID_FIELDS:
         pid = _given(rec[c])
-        ok = pid.astype(str).str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
+        ok = _bool(pid.str.fullmatch(r"[0-9]{12}"))
         f[model.ID_FORMAT] |= pid.notna().to_numpy() & ~ok
     for role, (id_col, dob_col, sex_src) in PEOPLE.items():
         types = [t for t, r in RULES.items() if role in r.people]
         applies = rtype.isin(types).to_numpy()
-        pid = _given(rec[id_col]).astype(str)
-        is12 = pid.str.fullmatch(r"[0-9]{12}").fillna(False).to_numpy(dtype=bool)
-        is12 = is12 & _given(rec[id_col]).notna().to_numpy()
+        pid = _given(rec[id_col])
+        is12 = _bool(pid.str.fullmatch(r"[0-9]{12}")) & pid.notna().to_numpy()
         d = pid.where(is12, "000000000000")
         ppp_bad = ~d.str[:3].isin(province_codes).to_numpy()
         f[model.ID_PROVINCE] |= applies & is12 & ppp_bad

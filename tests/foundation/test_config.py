@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from hotich.config import ConfigError, Settings, load_districts
 from hotich.model import Flavor
-
 from tests.conftest import REPO
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from hotich import db
 from hotich.config import Settings
 from hotich.migrate import migrate
-from sqlalchemy import text
 
 
 def test_embedded_postgres_starts_accepts_a_connection_and_stops(tmp_path):

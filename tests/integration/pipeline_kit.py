@@ -14,10 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+
 from hotich import db, pipeline
 from hotich.config import District, Settings
 from hotich.model import Flavor
-from sqlalchemy import text
 
 MODERN_DDL = """
 CREATE TABLE so_ho_tich (ma_so VARCHAR(32) PRIMARY KEY, loai VARCHAR(2) NOT NULL,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import text
+
 from hotich import db, load, pipeline
 from hotich.config import District
 from hotich.model import Flavor
@@ -22,8 +24,6 @@ from hotich.register.simulator import RegisterIndex, load_register
 from hotich.sources import SourceError
 from hotich.vnencoding import encode_tcvn3
 from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
-from sqlalchemy import text
-
 from tests.integration.pipeline_kit import (
     LEGACY_DDL,
     birth,

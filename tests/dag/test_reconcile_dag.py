@@ -1,0 +1,92 @@
+"""The daily DAG run for real (``airflow dags test``): mapped districts, one of them down.
+
+A district whose source is unreachable fails its own tasks while the others load; the
+report fails the run naming it; once it is back, the next run completes it and reads
+nothing of the others twice.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date
+from urllib.parse import quote
+
+import pandas as pd
+import pytest
+
+from hotich import db
+from hotich.register.simulator import RegisterIndex, load_register
+from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
+from tests.conftest import REPO
+from tests.integration.pipeline_kit import birth, death, marriage, query, write_modern_sqlite
+
+pytestmark = pytest.mark.slow
+
+REGISTER = [
+    person("027218000001", "Nguyễn Văn An", "Nam", date(2018, 1, 2), mother="Lê Thị Hoa"),
+    person("027050000003", "Đỗ Đức Độ", "Nam", date(1950, 3, 3), dead=date(2019, 4, 30)),
+]
+
+
+def airflow_dags_test(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hotich.localenv", "airflow", "dags", "test", "hotich_reconcile"],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
+    src = write_modern_sqlite(
+        tmp_path / "901.sqlite",
+        births=[birth(1, pid="027218000001"), birth(2, name=None)],
+        deaths=[death(11)],
+        marriages=[marriage(21)],
+    )
+    districts = tmp_path / "districts.yaml"
+    districts.write_text(
+        "districts:\n"
+        "  - {code: '901', name: 'Một', flavor: modern, conn_id: district_901}\n"
+        "  - {code: '905', name: 'Năm', flavor: modern, conn_id: district_905}\n",
+        encoding="utf-8",
+    )
+    tag = uuid.uuid4().hex[:8]
+    meta = db.ensure_database(embedded_pg, f"airflow_{tag}")
+    national = db.ensure_database(embedded_pg, f"national_{tag}")
+    index = RegisterIndex(load_register(pd.DataFrame(REGISTER)))
+    with serve(index) as server:
+        host = server.base_url.removeprefix("http://")
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(tmp_path / "airflow"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.sqlalchemy_url(meta),
+            "AIRFLOW_CONN_CIVIL_STATUS_DB": national,
+            "AIRFLOW_CONN_POPULATION_API": f"http://{CLIENT_ID}:{quote(CLIENT_SECRET, safe='')}@{host}",
+            "AIRFLOW_CONN_DISTRICT_901": src,
+            "AIRFLOW_CONN_DISTRICT_905": "mysql://root:@127.0.0.1:1/down",
+            "HOTICH_DISTRICTS_FILE": str(districts),
+            "HOTICH_DATA_DIR": str(tmp_path / "data"),
+            "HOTICH_TASK_RETRIES": "0",
+        }
+        first = airflow_dags_test(env)
+        log = first.stdout + first.stderr
+        assert first.returncode != 0, "a run with a district down must fail"
+        assert "districts that did not finish this run" in log and "905" in log
+        rows = query(national, "SELECT source_key, status FROM recon.ledger ORDER BY source_key")
+        assert rows == [("901:birth:1", "loaded"), ("901:birth:2", "quarantined"),
+                        ("901:death:11", "loaded"), ("901:marriage:21", "loaded")]
+        # No full personal ID reaches the task logs.
+        assert "027218000001" not in log
+
+        # District 905 comes back (empty), 901 unchanged: the next run completes.
+        write_modern_sqlite(tmp_path / "905.sqlite")
+        env["AIRFLOW_CONN_DISTRICT_905"] = f"sqlite:///{tmp_path / '905.sqlite'}"
+        second = airflow_dags_test(env)
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        runs = query(national, "SELECT run_id, count(*) FROM recon.ledger GROUP BY run_id")
+        assert len(runs) == 1, "the second run re-read records of the first"
+        summary = query(national, "SELECT district_code, extracted FROM recon.run_summary"
+                        " ORDER BY finished_at, district_code")
+        assert summary[-2:] == [("901", 0), ("905", 0)]
