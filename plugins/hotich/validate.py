@@ -190,16 +190,21 @@ def _bool(values: pd.Series) -> np.ndarray:
 
 def _canonical_sex(values: pd.Series) -> pd.Series:
     """'Nam'/'Nữ', anything else None (the contract: any other value is missing)."""
-    s = values.astype(object)
-    return s.where(s.isin([model.SEX_MALE, model.SEX_FEMALE]), None)
+    s = _text_col(values)
+    return s.where(s.isin([model.SEX_MALE, model.SEX_FEMALE]))
 
 
 def _ymd(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, month, day of a datetime series as int64 arrays (0 where NaT)."""
-    d = pd.to_datetime(values)
-    return tuple(  # type: ignore[return-value]
-        getattr(d.dt, part).fillna(0).to_numpy(dtype=np.int64) for part in ("year", "month", "day")
-    )
+    d = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
+    nat = np.isnat(d)
+    d = np.where(nat, np.datetime64("1970-01-01"), d)
+    years = d.astype("datetime64[Y]")
+    months = d.astype("datetime64[M]")
+    y = years.astype(np.int64) + 1970
+    m = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
+    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
+    return tuple(np.where(nat, 0, part) for part in (y, m, day))  # type: ignore[return-value]
 
 
 def _num_col(values: np.ndarray, valid: np.ndarray) -> pd.Series:
@@ -258,11 +263,11 @@ def _date_validity(
     run_ord = run_date.year * 10000 + run_date.month * 100 + run_date.day
     out: dict[str, dict[str, Any]] = {}
     for f in model.DATE_FIELDS:
-        state = records[f"{f}_state"].astype(object).to_numpy()
+        state = records[f"{f}_state"].to_numpy(dtype=object)
         full = state == model.DateState.FULL.value
         year_only = state == model.DateState.YEAR.value
         y, m, d = _ymd(records[f])
-        year = records[f"{f}_year"].astype("Int64").fillna(0).to_numpy(dtype=np.int64)
+        year = pd.to_numeric(records[f"{f}_year"]).fillna(0).to_numpy(dtype=np.int64)
         ordinal = np.where(full, y * 10000 + m * 100 + d, year * 10000)
         present = full | year_only
         valid = (full | (year_only & _year_only_allowed(rtype, f))) & (ordinal <= run_ord)
@@ -399,10 +404,7 @@ def prepare_checks(
     is_t = {t: (rtype == t).to_numpy() for t in SUITE_TYPES}
     dates = _date_validity(rec, rtype, run_date)
     sex = _canonical_sex(rec["subject_sex"]).to_numpy()
-    cols: dict[str, Any] = {
-        "source_key": rec["source_key"].astype(object),
-        "record_type": _text_col(rtype),
-    }
+    cols: dict[str, Any] = {"source_key": rec["source_key"], "record_type": _text_col(rtype)}
 
     # REQUIRED_MISSING: the missing required fields of the row's type ("record_type"
     # for unknown rows).
@@ -453,17 +455,18 @@ def prepare_checks(
     for role, (id_col, dob_col, sex_src) in PEOPLE.items():
         _, is12 = ids[id_col]
         digits = _text_col(rec[id_col]).where(is12, "000000000000")
+        number = digits.astype(np.int64).to_numpy()  # 12 digits fit in int64
         dob = dates[dob_col]
         who = sex if sex_src == "subject_sex" else np.full(n, sex_src, dtype=object)
         female = who == model.SEX_FEMALE
         cols[f"_{role}_id_ppp"] = _text_col(digits.str[:3].where(is12, None))
         g_ok = is12 & dob["valid"] & pd.notna(who)
-        cols[f"_{role}_id_g"] = _num_col(digits.str[3].astype(np.int64).to_numpy(), g_ok)
+        cols[f"_{role}_id_g"] = _num_col(number // 10**8 % 10, g_ok)
         cols[f"_{role}_g_expected"] = _num_col(
             _expected_century_sex_digit(dob["year"], female), g_ok
         )
         yy_ok = is12 & dob["valid"]
-        cols[f"_{role}_id_yy"] = _num_col(digits.str[4:6].astype(np.int64).to_numpy(), yy_ok)
+        cols[f"_{role}_id_yy"] = _num_col(number // 10**6 % 100, yy_ok)
         cols[f"_{role}_dob_yy"] = _num_col(dob["year"] % 100, yy_ok)
 
     cols["_entry_held_by"] = entry_holders(rec, claimed).reset_index(drop=True)
