@@ -86,10 +86,11 @@ def main() -> int:
     }
     with register_simulator(DEMO_DIR / "register.parquet") as register_uri:
         env["AIRFLOW_CONN_POPULATION_API"] = register_uri
-        print("[demo] running hotich_reconcile (airflow dags test) ...")
-        first = run_dag(env)
-        print("[demo] running it again: a second run reads nothing twice ...")
-        second = run_dag(env)
+        logs = DEMO_DIR / "work"
+        print(f"[demo] running hotich_reconcile (airflow dags test; log: {logs / 'run-1.log'}) ...")
+        first = run_dag(env, logs / "run-1.log")
+        print(f"[demo] running it again: a second run reads nothing twice (log: {logs / 'run-2.log'}) ...")
+        second = run_dag(env, logs / "run-2.log")
     conn = psycopg2.connect(db.sqlalchemy_url(national).replace("postgresql+psycopg2", "postgresql"))
     try:
         ledger = read_ledger(conn)
@@ -107,7 +108,8 @@ def main() -> int:
         print("agreement with the generator's ground truth:\n")
         print(score(first_run, truth).table())
     print(f"\nnational database: {db.masked(national)} (recon.ledger, civil.*)")
-    print(f"run reports: {DEMO_DIR / 'work' / 'runs'}")
+    print(f"run reports and GX validation results: {DEMO_DIR / 'work' / 'runs'}")
+    print("explore it in the Airflow UI: make up")
     return 0 if first == 0 and second == 0 else 1
 
 

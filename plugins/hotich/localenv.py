@@ -46,6 +46,8 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         # Great Expectations: no usage statistics, no progress bars in task logs.
         "GX_ANALYTICS_ENABLED": "False",
+        # Deprecation notices of Airflow's own dependencies, repeated at every parse.
+        "PYTHONWARNINGS": "ignore:GitWildMatchPattern:DeprecationWarning",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT), env.get("PYTHONPATH"))
             if p

@@ -64,10 +64,17 @@ def register_simulator(register_file: Path, port: int | None = None) -> Iterator
         log.close()
 
 
-def run_dag(env: dict[str, str]) -> int:
-    """``airflow dags test hotich_reconcile`` in the project's Airflow; its exit code."""
+def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
+    """``airflow dags test hotich_reconcile`` in the project's Airflow; its exit code.
+
+    With ``log_file``, Airflow's output goes there instead of the terminal.
+    """
     cmd = [sys.executable, "-m", "hotich.localenv", "airflow", "dags", "test", "hotich_reconcile"]
-    return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
+    if log_file is None:
+        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "wb") as out:
+        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from sqlalchemy import text
 
@@ -271,3 +272,26 @@ def test_national_database_on_the_external_postgres(tmp_path, external_pg, regis
         ctx = run_context(national, tmp_path / "data", "run-ext")
         run_district(ctx, district, uris, register)
         assert ledger(national, "run-ext") == EXPECTED_901
+
+
+def test_register_outage_fails_the_district_without_verdicts_then_next_run_completes(tmp_path, national):
+    from hotich.register.client import ClientSettings, RegisterUnavailable
+    from register_fixtures import admin
+
+    district, uris = district_901(tmp_path)
+    index = RegisterIndex(load_register(pd.DataFrame(REGISTER)))
+    with serve(index) as server:
+        settings = ClientSettings(retry_budget_s=2, max_retries=2, backoff_base_s=0.05)
+        admin(server.base_url, "faults", {"outage_seconds": 60, "outage_retry_after": 30})
+        with PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET, settings) as client:
+            ctx = run_context(national, tmp_path / "data", "run-outage")
+            with pytest.raises(RegisterUnavailable):
+                run_district(ctx, district, uris, client)
+        # No verdict was given because the register was unavailable, and nothing advanced.
+        assert query(national, "SELECT count(*) FROM recon.verdict") == [(0,)]
+        assert query(national, "SELECT count(*) FROM recon.watermark") == [(0,)]
+        admin(server.base_url, "faults", {"outage_seconds": 0})
+        with PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET, settings) as client:
+            ctx2 = run_context(national, tmp_path / "data", "run-after-outage")
+            run_district(ctx2, district, uris, client)
+    assert ledger(national, "run-after-outage") == EXPECTED_901

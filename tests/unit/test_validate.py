@@ -155,7 +155,11 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("birth_no_registration", birth(registration_date=None), {R}),
     ("birth_no_book", birth(book=None), {R}),
     ("birth_no_entry", birth(entry_no=" "), {R}),
-    ("birth_parents_not_required", birth(mother_name=None, mother_dob=None, father_name=None), set()),
+    (
+        "birth_parents_not_required",
+        birth(mother_name=None, mother_dob=None, father_name=None),
+        set(),
+    ),
     ("death_no_death_date", death(death_date=None), {R}),
     ("death_no_dob", death(subject_dob=None), {R}),
     ("marriage_no_husband_name", marriage(husband_name=None), {R}),
@@ -168,25 +172,46 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ),
     # DATE_INVALID and what it switches off
     ("birth_year_only_dob", birth(subject_dob="2008"), {DI}),
-    ("birth_invalid_dob_no_id_digit_codes", birth(subject_dob="bad", subject_id="027315123456"), {DI}),
+    (
+        "birth_invalid_dob_no_id_digit_codes",
+        birth(subject_dob="bad", subject_id="027315123456"),
+        {DI},
+    ),
     ("birth_invalid_dob_no_order", birth(subject_dob="bad", registration_date="2001-01-01"), {DI}),
     ("birth_invalid_registration", birth(registration_date="bad"), {DI}),
     ("birth_year_only_registration", birth(registration_date="2008"), {DI}),
     ("birth_year_only_parent_dob_ok", birth(father_dob="1980"), set()),
     ("birth_invalid_parent_dob", birth(mother_dob="bad"), {DI}),
     ("birth_future_registration", birth(registration_date="2025-07-01"), {DI}),
-    ("birth_registration_on_run_date_ok", birth(registration_date="2025-06-30", subject_dob="2025-06-01", subject_id="027225123456"), set()),
+    (
+        "birth_registration_on_run_date_ok",
+        birth(registration_date="2025-06-30", subject_dob="2025-06-01", subject_id="027225123456"),
+        set(),
+    ),
     (
         "birth_future_dob_no_order_no_digits",
         birth(subject_dob="2026-01-01", registration_date="2025-01-01", subject_id="027399123456"),
         {DI},
     ),
-    ("death_year_only_dob_in_run_year_ok", death(subject_dob="2025", subject_id="027325123456", death_date="2025-05-01", registration_date="2025-05-02"), set()),
+    (
+        "death_year_only_dob_in_run_year_ok",
+        death(
+            subject_dob="2025",
+            subject_id="027325123456",
+            death_date="2025-05-01",
+            registration_date="2025-05-02",
+        ),
+        set(),
+    ),
     ("death_future_year_only_dob", death(subject_dob="2026", subject_id=None), {DI}),
     ("death_year_only_death_date", death(death_date="2020"), {DI}),
     ("marriage_year_only_husband_dob_no_age", marriage(husband_dob="2005"), {DI}),
     ("unknown_year_only_dob_allowed", dict(record_type="unknown", subject_dob="1950"), {R}),
-    ("unknown_year_only_registration", dict(record_type="unknown", registration_date="1990"), {R, DI}),
+    (
+        "unknown_year_only_registration",
+        dict(record_type="unknown", registration_date="1990"),
+        {R, DI},
+    ),
     # VALUE_INVALID
     ("name_control_char", birth(subject_name="Nguyễn Văn\x01 An"), {VI}),
     ("place_c1_control_char", birth(place="Xã\x85 Tân Chi"), {VI}),
@@ -204,16 +229,37 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     # DATE_ORDER
     ("birth_registered_before_birth", birth(registration_date="2008-03-14"), {DO}),
     ("birth_registered_on_birth_day_ok", birth(registration_date="2008-03-15"), set()),
-    ("death_before_birth", death(subject_dob="1930-06-01", death_date="1930-05-01", registration_date="1930-05-02"), {DO}),
+    (
+        "death_before_birth",
+        death(subject_dob="1930-06-01", death_date="1930-05-01", registration_date="1930-05-02"),
+        {DO},
+    ),
     ("death_registered_before_death", death(registration_date="2020-04-30"), {DO}),
-    ("death_year_only_dob_same_year_ok", death(subject_dob="2020", subject_id="027320123456", death_date="2020-01-01"), set()),
-    ("death_year_only_dob_next_year", death(subject_dob="2021", subject_id=None, death_date="2020-12-31", registration_date="2021-01-02"), {DO}),
+    (
+        "death_year_only_dob_same_year_ok",
+        death(subject_dob="2020", subject_id="027320123456", death_date="2020-01-01"),
+        set(),
+    ),
+    (
+        "death_year_only_dob_next_year",
+        death(
+            subject_dob="2021",
+            subject_id=None,
+            death_date="2020-12-31",
+            registration_date="2021-01-02",
+        ),
+        {DO},
+    ),
     (
         "marriage_registered_before_wife_birth",
         marriage(wife_dob="2020-02-01", wife_id=None),
         {DO, MA},
     ),
-    ("unknown_order_evaluated", dict(record_type="unknown", subject_dob="2000-01-02", registration_date="2000-01-01"), {R, DO}),
+    (
+        "unknown_order_evaluated",
+        dict(record_type="unknown", subject_dob="2000-01-02", registration_date="2000-01-01"),
+        {R, DO},
+    ),
     # MARRIAGE_AGE
     ("husband_19", marriage(husband_dob="2000-01-11", husband_id="027200123456"), {MA}),
     ("husband_20_today_ok", marriage(husband_dob="2000-01-10", husband_id="027200123456"), set()),
@@ -231,15 +277,23 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ),
     (
         "husband_29feb_leap_registration",
-        marriage(husband_dob="2004-02-29", husband_id="027204123456", registration_date="2024-02-28"),
+        marriage(
+            husband_dob="2004-02-29", husband_id="027204123456", registration_date="2024-02-28"
+        ),
         {MA},
     ),
     (
         "husband_29feb_leap_birthday_ok",
-        marriage(husband_dob="2004-02-29", husband_id="027204123456", registration_date="2024-02-29"),
+        marriage(
+            husband_dob="2004-02-29", husband_id="027204123456", registration_date="2024-02-29"
+        ),
         set(),
     ),
-    ("age_needs_registration", marriage(registration_date=None, wife_dob="2015-01-01", wife_id=None), {R}),
+    (
+        "age_needs_registration",
+        marriage(registration_date=None, wife_dob="2015-01-01", wife_id=None),
+        {R},
+    ),
     ("age_not_for_births", birth(husband_dob="2015-01-01"), set()),
     # ID_FORMAT
     ("id_11_digits", birth(subject_id="02720812345"), {IF}),
@@ -258,8 +312,21 @@ CASES: list[tuple[str, dict[str, Any], set[str]]] = [
     ("id_g_needs_sex", birth(subject_sex=None, subject_id="027308123456"), {R}),
     ("id_g_needs_dob", birth(subject_dob=None, subject_id="027308123456"), {R}),
     ("id_g_year_only_death_dob", death(subject_id="027030654321"), {IC}),
-    ("id_g_1895_no_digit_fits", death(subject_dob="1895", subject_id="027095654321", death_date="1960-01-01", registration_date="1960-01-05"), {IC}),
-    ("id_g_2100s", birth(subject_dob="2024-01-01", registration_date="2024-01-02", subject_id="027424123456"), {IC}),
+    (
+        "id_g_1895_no_digit_fits",
+        death(
+            subject_dob="1895",
+            subject_id="027095654321",
+            death_date="1960-01-01",
+            registration_date="1960-01-05",
+        ),
+        {IC},
+    ),
+    (
+        "id_g_2100s",
+        birth(subject_dob="2024-01-01", registration_date="2024-01-02", subject_id="027424123456"),
+        {IC},
+    ),
     # ID_BIRTH_YEAR
     ("id_yy_wrong", birth(subject_id="027209123456"), {IY}),
     ("id_yy_year_only_death", death(subject_id="027131654321"), {IY}),
@@ -301,8 +368,12 @@ def case_outcome(case_frame: pd.DataFrame) -> v.ValidationOutcome:
     return v.validate_records(case_frame, RUN, PROVINCES)
 
 
-@pytest.mark.parametrize(("name", "expected"), [(n, e) for n, _, e in CASES], ids=[c[0] for c in CASES])
-def test_case(case_frame: pd.DataFrame, case_outcome: v.ValidationOutcome, name: str, expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "expected"), [(n, e) for n, _, e in CASES], ids=[c[0] for c in CASES]
+)
+def test_case(
+    case_frame: pd.DataFrame, case_outcome: v.ValidationOutcome, name: str, expected: set[str]
+) -> None:
     pos = [c[0] for c in CASES].index(name)
     got = case_outcome.reasons.iloc[pos]
     assert got == sorted(expected), f"{name}: {got}"
@@ -319,7 +390,9 @@ def test_cases_reasons_are_sorted_lists_aligned_with_input(
     assert len({id(r) for r in reasons}) == len(reasons)
 
 
-def test_cases_gx_agrees_with_direct(case_frame: pd.DataFrame, case_outcome: v.ValidationOutcome) -> None:
+def test_cases_gx_agrees_with_direct(
+    case_frame: pd.DataFrame, case_outcome: v.ValidationOutcome
+) -> None:
     direct = v.reference_reasons(case_frame, RUN, PROVINCES)
     assert direct.tolist() == case_outcome.reasons.tolist()
 
