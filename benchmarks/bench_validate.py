@@ -258,7 +258,8 @@ def main() -> None:
         head, _, tail = text.partition("\n## Validate\n")
         nxt = tail.find("\n## ")
         body, rest = (tail, "") if nxt < 0 else (tail[:nxt], tail[nxt:])
-        text = head + "\n## Validate\n" + body.rstrip("\n") + "\n\n" + table + rest
+        body = body.strip("\n")
+        text = head + "\n## Validate\n\n" + (body + "\n\n" if body else "") + table + rest
         results.write_text(text, encoding="utf-8")
 
 

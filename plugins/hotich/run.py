@@ -34,14 +34,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def register_simulator(register_file: Path, port: int | None = None) -> Iterator[str]:
+def register_simulator(
+    register_file: Path, port: int | None = None, extra_args: list[str] | None = None
+) -> Iterator[str]:
     """Serve the register simulator on 127.0.0.1 while the block runs; yield its conn URI."""
     port = port or free_port()
     client_id, secret = DEMO_CLIENT
     log = open(register_file.parent / "population_api.log", "ab")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "hotich.population_api", "--register", str(register_file),
-         "--port", str(port), "--client", f"{client_id}:{secret}"],
+         "--port", str(port), "--client", f"{client_id}:{secret}", *(extra_args or [])],
         stdout=log, stderr=subprocess.STDOUT,
     )
     try:

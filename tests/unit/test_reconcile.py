@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import pytest
+from rapidfuzz.distance import OSA, DamerauLevenshtein
+
 from hotich import model
 from hotich.reconcile import (
     AMBIGUOUS_COLUMNS,
@@ -30,7 +32,6 @@ from hotich.reconcile import (
     merge_record_verdicts,
     reconcile,
 )
-from rapidfuzz.distance import OSA, DamerauLevenshtein
 
 REG = "2021-01-10"
 
@@ -165,6 +166,25 @@ def test_fold_and_exact_keys() -> None:
     assert exact_keys(pd.Series(["Ê"], dtype="str")).to_pylist() == ["ê"]
 
 
+def test_name_forms_agree_with_normalize_module() -> None:
+    # reconcile folds word by word in Arrow for speed; it must agree with normalize.py.
+    normalize = pytest.importorskip("hotich.normalize")
+    names = pd.Series(
+        [
+            "Nguyễn Văn An",
+            "  ĐẶNG\tthị\u3000 Ðào ",
+            "Nguye\u0302\u0303n  Thị\u00a0Hoà",
+            "Lê Thị Hoà",
+            "Lê Thị Hòa",
+            "Phạm Ngọc Ánh",
+            None,
+        ],
+        dtype=object,
+    )
+    assert fold_keys(names).to_pylist() == normalize.fold_name(names).tolist()
+    assert exact_keys(names).to_pylist() == normalize.exact_name(names).tolist()
+
+
 def test_slip_distance_is_true_damerau_levenshtein() -> None:
     # 'ca' -> 'abc': true DL 2 (swap, then insert between), OSA 3 (no edit of a swapped pair).
     assert DamerauLevenshtein.distance("ca", "abc") == 2
@@ -194,7 +214,7 @@ def test_exact_name_and_date_links() -> None:
     assert row["loaded_personal_id"] == ID1
     assert row["loaded_name"] == "nguyễn  văn AN"  # exact: the source spelling is kept
     assert (row["link_name_level"], row["link_date_level"]) == ("exact", "agrees")
-    assert row["link_corroborated"] is False or row["link_corroborated"] == False  # noqa: E712
+    assert bool(row["link_corroborated"]) is False  # bool(pd.NA) would raise
     assert amb.empty
 
 
@@ -496,6 +516,16 @@ def test_duplicate_candidate_rows_count_once() -> None:
     assert only(v)["reasons"] == [model.LINKED]
 
 
+def test_duplicate_candidates_with_non_numeric_ids_count_once() -> None:
+    # IDs that do not pack into an int64 take the slower de-duplication path.
+    src = persons(person()).assign(ref="r")
+    rows = [{"ref": "r", **citizen(ID1)}, {"ref": "r", **citizen(ID1)}]
+    for row in rows:
+        row["so_dinh_danh"] = "X-1"
+    v, _ = link(src, pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS)))
+    assert (only(v)["reasons"], only(v)["loaded_personal_id"]) == ([model.LINKED], "X-1")
+
+
 def test_other_sex_row_is_no_candidate() -> None:
     src = persons(person()).assign(ref="r")
     rows = [{"ref": "r", **citizen(ID1)}, {"ref": "r", **citizen(ID2, sex="Nữ")}]
@@ -665,8 +695,7 @@ def test_merge_loaded_marriage_unions_codes_once() -> None:
     assert merged["personal_id"].tolist() == [None, None]
 
 
-@pytest.mark.parametrize("n", [0])
-def test_empty_inputs(n: int) -> None:
+def test_empty_inputs() -> None:
     result = reconcile(persons(), FakeRegister([]))
-    assert len(result.persons) == n and list(result.persons.columns) == list(VERDICT_COLUMNS)
+    assert result.persons.empty and list(result.persons.columns) == list(VERDICT_COLUMNS)
     assert merge_record_verdicts(result.persons).empty

@@ -1,0 +1,138 @@
+"""The whole province through extract → validate → reconcile → load, stage by stage.
+
+    .venv/bin/python benchmarks/bench_pipeline.py --scale 1.0            # generate, then run
+    .venv/bin/python benchmarks/bench_pipeline.py --scale 1.0 --reuse    # run on the last province
+    .venv/bin/python benchmarks/bench_pipeline.py --scale 0.2 --quota 20 # a register quota of 20 rps
+
+The province is written to ``benchmarks/out/province-<scale>`` (PostgreSQL districts and the
+national database on an embedded PostgreSQL in ``benchmarks/out/pg``; MariaDB for the legacy
+district when it answers on 127.0.0.1:3306). The register simulator runs in its own process,
+as the real register would. Districts run one after the other in this process, as
+``airflow dags test`` runs them; the table gives each stage's total over the districts, the
+register requests, and the peak memory of this process. Results are appended to
+``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import resource
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from hotich import db, pipeline
+from hotich.config import Settings, load_districts
+from hotich.demo import fresh_database, read_env_file
+from hotich.ops.accuracy import read_ledger, score
+from hotich.register.client import PopulationClient
+from hotich.run import register_simulator
+
+OUT = Path(__file__).resolve().parent / "out"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--reuse", action="store_true", help="reuse the province generated before")
+    ap.add_argument("--quota", type=float, default=None, help="register quota, requests per second")
+    args = ap.parse_args()
+
+    server = db.embedded_uri(OUT / "pg")
+    province = OUT / f"province-{args.scale:g}"
+    mariadb = "mysql://root:@127.0.0.1:3306/test" if _reachable(3306) else None
+    gen_s = None
+    if not (args.reuse and (province / "truth.parquet").exists()):
+        from hotich.synth import generate
+
+        t0 = time.monotonic()
+        generate(scale=args.scale, seed=args.seed, out=province, pg_url=server, mariadb_url=mariadb,
+                 db_prefix="hotich_bench_")
+        gen_s = time.monotonic() - t0
+    national = fresh_database(server, "hotich_bench_national")
+    uris = read_env_file(province / "connections.env")
+    districts = load_districts(province / "districts.yaml")
+    ctx = pipeline.RunContext(
+        run_id=f"bench-{dt.datetime.now():%Y%m%dT%H%M%S}", run_date=dt.date.today(),
+        settings=Settings(data_dir=OUT / "work"), civil_status_uri=national,
+    )
+    pipeline.prepare_database(ctx)
+    stages = {"extract": 0.0, "validate": 0.0, "reconcile": 0.0, "load": 0.0}
+    stats: dict[str, float] = {}
+    records = 0
+    extra = ["--quota", str(args.quota)] if args.quota else []
+    started = time.monotonic()
+    with register_simulator(province / "register.parquet", extra_args=extra) as register_uri:
+        with PopulationClient.from_uri(register_uri) as client:
+            def resolve(conn_id: str) -> str:
+                return uris[f"AIRFLOW_CONN_{conn_id.upper()}"]
+
+            for d in districts:
+                for name, call in (
+                    ("extract", lambda d=d: pipeline.extract_district(ctx, d, resolve)),
+                    ("validate", lambda d=d: pipeline.validate_district(ctx, d.code)),
+                    ("reconcile", lambda d=d: pipeline.reconcile_district(ctx, d.code, client)),
+                    ("load", lambda d=d: pipeline.load_district(ctx, d.code)),
+                ):
+                    t0 = time.monotonic()
+                    out = call()
+                    stages[name] += time.monotonic() - t0
+                    if name == "extract":
+                        records += out["extracted"]
+                print(f"district {d.code}: done, {time.monotonic() - started:.0f} s so far", flush=True)
+            stats = client.stats.as_dict()
+    total = time.monotonic() - started
+    conn = pipeline.connect(ctx)
+    try:
+        ledger = read_ledger(conn, ctx.run_id)
+    finally:
+        conn.close()
+    accuracy = score(ledger, pd.read_parquet(province / "truth.parquet"))
+    rows = [
+        ("scale", f"{args.scale:g}"), ("records", f"{records:,}"),
+        ("generation (s)", f"{gen_s:.1f}" if gen_s else "reused"),
+        *[(f"{k} (s)", f"{v:.1f}") for k, v in stages.items()],
+        ("extract + validate + load (s)", f"{stages['extract'] + stages['validate'] + stages['load']:.1f}"),
+        ("total with reconcile (s)", f"{total:.1f}"),
+        ("register requests / retries / 429s", f"{stats['requests']} / {stats['retries']} / {stats['rate_limited']}"),
+        ("register quota (rps)", f"{args.quota:g}" if args.quota else "off"),
+        ("peak memory of the pipeline process (MB)", f"{peak_rss_mb():.0f}"),
+        ("status agreement with truth", f"{accuracy.status_agreement:.4%}"),
+    ]
+    if args.quota:
+        floor = (stats["requests"] - stats["token_fetches"]) / args.quota
+        rows.append(("reconcile / quota floor", f"{stages['reconcile']:.1f} s / {floor:.1f} s = {stages['reconcile'] / max(floor, 1e-9):.2f}"))
+    table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    print(table)
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(f"\n## Pipeline, scale {args.scale:g} ({dt.date.today()}, {_cpus()} cores)\n\n{table}\n")
+    return 0
+
+
+def _reachable(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), 1):
+            return True
+    except OSError:
+        return False
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
