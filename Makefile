@@ -21,7 +21,7 @@ help:
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv==0.13.8
-	@$(VENV)/bin/uv pip install -q -p $(PY) -r requirements.txt
+	@$(VENV)/bin/uv pip install -q --compile-bytecode -p $(PY) -r requirements.txt
 	@echo "$(CURDIR)/plugins" > "$$($(PY) -c 'import site; print(site.getsitepackages()[0])')/hotich.pth"
 	@rm -f $(VENV)/.installed-*; touch $@
 	@echo "installed into $(VENV)"

