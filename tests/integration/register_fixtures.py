@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import requests
+
 from hotich.register.simulator import BackgroundServer, RegisterIndex, create_app
 
 REPO = Path(__file__).resolve().parents[2]

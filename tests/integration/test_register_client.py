@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+
 from hotich.register import CITIZEN_COLUMNS
 from hotich.register.client import (
     ClientSettings,
@@ -18,7 +19,6 @@ from hotich.register.client import (
     RegisterUnavailable,
 )
 from hotich.register.simulator import RegisterIndex, load_register
-
 from tests.integration.register_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -8,6 +8,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 import pytest
+
 from hotich.model import (
     DATE_FIELDS,
     ID_FIELDS,

@@ -6,6 +6,7 @@ import random
 import unicodedata
 
 import pytest
+
 from hotich.vnencoding import (
     TCVN3_DECODE,
     VIETNAMESE_LETTERS,

@@ -26,6 +26,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -39,7 +40,7 @@ import pyarrow.parquet as pq
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from rapidfuzz import process
+from rapidfuzz.process import cpdist
 from rapidfuzz.distance import DamerauLevenshtein
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -89,6 +90,10 @@ def fold_name(name: str) -> str:
     return " ".join(s.split())
 
 
+_fold_cached = functools.lru_cache(maxsize=1 << 16)(fold_name)
+"""``fold_name`` for queries: names repeat across requests (names, not rows, are cached)."""
+
+
 # --- the register and its indexes ----------------------------------------------------------
 
 
@@ -114,11 +119,33 @@ def _as_date32(col: pa.ChunkedArray) -> pa.ChunkedArray:
     raise ValueError(f"unsupported date column type {col.type}")
 
 
-def _lookup_range(sorted_keys: np.ndarray, key: int) -> tuple[int, int]:
-    return (
-        int(sorted_keys.searchsorted(key, "left")),
-        int(sorted_keys.searchsorted(key, "right")),
-    )
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group, position) of every position in the ranges ``[lo[g], hi[g])``, in order."""
+    n = hi - lo
+    group = np.repeat(np.arange(len(lo), dtype=np.int64), n)
+    start = np.cumsum(n) - n
+    pos = np.arange(int(n.sum()), dtype=np.int64) + np.repeat(lo - start, n)
+    return group, pos
+
+
+# Bytes that json.dumps escapes inside a string: control characters, '"' and '\'.
+_JSON_ESCAPED = np.zeros(256, dtype=bool)
+_JSON_ESCAPED[:0x20] = _JSON_ESCAPED[ord('"')] = _JSON_ESCAPED[ord("\\")] = True
+_ENCODE_CHUNK = 250_000  # rows per Arrow pass when pre-encoding the answers
+_NO_DATE = np.iinfo(np.int64).min  # a year-only query: rule 2 does not apply
+
+
+def _json_str(value: str) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
+
+
+def _needs_escape(col: pa.Array) -> bool:
+    """Whether any value of a string column holds a byte JSON must escape."""
+    if len(col) == 0 or col.null_count == len(col):
+        return False
+    offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[col.offset : col.offset + len(col) + 1]
+    data = np.frombuffer(col.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool(_JSON_ESCAPED[data].any())
 
 
 class RegisterIndex:
@@ -196,8 +223,9 @@ class RegisterIndex:
         order2 = np.argsort(key2, kind="stable")
         self._k2_sorted, self._k2_rows = key2[order2], order2.astype(np.int64)
 
-        self._out = self._answer_table(table, normalized_sex, sex_enc.indices)
-        self._drop_null_place = self._out.column("noi_dang_ky_khai_sinh").null_count > 0
+        out = self._answer_table(table, normalized_sex, sex_enc.indices)
+        self._json = self._encode_answers(out)
+        del out
         log.info(
             "register indexed: %d persons, %d distinct folded names, in %.1f s",
             n,
@@ -207,7 +235,7 @@ class RegisterIndex:
 
     @staticmethod
     def _answer_table(table: pa.Table, sex_values: pa.Array, sex_idx: pa.Array) -> pa.Table:
-        """The Citizen columns as strings, ISO dates and nulls, ready for ``take``."""
+        """The Citizen columns as strings, ISO dates and nulls."""
         n = table.num_rows
         cols: dict[str, pa.Array] = {}
         for name in CITIZEN_COLUMNS:
@@ -223,6 +251,62 @@ class RegisterIndex:
             cols[name] = pc.cast(col, pa.string()).combine_chunks()
         return pa.table(cols)
 
+    @staticmethod
+    def _citizen_dicts(out: pa.Table, rows: np.ndarray) -> list[dict[str, Any]]:
+        """The Citizen objects of some rows of the answer table (the reference encoding)."""
+        cits = out.take(pa.array(rows, pa.int64())).to_pylist()
+        for c in cits:
+            # noi_dang_ky_khai_sinh is a non-nullable string in the contract: omit it.
+            if c["noi_dang_ky_khai_sinh"] is None:
+                del c["noi_dang_ky_khai_sinh"]
+        return cits
+
+    @classmethod
+    def _encode_answers(cls, out: pa.Table) -> np.ndarray:
+        """Each row's Citizen as the JSON bytes ``json.dumps(..., ensure_ascii=False,
+        separators=(",", ":"))`` gives, encoded once so that an answer is a join of bytes.
+
+        Built with Arrow string kernels (chunks in parallel threads: they release the
+        GIL); the rare rows with a character JSON escapes are encoded by ``json.dumps``.
+        """
+        n = out.num_rows
+        encoded = np.empty(n, dtype=object)
+        if n == 0:
+            return encoded
+        cols = [out.column(c).combine_chunks() for c in out.column_names]
+        escape = [_needs_escape(c) for c in cols]
+
+        def encode(start: int) -> tuple[int, pa.Array]:
+            pieces: list[Any] = []
+            sep = "{"
+            for name, col in zip(out.column_names, cols, strict=True):
+                col = col.slice(start, _ENCODE_CHUNK)
+                if col.null_count == 0:
+                    pieces += [f'{sep}"{name}":"', col, '"']
+                else:
+                    frag = pc.binary_join_element_wise(f'"{name}":"', col, '"', "")
+                    if name != "noi_dang_ky_khai_sinh":  # a null place is omitted
+                        frag = pc.fill_null(frag, f'"{name}":null')
+                    pieces += [sep, frag]
+                sep = ","
+            pieces.append("}")
+            return start, pc.binary_join_element_wise(*pieces, "", null_handling="skip")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for start, chunk in pool.map(encode, range(0, n, _ENCODE_CHUNK)):
+                encoded[start : start + len(chunk)] = pc.cast(chunk, pa.binary()).to_numpy(
+                    zero_copy_only=False
+                )
+        special = np.zeros(n, dtype=bool)
+        for col, esc in zip(cols, escape, strict=True):
+            if esc:
+                hit = pc.match_substring_regex(col, r'[\x00-\x1f"\\]')
+                special |= pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(special)
+        for row, cit in zip(rows, cls._citizen_dicts(out, rows), strict=True):
+            encoded[row] = json.dumps(cit, ensure_ascii=False, separators=(",", ":")).encode()
+        return encoded
+
     # --- lookups ----------------------------------------------------------------------
 
     def lookup_ids(self, ids: list[str]) -> np.ndarray:
@@ -234,17 +318,13 @@ class RegisterIndex:
         hit = self._id_sorted[pos] == keys
         return np.where(hit, self._id_rows[pos], -1)
 
+    def citizen_json(self, rows: np.ndarray) -> list[bytes]:
+        """The Citizen objects of the given rows, in that order, as JSON bytes."""
+        return self._json[rows].tolist()
+
     def citizens(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """The Citizen objects of the given rows, in that order."""
-        if len(rows) == 0:
-            return []
-        out = self._out.take(pa.array(rows, pa.int64())).to_pylist()
-        if self._drop_null_place:
-            # noi_dang_ky_khai_sinh is a non-nullable string in the contract: omit it.
-            for c in out:
-                if c["noi_dang_ky_khai_sinh"] is None:
-                    del c["noi_dang_ky_khai_sinh"]
-        return out
+        return [json.loads(b) for b in self.citizen_json(rows)]
 
     def match_rows(self, ho_ten: str, sex: int, dob_days: int | None, year: int) -> np.ndarray:
         """Rows of the candidates of one query (at most ``MATCH_MAX_CANDIDATES``).
@@ -253,29 +333,63 @@ class RegisterIndex:
         names within true Damerau-Levenshtein distance 2); ``dob_days`` None means a
         year-only query, which uses the first rule only.
         """
-        folded = fold_name(ho_ten)
-        parts: list[np.ndarray] = []
-        code = self._folded_to_code.get(folded)
-        if code is not None:
-            lo, hi = _lookup_range(self._k1_sorted, (code * 4 + sex) * 10_000 + year)
-            parts.append(self._k1_rows[lo:hi])
-        if dob_days is not None:
-            lo, hi = _lookup_range(self._k2_sorted, dob_days * 4 + sex)
-            if hi > lo:
-                rows = self._k2_rows[lo:hi]
-                ucodes, inverse = np.unique(self._name_code[rows], return_inverse=True)
-                dist = process.cdist(
-                    [folded],
-                    self._folded_names[ucodes].tolist(),
-                    scorer=DamerauLevenshtein.distance,
-                    score_cutoff=_MAX_DL,
-                    dtype=np.int32,
-                )[0]
-                parts.append(rows[dist[inverse] <= _MAX_DL])
-        if not parts:
-            return np.empty(0, dtype=np.int64)
-        # Each citizen once; sorted by row for a stable answer; then the cap.
-        return np.unique(np.concatenate(parts))[:MATCH_MAX_CANDIDATES]
+        days = _NO_DATE if dob_days is None else dob_days
+        _, rows = self.match_many(
+            [fold_name(ho_ten)],
+            np.array([sex], np.int64),
+            np.array([days], np.int64),
+            np.array([year], np.int64),
+        )
+        return rows
+
+    def match_many(
+        self, folded: list[str], sex: np.ndarray, dob_days: np.ndarray, year: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``match_rows`` of many queries at once, given folded names.
+
+        ``dob_days`` holds ``_NO_DATE`` for a year-only query. Returns (query, row) pairs
+        sorted by query then row: each query's candidates, each citizen once, capped.
+        """
+        nq = len(folded)
+        empty = np.empty(0, dtype=np.int64)
+        if nq == 0 or self.size == 0:
+            return empty, empty
+        codes = np.fromiter(
+            (self._folded_to_code.get(f, -1) for f in folded), dtype=np.int64, count=nq
+        )
+        # Rule 1: (folded name, sex, birth year); a name the register lacks finds nothing.
+        key1 = (codes * 4 + sex) * 10_000 + year
+        lo = self._k1_sorted.searchsorted(key1, "left")
+        hi = np.where(codes >= 0, self._k1_sorted.searchsorted(key1, "right"), lo)
+        q1, pos1 = _expand(lo, hi)
+        rows1 = self._k1_rows[pos1]
+        # Rule 2: (date of birth, sex), then DL distance of the folded names.
+        has_date = dob_days != _NO_DATE
+        key2 = np.where(has_date, dob_days, 0) * 4 + sex
+        lo = self._k2_sorted.searchsorted(key2, "left")
+        hi = np.where(has_date, self._k2_sorted.searchsorted(key2, "right"), lo)
+        q2, pos2 = _expand(lo, hi)
+        rows2 = self._k2_rows[pos2]
+        if len(rows2):
+            # One distance per distinct (query, folded name) pair of the buckets.
+            n_names = len(self._folded_names)
+            pairs, inverse = np.unique(q2 * n_names + self._name_code[rows2], return_inverse=True)
+            pq_, pcode = np.divmod(pairs, n_names)
+            dist = cpdist(
+                [folded[i] for i in pq_.tolist()],
+                self._folded_names[pcode].tolist(),
+                scorer=DamerauLevenshtein.distance,
+                score_cutoff=_MAX_DL,
+                dtype=np.int32,
+            )
+            near = dist[inverse.reshape(-1)] <= _MAX_DL
+            q2, rows2 = q2[near], rows2[near]
+        # Each citizen once per query, sorted by row for a stable answer; then the cap.
+        key = np.unique(np.concatenate([q1, q2]) * self.size + np.concatenate([rows1, rows2]))
+        q, rows = np.divmod(key, self.size)
+        rank = np.arange(len(q)) - np.searchsorted(q, q, "left")
+        keep = rank < MATCH_MAX_CANDIDATES
+        return q[keep], rows[keep]
 
 
 # --- runtime state: tokens, quota, faults, stats --------------------------------------------

@@ -598,7 +598,11 @@ class Defects:
                 if not v:
                     continue
                 e = enc(v)
-                if e != v and decode_legacy(e) == (unicodedata.normalize("NFC", v), True):
+                try:
+                    back = decode_legacy(e)
+                except Exception:  # a converter failure: leave this value in Unicode
+                    back = None
+                if e != v and back == (unicodedata.normalize("NFC", v), True):
                     chosen.append(f)
             if chosen:
                 c["legacy_enc"][i] = scheme
@@ -627,7 +631,7 @@ class Defects:
                     cols[ncol][base + j] = one_slip(cols[ncol][base + j], rng)
                 self.intents.setdefault(base + j, []).append("duplicate")
                 cols["dup_of"][base + j] = src
-        rec = pd.DataFrame(cols)
+        rec = pd.DataFrame({k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in cols.items()})
         people = self.people
         if self.new_people:
             extra = pd.DataFrame(self.new_people)

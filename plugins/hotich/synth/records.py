@@ -289,32 +289,42 @@ def build_records(rng: np.random.Generator, people: pd.DataFrame, scale: float) 
         ev[c] = ev[c].fillna(-1).astype(np.int64)
     ev["late"] = ev["late"].fillna(False).astype(bool)
 
-    # District, book (per commune, year and type) and entry number.
+    # District, book (per commune, year and type) and entry number. Work on numbers and
+    # numpy object arrays: pandas' Arrow strings are slow to build row by row.
     codes = np.array([d[0] for d in DISTRICTS], dtype=object)
     weights = np.array([d[4] for d in DISTRICTS])
-    ev["district"] = codes[rng.choice(len(codes), n, p=weights / weights.sum())]
+    ev["d_idx"] = rng.choice(len(codes), n, p=weights / weights.sum())
+    ev["rt"] = ev["rtype"].map({"birth": 0, "death": 1, "marriage": 2}).astype(np.int64)
     ev["year"] = years_of(ev["reg_d"].to_numpy())
-    ev = ev.sort_values(["district", "rtype", "year", "reg_d"], kind="stable").reset_index(drop=True)
-    grp = ev.groupby(["district", "rtype", "year"], sort=False)
+    ev = ev.sort_values(["d_idx", "rt", "year", "reg_d"], kind="stable").reset_index(drop=True)
+    grp = ev.groupby(["d_idx", "rt", "year"], sort=False)
     size = grp["reg_d"].transform("size").to_numpy()
     rank = grp.cumcount().to_numpy()
     n_books = np.maximum(1, np.round(size / ENTRIES_PER_BOOK)).astype(np.int64)
     quyen = rank * n_books // size + 1
     ev["quyen"] = quyen
-    first_in_book = ev.groupby(["district", "rtype", "year", "quyen"], sort=False).cumcount().to_numpy()
-    ev["entry_n"] = first_in_book + 1
-    loai = ev["rtype"].map(LOAI).to_numpy()
-    ev["loai"] = loai
-    ev["book"] = (
-        ev["district"] + "-" + ev["loai"] + "-" + ev["year"].astype(str) + "-"
-        + ev["quyen"].map("{:02d}".format)
+    ev["entry_n"] = ev.groupby(["d_idx", "rt", "year", "quyen"], sort=False).cumcount().to_numpy() + 1
+    d_idx = ev["d_idx"].to_numpy()
+    district = codes[d_idx]
+    loai = np.array(["KS", "KT", "KH"], dtype=object)[ev["rt"].to_numpy()]
+    year = ev["year"].to_numpy()
+    ev["district"] = pd.Series(district, dtype=object)
+    ev["loai"] = pd.Series(loai, dtype=object)
+    ev["book"] = pd.Series(
+        [f"{d}-{lo}-{y}-{q:02d}" for d, lo, y, q in zip(district.tolist(), loai.tolist(), year.tolist(), quyen.tolist(), strict=True)],
+        dtype=object,
     )
     comm = communes(rng)
-    comm_idx = (ev["quyen"].to_numpy() - 1 + ev["year"].to_numpy()) % np.array(
-        [len(comm[d]) for d in ev["district"]]
-    )
-    ev["commune"] = [comm[d][i].code for d, i in zip(ev["district"], comm_idx, strict=True)]
-    commune_name = [comm[d][i].name for d, i in zip(ev["district"], comm_idx, strict=True)]
+    width = max(len(v) for v in comm.values())
+    comm_code = np.empty((len(codes), width), dtype=object)
+    comm_name = np.empty((len(codes), width), dtype=object)
+    sizes = np.array([len(comm[c]) for c in codes])
+    for k, c in enumerate(codes):
+        comm_code[k, : sizes[k]] = [x.code for x in comm[c]]
+        comm_name[k, : sizes[k]] = [x.name for x in comm[c]]
+    comm_idx = (quyen - 1 + year) % sizes[d_idx]
+    ev["commune"] = pd.Series(comm_code[d_idx, comm_idx], dtype=object)
+    commune_name = comm_name[d_idx, comm_idx]
 
     rec = _logical(rng, ev, allp, commune_name)
     return rec, allp
@@ -328,7 +338,7 @@ def _take(arr: np.ndarray, idx: np.ndarray, fill=None) -> np.ndarray:
     return out
 
 
-def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: list[str]) -> pd.DataFrame:
+def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray) -> pd.DataFrame:
     """The logical columns from the events and the people they reference."""
     n = len(ev)
     rtype = ev["rtype"].to_numpy()
@@ -348,13 +358,13 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: list[str])
     give_h = rng.random(n) < p_id
     give_w = rng.random(n) < p_id
 
-    out = pd.DataFrame(index=np.arange(n))
+    out: dict[str, np.ndarray] = {}
     out["district"] = ev["district"].to_numpy()
-    out["store"] = ev["district"].map(STORE_OF).to_numpy()
+    out["store"] = np.array([STORE_OF[d] for d in out["district"].tolist()], dtype=object)
     out["rtype"] = rtype
     out["loai"] = ev["loai"].to_numpy()
     out["book"] = ev["book"].to_numpy()
-    out["entry"] = ev["entry_n"].astype(str).to_numpy().astype(object)
+    out["entry"] = np.array([str(x) for x in ev["entry_n"].tolist()], dtype=object)
     out["commune"] = ev["commune"].to_numpy()
     out["book_year"] = ev["year"].to_numpy()
     out["reg"] = _days_to_str(reg)
@@ -394,7 +404,7 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: list[str])
     out["h_eth"] = np.where(is_m, eth, None)
     out["w_eth"] = np.where(is_m, eth_names[rng.choice(len(eth_names), n, p=eth_p / eth_p.sum())], None)
     out["nationality"] = np.where(is_b, "Việt Nam", None)
-    dname = ev["district"].map(DISTRICT_NAMES).to_numpy()
+    dname = np.array([DISTRICT_NAMES[d] for d in out["district"].tolist()], dtype=object)
     cname = np.array(commune_name, dtype=object)
     hospital = rng.random(n) < np.where(reg >= to_days(dt.date(2000, 1, 1)), 0.7, 0.2)
     place_b = np.where(
@@ -421,8 +431,10 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: list[str])
         "timedelta64[s]"
     )
     out["subj"], out["h"], out["w"] = subj, h, w
-    out["legacy_enc"] = None
-    return out
+    out["legacy_enc"] = np.full(n, None, dtype=object)
+    return pd.DataFrame(
+        {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in out.items()}
+    )
 
 
 _COMMON = {"loai", "book", "entry", "reg"}
