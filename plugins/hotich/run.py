@@ -6,8 +6,9 @@
 ``population_api``. What it does not name falls back to the project's defaults: the
 embedded PostgreSQL for Airflow's metadata and the national database, and, when no
 ``population_api`` is named, the register simulator serving the demo's register
-(``HOTICH_REGISTER_FILE``, default ``data/demo/register.parquet``). Exits non-zero when
-the run failed.
+(``HOTICH_REGISTER_FILE``, default ``data/demo/register.parquet``) and, for the default
+districts file, the demo's district connections (``data/demo/connections.env``). Exits
+non-zero when the run failed.
 """
 
 from __future__ import annotations
@@ -82,6 +83,14 @@ def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
 def main() -> int:
     """Entry point of ``make run``."""
     env = dict(os.environ)
+    demo_connections = PROJECT_ROOT / "data" / "demo" / "connections.env"
+    if not env.get("HOTICH_DISTRICTS_FILE") and demo_connections.exists():
+        # The default districts file names the demo's districts; their connections are
+        # the demo's unless the environment names them.
+        from hotich.demo import read_env_file
+
+        for key, value in read_env_file(demo_connections).items():
+            env.setdefault(key, value)
     if env.get("AIRFLOW_CONN_POPULATION_API"):
         return run_dag(env)
     register_file = Path(env.get("HOTICH_REGISTER_FILE", PROJECT_ROOT / "data" / "demo" / "register.parquet"))

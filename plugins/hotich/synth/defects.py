@@ -147,9 +147,12 @@ _ASCII = "abcdeghiklmnopqrstuvxy"
 
 def one_slip(name: str, rng: np.random.Generator) -> str:
     """``name`` with one typing slip in its last word (added, dropped, changed or swapped)."""
-    words = name.split(" ")
+    words = unicodedata.normalize("NFC", name).split(" ")
     w = words[-1]
     base = strip_diacritics(w).lower()
+    if len(base) != len(w):  # not a plain word (e.g. a control character): append a letter
+        words[-1] = w + "a"
+        return " ".join(words)
     op = int(rng.integers(0, 4))
     i = int(rng.integers(0, len(w)))
     if op == 0 and len(w) > 2:  # drop
