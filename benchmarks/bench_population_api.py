@@ -9,8 +9,8 @@ Builds a synthetic register (vectorized numpy), starts the simulator as its own 
   each, one at a time, over a kept-alive connection);
 * ``PopulationClient.batch_get`` throughput on 100,000 IDs (8 concurrent batches).
 
-Prints a markdown table and appends it to ``benchmarks/RESULTS.md`` under the heading
-"Population register simulator". Run: ``.venv/bin/python benchmarks/bench_population_api.py``.
+Prints a markdown table and records it in ``benchmarks/RESULTS.md`` under the heading
+"Population register simulator" (replacing the previous table there). Run: ``.venv/bin/python benchmarks/bench_population_api.py``.
 """
 
 from __future__ import annotations
@@ -263,8 +263,23 @@ def main() -> None:
     )
     print(table)
     if not args.no_record:
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as f:
-            f.write(f"\n## Population register simulator\n\n{table}\n")
+        record(ROOT / "benchmarks" / "RESULTS.md", table)
+
+
+def record(results: Path, table: str) -> None:
+    """Put ``table`` under "## Population register simulator" in ``results``, replacing
+    that section's previous table (or appending the section if there is none)."""
+    heading = "## Population register simulator"
+    text = results.read_text(encoding="utf-8") if results.exists() else ""
+    section = f"{heading}\n\n{table}\n"
+    start = text.find(f"{heading}\n")
+    if start < 0:
+        text = text.rstrip("\n") + f"\n\n{section}" if text else section
+    else:
+        end = text.find("\n## ", start + len(heading))
+        rest = text[end + 1 :] if end >= 0 else ""
+        text = text[:start] + section + ("\n" + rest if rest else "")
+    results.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

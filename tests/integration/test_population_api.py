@@ -3,19 +3,23 @@ and the semantics of token, batchGet, match, quota and outages."""
 
 from __future__ import annotations
 
+import json
 import time
 import unicodedata
 from collections.abc import Iterator
 
+import numpy as np
+import pandas as pd
 import pytest
 import requests
 import schemathesis
-from hotich.register.simulator import RegisterIndex, fold_name, load_register
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from hotich.register import CITIZEN_COLUMNS
+from hotich.register.simulator import RegisterIndex, fold_name, load_register
 from tests.integration.register_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -267,6 +271,59 @@ def test_match_refusals(api) -> None:
     _problem(
         requests.post(f"{base}/v1/citizens:match", json={"queries": []}, headers=h, timeout=5), 400
     )
+
+
+def test_answers_are_the_json_of_the_register_rows() -> None:
+    """The answers are encoded once at index build: awkward values (quotes, backslashes,
+    control characters, nulls, an absent column) come out as ``json.dumps`` would."""
+    from datetime import date
+
+    from tests.integration.register_fixtures import person
+
+    odd = [
+        person("027090000101", 'Lê "Tí" \\ Văn', "Nam", date(1990, 1, 2), father="a\tb\nc\x01"),
+        person("027090000102", "Nguyễn\u2028Văn\x7fAn 😀", " Nữ ", date(1999, 12, 31)),
+        dict(person("027090000103", "", "Nam", date(1970, 1, 1)), noi_dang_ky_khai_sinh=None),
+    ]
+    idx = RegisterIndex(load_register(pd.DataFrame(odd).drop(columns=["ho_ten_me"])))
+    got = idx.citizens(np.arange(3))
+    assert got[0]["ho_ten"] == 'Lê "Tí" \\ Văn' and got[0]["ho_ten_cha"] == "a\tb\nc\x01"
+    assert got[1]["ho_ten"] == "Nguyễn\u2028Văn\x7fAn 😀" and got[1]["gioi_tinh"] == "Nữ"
+    assert "noi_dang_ky_khai_sinh" not in got[2] and got[2]["ho_ten_me"] is None
+    assert [c["so_dinh_danh"] for c in got] == ["027090000101", "027090000102", "027090000103"]
+    for raw, c in zip(idx.citizen_json(np.arange(3)), got, strict=True):
+        assert raw == json.dumps(c, ensure_ascii=False, separators=(",", ":")).encode()
+        assert list(c) == [k for k in CITIZEN_COLUMNS if k in c]
+
+
+def test_batched_match_equals_one_query_at_a_time(api) -> None:
+    """A request of many queries answers each as a request of that query alone would."""
+    base, h = api
+    names = ["Nguyễn Văn An", "Nguyen Van Anhh", "Tran Van Nam", "Le Thi Ca", "Đỗ Đức Độ", "X"]
+    dates = ["1990-01-02", "1990", "1970", "1970-01-05", "1985-05-05", "1950-03-03"]
+    queries = [
+        {"ref": f"q{i}", "ho_ten": n, "gioi_tinh": s, "ngay_sinh": d}
+        for i, (n, s, d) in enumerate(
+            (n, s, d) for n in names for s in ("Nam", "Nữ") for d in dates
+        )
+    ][:100]
+    together = _match(base, h, *queries).json()["results"]
+    assert [x["ref"] for x in together] == [q["ref"] for q in queries]
+    assert sum(len(x["candidates"]) for x in together) > 60
+    for q, res in zip(queries, together, strict=True):
+        assert _match(base, h, q).json()["results"] == [res]
+
+
+def test_encoding_chunks_do_not_shift_rows(monkeypatch) -> None:
+    """Rows on both sides of an encoding chunk boundary answer their own citizen."""
+    from hotich.register import simulator
+    from tests.integration.register_fixtures import synthetic_register
+
+    monkeypatch.setattr(simulator, "_ENCODE_CHUNK", 7)
+    reg = synthetic_register(40).reset_index(drop=True)
+    idx = RegisterIndex(load_register(reg))
+    rows = np.array([39, 0, 6, 7, 8, 13, 14, 20, 21, 35, 7])
+    assert [c["so_dinh_danh"] for c in idx.citizens(rows)] == reg["so_dinh_danh"][rows].tolist()
 
 
 @settings(max_examples=200, deadline=None, database=None)

@@ -131,7 +131,7 @@ def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # Bytes that json.dumps escapes inside a string: control characters, '"' and '\'.
 _JSON_ESCAPED = np.zeros(256, dtype=bool)
 _JSON_ESCAPED[:0x20] = _JSON_ESCAPED[ord('"')] = _JSON_ESCAPED[ord("\\")] = True
-_ENCODE_CHUNK = 250_000  # rows per Arrow pass when pre-encoding the answers
+_ENCODE_CHUNK = 65_536  # rows per Arrow pass (and per blob) of the encoded answers
 _NO_DATE = np.iinfo(np.int64).min  # a year-only query: rule 2 does not apply
 
 
@@ -142,6 +142,8 @@ def _json_str(value: str) -> bytes:
 def _needs_escape(col: pa.Array) -> bool:
     """Whether any value of a string column holds a byte JSON must escape."""
     if len(col) == 0 or col.null_count == len(col):
+        return False
+    if col.buffers()[2] is None:
         return False
     offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)[
         col.offset : col.offset + len(col) + 1
@@ -225,9 +227,9 @@ class RegisterIndex:
         order2 = np.argsort(key2, kind="stable")
         self._k2_sorted, self._k2_rows = key2[order2], order2.astype(np.int64)
 
-        out = self._answer_table(table, normalized_sex, sex_enc.indices)
-        self._json = self._encode_answers(out)
-        del out
+        self._encode_answers(table, normalized_sex, sex_enc.indices)
+        # Give the encoding's scratch memory back now (the Arrow pool would keep it).
+        pa.default_memory_pool().release_unused()
         log.info(
             "register indexed: %d persons, %d distinct folded names, in %.1f s",
             n,
@@ -253,61 +255,62 @@ class RegisterIndex:
             cols[name] = pc.cast(col, pa.string()).combine_chunks()
         return pa.table(cols)
 
-    @staticmethod
-    def _citizen_dicts(out: pa.Table, rows: np.ndarray) -> list[dict[str, Any]]:
-        """The Citizen objects of some rows of the answer table (the reference encoding)."""
-        cits = out.take(pa.array(rows, pa.int64())).to_pylist()
-        for c in cits:
-            # noi_dang_ky_khai_sinh is a non-nullable string in the contract: omit it.
-            if c["noi_dang_ky_khai_sinh"] is None:
-                del c["noi_dang_ky_khai_sinh"]
-        return cits
+    def _encode_answers(self, table: pa.Table, sex_values: pa.Array, sex_idx: pa.Array) -> None:
+        """Encode each row's Citizen once as the JSON bytes that ``json.dumps(citizen,
+        ensure_ascii=False, separators=(",", ":"))`` gives, so that an answer is a join.
 
-    @classmethod
-    def _encode_answers(cls, out: pa.Table) -> np.ndarray:
-        """Each row's Citizen as the JSON bytes ``json.dumps(..., ensure_ascii=False,
-        separators=(",", ":"))`` gives, encoded once so that an answer is a join of bytes.
-
-        Built with Arrow string kernels (chunks in parallel threads: they release the
-        GIL); the rare rows with a character JSON escapes are encoded by ``json.dumps``.
+        Built with Arrow string kernels by chunks of rows (in two threads: the kernels
+        release the GIL), so the answer columns are never all in memory at once; each
+        chunk's encodings are kept as one ``bytes`` blob with the start and end of each row
+        in it (no Python object per row). The rare values with a character JSON escapes
+        are escaped by ``json.dumps`` before the join.
         """
-        n = out.num_rows
-        encoded = np.empty(n, dtype=object)
-        if n == 0:
-            return encoded
-        cols = [out.column(c).combine_chunks() for c in out.column_names]
-        escape = [_needs_escape(c) for c in cols]
+        n = table.num_rows
+        self._json_start = np.zeros(n, dtype=np.int64)
+        self._json_end = np.zeros(n, dtype=np.int64)
+        self._json_blobs: list[bytes] = []
 
-        def encode(start: int) -> tuple[int, pa.Array]:
-            pieces: list[Any] = []
-            sep = "{"
-            for name, col in zip(out.column_names, cols, strict=True):
-                col = col.slice(start, _ENCODE_CHUNK)
+        def encode(start: int) -> tuple[bytes, np.ndarray]:
+            out = self._answer_table(
+                table.slice(start, _ENCODE_CHUNK),
+                sex_values,
+                sex_idx.slice(start, _ENCODE_CHUNK),
+            )
+            pieces: list[Any] = ["{"]
+            sep = ""
+            for name in out.column_names:
+                col = self._escaped(out.column(name).combine_chunks())
                 if col.null_count == 0:
                     pieces += [f'{sep}"{name}":"', col, '"']
                 else:
-                    frag = pc.binary_join_element_wise(f'"{name}":"', col, '"', "")
-                    if name != "noi_dang_ky_khai_sinh":  # a null place is omitted
-                        frag = pc.fill_null(frag, f'"{name}":null')
-                    pieces += [sep, frag]
+                    # The separator goes with the value: a null place is omitted whole.
+                    frag = pc.binary_join_element_wise(f'{sep}"{name}":"', col, '"', "")
+                    if name != "noi_dang_ky_khai_sinh":
+                        frag = pc.fill_null(frag, f'{sep}"{name}":null')
+                    pieces.append(frag)
                 sep = ","
             pieces.append("}")
-            return start, pc.binary_join_element_wise(*pieces, "", null_handling="skip")
+            arr = pc.binary_join_element_wise(*pieces, "", null_handling="skip")
+            offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)
+            offsets = offsets[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
+            blob = bytes(memoryview(arr.buffers()[2])[offsets[0] : offsets[-1]])
+            return blob, offsets - offsets[0]
 
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            for start, chunk in pool.map(encode, range(0, n, _ENCODE_CHUNK)):
-                encoded[start : start + len(chunk)] = pc.cast(chunk, pa.binary()).to_numpy(
-                    zero_copy_only=False
-                )
-        special = np.zeros(n, dtype=bool)
-        for col, esc in zip(cols, escape, strict=True):
-            if esc:
-                hit = pc.match_substring_regex(col, r'[\x00-\x1f"\\]')
-                special |= pc.fill_null(hit, False).to_numpy(zero_copy_only=False)
-        rows = np.flatnonzero(special)
-        for row, cit in zip(rows, cls._citizen_dicts(out, rows), strict=True):
-            encoded[row] = json.dumps(cit, ensure_ascii=False, separators=(",", ":")).encode()
-        return encoded
+        starts = range(0, n, _ENCODE_CHUNK)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for start, (blob, offsets) in zip(starts, pool.map(encode, starts), strict=True):
+                self._json_blobs.append(blob)
+                self._json_start[start : start + len(offsets) - 1] = offsets[:-1]
+                self._json_end[start : start + len(offsets) - 1] = offsets[1:]
+
+    @staticmethod
+    def _escaped(col: pa.Array) -> pa.Array:
+        """A string column with its values as the inside of their JSON strings."""
+        if not _needs_escape(col):
+            return col
+        mask = pc.fill_null(pc.match_substring_regex(col, r'[\x00-\x1f"\\]'), False)
+        escaped = [json.dumps(v, ensure_ascii=False)[1:-1] for v in col.filter(mask).to_pylist()]
+        return pc.replace_with_mask(col, mask, pa.array(escaped, col.type))
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -322,7 +325,17 @@ class RegisterIndex:
 
     def citizen_json(self, rows: np.ndarray) -> list[bytes]:
         """The Citizen objects of the given rows, in that order, as JSON bytes."""
-        return self._json[rows].tolist()
+        rows = np.asarray(rows, dtype=np.int64)
+        blobs = self._json_blobs
+        return [
+            blobs[c][s:e]
+            for c, s, e in zip(
+                (rows // _ENCODE_CHUNK).tolist(),
+                self._json_start[rows].tolist(),
+                self._json_end[rows].tolist(),
+                strict=True,
+            )
+        ]
 
     def citizens(self, rows: np.ndarray) -> list[dict[str, Any]]:
         """The Citizen objects of the given rows, in that order."""

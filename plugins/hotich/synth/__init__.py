@@ -17,7 +17,9 @@ Deterministic for a seed (and a run date); the truth comes from ``oracle``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import multiprocessing as mp
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -128,13 +130,24 @@ def generate(
     lap("register")
 
     entries: list[dict] = []
-    if write_sources_:
-        entries = write_sources(rec, out, _stage_rng(seed, 6), pg_url, mariadb_url, db_prefix)
-        _write_config(entries, files["districts"], files["connections"])
-    lap("sources")
+    args = (rec, out, seed, pg_url, mariadb_url, db_prefix, files)
+    child = None
+    if write_sources_ and len(rec) > 40_000 and "fork" in mp.get_all_start_methods():
+        # Large runs: write the sources in a forked process while the oracle works.
+        child = mp.get_context("fork").Process(target=_sources_child, args=args)
+        child.start()
+    elif write_sources_:
+        entries = _sources(*args)
+        lap("sources")
 
     truth, persons = compute_truth(rec, register, run_date)
     lap("oracle")
+    if child is not None:
+        child.join()
+        if child.exitcode != 0:
+            raise RuntimeError(f"writing the district sources failed (exit code {child.exitcode})")
+        entries = json.loads((out / ".entries.json").read_text(encoding="utf-8"))
+        lap("sources (after oracle)")
     truth.to_parquet(files["truth"], index=False)
     persons.to_parquet(files["truth_persons"], index=False)
     rec_keys = truth["source_key"].to_numpy()
@@ -163,6 +176,26 @@ def generate(
         timings=timings,
         status_counts=truth["status"].value_counts().to_dict(),
     )
+
+
+def _sources(rec, out, seed, pg_url, mariadb_url, db_prefix, files) -> list[dict]:
+    entries = write_sources(rec, out, _stage_rng(seed, 6), pg_url, mariadb_url, db_prefix)
+    _write_config(entries, files["districts"], files["connections"])
+    return entries
+
+
+def _sources_child(*args) -> None:
+    """Forked: write the sources, leave the district entries in ``.entries.json``."""
+    import os
+    import traceback
+
+    try:
+        entries = _sources(*args)
+        (args[1] / ".entries.json").write_text(json.dumps(entries), encoding="utf-8")
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
 
 
 def _write_config(entries: list[dict], districts_file: Path, env_file: Path) -> None:

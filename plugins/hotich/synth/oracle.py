@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 # contracts/province_codes.csv (the 63 codes of the personal ID).
@@ -147,20 +147,25 @@ class Register:
         self.row_of = {pid: i for i, pid in enumerate(self.ids)}
         self.name = frame["ho_ten"].tolist()
         self.sex = frame["gioi_tinh"].tolist()
-        dob = pd.to_datetime(frame["ngay_sinh"])
-        self.dob = [d.date() for d in dob]
-        self.year = dob.dt.year.tolist()
+        dob = pd.to_datetime(frame["ngay_sinh"]).to_numpy().astype("datetime64[D]")
+        self.dob = dob.astype(object).tolist()  # datetime.date
+        self.year = (dob.astype("datetime64[Y]").astype(np.int64) + 1970).tolist()
         self.mother = frame["ho_ten_me"].astype(object).where(frame["ho_ten_me"].notna(), None).tolist()
         self.father = frame["ho_ten_cha"].astype(object).where(frame["ho_ten_cha"].notna(), None).tolist()
         self.dead = (frame["trang_thai"] == "da_chet").tolist()
-        death = pd.to_datetime(frame["ngay_chet"])
-        self.death = [None if pd.isna(d) else d.date() for d in death]
-        self.fold = [fold(n) for n in self.name]
-        self.by_name_year: dict[tuple, list[int]] = defaultdict(list)
-        self.by_dob: dict[tuple, list[int]] = defaultdict(list)
-        for i, (s, f, y, d) in enumerate(zip(self.sex, self.fold, self.year, self.dob, strict=True)):
-            self.by_name_year[(s, f, y)].append(i)
-            self.by_dob[(s, d)].append(i)
+        death = pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]")
+        self.death = [None if d is None else d for d in death.astype(object).tolist()]
+        names = pd.Series(self.name, dtype=object)
+        uniq = names.unique()
+        folded = dict(zip(uniq, (fold(n) for n in uniq), strict=True))
+        self.fold = names.map(folded).tolist()
+        keys = pd.DataFrame({"sex": self.sex, "fold": self.fold, "year": self.year, "dob": dob.astype(np.int64)})
+        self.by_name_year = {k: v.tolist() for k, v in keys.groupby(["sex", "fold", "year"], sort=False).indices.items()}
+        self.by_dob: dict[tuple, tuple[list[int], list[str]]] = {}
+        epoch_ordinal = dt.date(1970, 1, 1).toordinal()
+        for (sex, day), idx in keys.groupby(["sex", "dob"], sort=False).indices.items():
+            rows = idx.tolist()
+            self.by_dob[(sex, int(day) + epoch_ordinal)] = (rows, [self.fold[i] for i in rows])
 
     def match(self, name: str, sex: str, dob: D) -> list[int]:
         """population-api ``match``: same sex and (same folded name and birth year, or
@@ -168,10 +173,15 @@ class Register:
         f = fold(name)
         found = list(self.by_name_year.get((sex, f, dob.year), ()))
         if dob.state == "full":
-            seen = set(found)
-            for i in self.by_dob.get((sex, dob.date), ()):
-                if i not in seen and DamerauLevenshtein.distance(f, self.fold[i], score_cutoff=2) <= 2:
-                    found.append(i)
+            bucket = self.by_dob.get((sex, dob.date.toordinal()))
+            if bucket:
+                rows, folds = bucket
+                seen = set(found)
+                for _choice, _dist, k in process.extract(
+                    f, folds, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None
+                ):
+                    if rows[k] not in seen:
+                        found.append(rows[k])
         return found
 
 
@@ -335,71 +345,174 @@ def _id_codes(pid: str, dob: D, sex: str | None) -> set[str]:
 
 
 def duplicate_losers(rec: pd.DataFrame, rtypes: list[str]) -> set[int]:
-    """Rows that are not the first of their (district, type, book, entry) group."""
-    book = rec["book"].tolist()
-    entry = rec["entry"].tolist()
-    groups: dict[tuple, list[tuple]] = defaultdict(list)
-    for row, (d, t, b, e, sa, sb) in enumerate(
-        zip(rec["district"], rtypes, book, entry, rec["sort_a"], rec["sort_b"], strict=True)
-    ):
-        if _empty(b) or _empty(e):
-            continue
-        groups[(d, t, b, e)].append(((sa, int(sb)), row))
-    losers: set[int] = set()
-    for members in groups.values():
-        if len(members) > 1:
-            members.sort()
-            losers.update(row for _k, row in members[1:])
-    return losers
+    """Rows that are not the first of their (district, type, book, entry) group.
+
+    First = smallest local key: numerically for integer keys (``sort_b``), for workbook
+    rows by file name (``sort_a``) then row number. Rows without a book or an entry
+    number are not evaluated.
+    """
+    book = rec["book"].to_numpy(dtype=object, na_value=None)
+    entry = rec["entry"].to_numpy(dtype=object, na_value=None)
+    ok = np.array([not _empty(b) and not _empty(e) for b, e in zip(book, entry, strict=True)], bool)
+    frame = pd.DataFrame(
+        {
+            "d": rec["district"].to_numpy(dtype=object), "t": np.array(rtypes, dtype=object),
+            "b": book, "e": entry, "sa": rec["sort_a"].astype(str).to_numpy(dtype=object),
+            "sb": rec["sort_b"].astype(np.int64).to_numpy(), "row": np.arange(len(rec)),
+        }
+    )[ok]  # fmt: skip
+    frame = frame.sort_values(["sa", "sb"], kind="stable")
+    dup = frame.duplicated(["d", "t", "b", "e"], keep="first")
+    return set(frame.loc[dup, "row"].tolist())
 
 
 def _values(rec: pd.DataFrame, col: str) -> list:
     return rec[col].to_numpy(dtype=object, na_value=None).tolist()
 
 
+_QUARANTINE = frozenset(
+    {"REQUIRED_MISSING", "DATE_INVALID", "VALUE_INVALID", "DATE_ORDER", "MARRIAGE_AGE",
+     "ID_FORMAT", "ID_PROVINCE", "ID_CENTURY_SEX", "ID_BIRTH_YEAR", "DUPLICATE_ENTRY"}
+)  # fmt: skip
+_REVIEW = frozenset({"ID_NOT_FOUND", "NAME_MISMATCH", "DOB_MISMATCH", "SEX_MISMATCH"})
+
+
+@dataclass
+class _Prepared:
+    """Per-column facts computed once (the same rules, column-wise, for speed)."""
+
+    n: int
+    cols: dict[str, list]
+    rtypes: list[str]
+    district: list[str]
+    local: list[str]
+    value_invalid: list[bool]
+    dates: dict[str, list[D]]
+    sex: list[str | None]
+    losers: set[int]
+
+
+def _prepare(rec: pd.DataFrame, run_date: dt.date) -> _Prepared:
+    cols = {c: _values(rec, c) for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")}
+    store = rec["store"].tolist()
+    rtypes = []
+    for s, t, loai in zip(store, rec["rtype"].tolist(), cols["loai"], strict=True):
+        if s == "legacy":
+            # A legacy LoaiGiay is read after trimming and upper case.
+            key = "" if _empty(loai) else str(loai).strip().upper()
+            rtypes.append(RTYPE_OF_LOAI.get(key, "unknown"))
+        else:
+            rtypes.append(t)
+    n = len(rec)
+    # VALUE_INVALID: a control character, or longer than the column allows (after NFC).
+    # Column-wise with Arrow kernels; NFC neither adds nor removes control characters,
+    # and only shortens text, so NFC is needed only for values over the limit.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    bad = np.zeros(n, bool)
+    for c in TEXT_COLS:
+        arr = pa.array([v if isinstance(v, str) else None for v in cols[c]], type=pa.string())
+        if arr.null_count == n:
+            continue
+        limit = NAME_MAX if c in NAME_COLS else TEXT_MAX
+        ctrl = pc.fill_null(pc.match_substring_regex(arr, _CONTROL.pattern), False).to_numpy(zero_copy_only=False)
+        long = pc.fill_null(pc.greater(pc.utf8_length(arr), limit), False).to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(long).tolist():
+            long[i] = len(nfc(cols[c][i])) > limit
+        bad |= ctrl | long
+    # Dates: parse each distinct value once per (column, year allowed).
+    is_death = np.array([rt == "death" for rt in rtypes], bool)
+    dates: dict[str, list[D]] = {}
+    for c in DATE_COLS:
+        codes_, uniques = pd.factorize(pd.Series(cols[c], dtype=object), use_na_sentinel=True)
+        parents = c in ("mother_dob", "father_dob")
+        strict = np.array([MISSING] + [parse_date(v, parents, run_date) for v in uniques], dtype=object)
+        picked = strict[codes_ + 1]
+        if c == "dob":  # a death record's date of birth may be a year alone
+            loose = np.array([MISSING] + [parse_date(v, True, run_date) for v in uniques], dtype=object)
+            picked = np.where(is_death, loose[codes_ + 1], picked)
+        dates[c] = picked.tolist()
+    sex_cache: dict = {}
+    sex = []
+    for v in cols["sex"]:
+        if v not in sex_cache:
+            sex_cache[v] = _sex(v)
+        sex.append(sex_cache[v])
+    return _Prepared(
+        n=n, cols=cols, rtypes=rtypes, district=rec["district"].tolist(),
+        local=rec["local_key"].astype(str).tolist(), value_invalid=bad.tolist(), dates=dates,
+        sex=sex, losers=duplicate_losers(rec, rtypes),
+    )  # fmt: skip
+
+
+_STATE: dict = {}  # set before forking workers (copy-on-write), read by _run_range
+
+
 def compute_truth(
-    rec: pd.DataFrame, register: pd.DataFrame, run_date: dt.date
+    rec: pd.DataFrame, register: pd.DataFrame, run_date: dt.date, workers: int | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Truth per record and per person from the logical records and the register file.
 
     ``rec`` needs the logical columns (see ``records``), ``local_key``, ``sort_a``,
     ``sort_b``, ``store``, ``rtype`` and ``legacy_cols``; true IDs in ``true_pid``,
-    ``true_h``, ``true_w``.
+    ``true_h``, ``true_w``. Large inputs are split over ``workers`` forked processes.
     """
-    reg = Register(register)
-    cols = {c: _values(rec, c) for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")}
-    store = rec["store"].tolist()
-    gen_type = rec["rtype"].tolist()
-    rtypes = []
-    for s, t, loai in zip(store, gen_type, cols["loai"], strict=True):
-        if s == "legacy":
-            key = "" if _empty(loai) else str(loai).strip().upper()
-            rtypes.append(RTYPE_OF_LOAI.get(key, "unknown"))
-        else:
-            rtypes.append(t)
-    losers = duplicate_losers(rec, rtypes)
-    district = rec["district"].tolist()
-    local = rec["local_key"].tolist()
+    import multiprocessing as mp
+    import os
 
+    _STATE["reg"] = Register(register)
+    _STATE["pre"] = pre = _prepare(rec, run_date)
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers > 1 and pre.n > 40_000 and "fork" in mp.get_all_start_methods():
+        bounds = np.linspace(0, pre.n, workers * 4 + 1).astype(int)
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.starmap(_run_range, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+    else:
+        parts = [_run_range(0, pre.n)]
+    _STATE.clear()
+    rec_rows = [r for p in parts for r in p[0]]
+    person_rows = [r for p in parts for r in p[1]]
+    truth = pd.DataFrame(rec_rows, columns=TRUTH_COLUMNS)
+    persons = pd.DataFrame(person_rows, columns=PERSON_COLUMNS)
+    return truth, persons
+
+
+TRUTH_COLUMNS = (
+    "source_key", "district_code", "record_type", "status", "reasons", "personal_id",
+    "true_personal_id", "true_husband_id", "true_wife_id", "subject_link", "husband_link",
+    "wife_link",
+)  # fmt: skip
+PERSON_COLUMNS = (
+    "source_key", "role", "gives_id", "true_personal_id", "link_verdict", "linked_id",
+    "name_level", "date_level", "corroborated", "candidates", "review_codes",
+)  # fmt: skip
+
+
+def _run_range(start: int, stop: int) -> tuple[list[tuple], list[tuple]]:
+    """Verdicts of records ``start..stop`` (rows as tuples in the column orders above)."""
+    reg: Register = _STATE["reg"]
+    pre: _Prepared = _STATE["pre"]
     out_rows, person_rows = [], []
-    for row in range(len(rec)):
-        g = {c: cols[c][row] for c in cols}
-        rtype = rtypes[row]
+    names = tuple(pre.cols)
+    for row in range(start, stop):
+        g = {c: pre.cols[c][row] for c in names}
+        rtype = pre.rtypes[row]
         codes: set[str] = set()
         persons: list[Person] = []
-        legacy = not _empty(g["legacy_cols"])
         if rtype == "unknown":
             codes.add("REQUIRED_MISSING")
         else:
-            codes |= _quality(g, rtype, run_date, persons)
-            if row in losers:
+            codes |= _quality(g, rtype, pre, row, persons)
+            if row in pre.losers:
                 codes.add("DUPLICATE_ENTRY")
         verdicts: list[Verdict | None] = [None] * len(persons)
         if not codes & _QUARANTINE and rtype != "unknown":
+            # The register is consulted only for records with no quarantine code.
             for k, p in enumerate(persons):
                 verdicts[k] = check_with_id(p, reg) if p.pid is not None else link(p, rtype, reg)
                 codes |= verdicts[k].codes
-        if legacy:
+        if not _empty(g["legacy_cols"]):
             codes.add("LEGACY_ENCODING")
         if codes & _QUARANTINE:
             status = "quarantined"
@@ -411,73 +524,41 @@ def compute_truth(
         if status == "loaded" and rtype in ("birth", "death"):
             p, v = persons[0], verdicts[0]
             personal_id = p.pid if p.pid is not None else v.linked_id
-        sk = f"{district[row]}:{rtype}:{local[row]}"
+        sk = f"{pre.district[row]}:{rtype}:{pre.local[row]}"
         links = {p.role: verdicts[k] for k, p in enumerate(persons)}
-        out_rows.append(
-            {
-                "source_key": sk,
-                "district_code": district[row],
-                "record_type": rtype,
-                "status": status,
-                "reasons": sorted(codes),
-                "personal_id": personal_id,
-                "true_personal_id": g["true_pid"] if rtype in ("birth", "death") else None,
-                "true_husband_id": g["true_h"] if rtype == "marriage" else None,
-                "true_wife_id": g["true_w"] if rtype == "marriage" else None,
-                "subject_link": _link_of(links.get("subject")),
-                "husband_link": _link_of(links.get("husband")),
-                "wife_link": _link_of(links.get("wife")),
-            }
-        )
+        out_rows.append((
+            sk, pre.district[row], rtype, status, sorted(codes), personal_id,
+            g["true_pid"] if rtype in ("birth", "death") else None,
+            g["true_h"] if rtype == "marriage" else None,
+            g["true_w"] if rtype == "marriage" else None,
+            _link_of(links.get("subject")), _link_of(links.get("husband")), _link_of(links.get("wife")),
+        ))  # fmt: skip
         for k, p in enumerate(persons):
             v = verdicts[k]
-            person_rows.append(
-                {
-                    "source_key": sk,
-                    "role": p.role,
-                    "gives_id": p.pid is not None,
-                    "true_personal_id": p.true_pid,
-                    "link_verdict": v.link if v else None,
-                    "linked_id": v.linked_id if v else None,
-                    "name_level": v.name_level if v else None,
-                    "date_level": v.date_level if v else None,
-                    "corroborated": v.corroborated if v else None,
-                    "candidates": v.candidates if v else None,
-                    "review_codes": sorted(v.codes & _REVIEW) if v else [],
-                }
-            )
-    return pd.DataFrame(out_rows), pd.DataFrame(person_rows)
+            person_rows.append((
+                sk, p.role, p.pid is not None, p.true_pid,
+                v.link if v else None, v.linked_id if v else None,
+                v.name_level if v else None, v.date_level if v else None,
+                v.corroborated if v else None, v.candidates if v else None,
+                sorted(v.codes & _REVIEW) if v else [],
+            ))  # fmt: skip
+    return out_rows, person_rows
 
 
 def _link_of(v: Verdict | None) -> str | None:
     return v.link if v is not None else None
 
 
-_QUARANTINE = frozenset(
-    {"REQUIRED_MISSING", "DATE_INVALID", "VALUE_INVALID", "DATE_ORDER", "MARRIAGE_AGE",
-     "ID_FORMAT", "ID_PROVINCE", "ID_CENTURY_SEX", "ID_BIRTH_YEAR", "DUPLICATE_ENTRY"}
-)  # fmt: skip
-_REVIEW = frozenset({"ID_NOT_FOUND", "NAME_MISMATCH", "DOB_MISMATCH", "SEX_MISMATCH"})
-
-
-def _quality(g: dict, rtype: str, run_date: dt.date, persons: list[Person]) -> set[str]:
+def _quality(g: dict, rtype: str, pre: _Prepared, row: int, persons: list[Person]) -> set[str]:
     """Quarantine codes of one record (all rules), and its persons (appended)."""
     codes: set[str] = set()
-    # VALUE_INVALID: control characters, or longer than the column allows.
-    for c in TEXT_COLS:
-        v = g[c]
-        if _empty(v):
-            continue
-        t = nfc(str(v))
-        if _CONTROL.search(t) or len(t) > (NAME_MAX if c in NAME_COLS else TEXT_MAX):
-            codes.add("VALUE_INVALID")
-    dates = {
-        c: parse_date(g[c], (c == "dob" and rtype == "death") or c in ("mother_dob", "father_dob"), run_date)
-        for c in DATE_COLS
-    }
+    if pre.value_invalid[row]:
+        codes.add("VALUE_INVALID")
+    dates = {c: pre.dates[c][row] for c in DATE_COLS}
     if any(d.state == "invalid" for d in dates.values()):
         codes.add("DATE_INVALID")
     reg = dates["reg"]
+    sex_value = pre.sex[row]
     required = ["reg", "book", "entry"]
     if rtype in ("birth", "death"):
         required += ["name", "sex", "dob"] + (["death"] if rtype == "death" else [])
@@ -485,7 +566,7 @@ def _quality(g: dict, rtype: str, run_date: dt.date, persons: list[Person]) -> s
         required += ["h_name", "h_dob", "w_name", "w_dob"]
     for c in required:
         if c == "sex":
-            if _sex(g["sex"]) is None:
+            if sex_value is None:  # any value but Nam/Nữ counts as missing
                 codes.add("REQUIRED_MISSING")
         elif c in DATE_COLS:
             if dates[c].state == "missing":
@@ -512,7 +593,7 @@ def _quality(g: dict, rtype: str, run_date: dt.date, persons: list[Person]) -> s
                 codes.add("MARRIAGE_AGE")
     # Personal IDs, and the persons to reconcile.
     if rtype in ("birth", "death"):
-        roles = [("subject", "name", "sid", "dob", _sex(g["sex"]), "true_pid")]
+        roles = [("subject", "name", "sid", "dob", sex_value, "true_pid")]
     else:
         roles = [
             ("husband", "h_name", "h_id", "h_dob", "Nam", "true_h"),
