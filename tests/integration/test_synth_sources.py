@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 import pandas as pd
 import pytest
 import yaml
+from openpyxl import load_workbook
+
 from hotich.synth import generate
 from hotich.synth.render import LEGACY_COLUMNS, MODERN_TABLES, WORKBOOK_SHEETS
-from openpyxl import load_workbook
 
 RUN_DATE = dt.date(2025, 9, 1)
 MODERN_COLUMNS = {
@@ -123,7 +124,7 @@ def test_server_sources(external_pg, external_mariadb, tmp_path):
     env = res.files["connections"].read_text()
     try:
         for d in pg_dbs:
-            assert f"AIRFLOW_CONN_DISTRICT_{d['code']}=postgresql://postgres:@127.0.0.1:5432/{prefix}{d['code']}" in env
+            assert f"AIRFLOW_CONN_DISTRICT_{d['code']}=postgresql://postgres@127.0.0.1:5432/{prefix}{d['code']}" in env
             con = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{prefix}{d['code']}")
             with con.cursor() as cur:
                 n = 0

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+
 from hotich.synth import generate
 from hotich.synth.defects import EXPECTED_CODE
 from hotich.synth.names import SURNAME_TARGETS

@@ -17,6 +17,7 @@ Deterministic for a seed (and a run date); the truth comes from ``oracle``.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import multiprocessing as mp
@@ -129,6 +130,11 @@ def generate(
     labelled.to_parquet(out / "register_defects.parquet", index=False)
     lap("register")
 
+    # Free what the rest does not need, and keep the collector from touching (and so
+    # copying) the objects the forked processes share.
+    del allp, people, labelled
+    gc.collect()
+    gc.freeze()
     entries: list[dict] = []
     args = (rec, out, seed, pg_url, mariadb_url, db_prefix, files)
     child = None
@@ -141,6 +147,7 @@ def generate(
         lap("sources")
 
     truth, persons = compute_truth(rec, register, run_date)
+    gc.unfreeze()
     lap("oracle")
     if child is not None:
         child.join()

@@ -37,7 +37,7 @@ MIDDLE_MALE: tuple[tuple[str, float, float], ...] = (
     ("Đình", 5, 4), ("Việt", 1, 3), ("Gia", 0.5, 4), ("Hoàng", 1, 3), ("Thế", 2, 2),
 )  # fmt: skip
 MIDDLE_FEMALE: tuple[tuple[str, float, float], ...] = (
-    ("Thị", 70, 35), ("Ngọc", 4, 8), ("Thanh", 4, 5), ("Thu", 4, 5), ("Minh", 1, 5),
+    ("Thị", 55, 30), ("Ngọc", 4, 8), ("Thanh", 4, 5), ("Thu", 4, 5), ("Minh", 1, 5),
     ("Phương", 2, 5), ("Hồng", 3, 3), ("Kim", 3, 3), ("Mai", 2, 3), ("Diệu", 1, 2),
     ("Bảo", 0.5, 4), ("Khánh", 0.5, 4), ("Hải", 1, 2), ("Xuân", 2, 2), ("Lan", 1, 1),
     ("Thùy", 1, 4), ("Hà", 1, 2), ("Quỳnh", 0.5, 3),
@@ -51,7 +51,10 @@ GIVEN_MALE: tuple[str, ...] = (
     "Đông", "Giang", "Hào", "Khoa", "Kiên", "Lực", "Mạnh", "Nghĩa", "Nhân", "Phát",
     "Quý", "Sang", "Tiến", "Trọng", "Thanh", "Hiệp", "Định", "Chiến", "Công", "Dương",
     "Hà", "Hợp", "Kỳ", "Linh", "Luân", "Ngọc", "Nhật", "Phú", "Quyết", "Thịnh", "Thuận",
-    "Tín", "Trường", "Tuân", "Văn", "Vượng", "Bảo", "Khải",
+    "Tín", "Trường", "Tuân", "Văn", "Vượng", "Bảo", "Khải", "Bách", "Cảnh", "Chính", "Cương",
+    "Doanh", "Dự", "Điệp", "Đoàn", "Hạnh", "Hiển", "Hoan", "Huấn", "Khang", "Khiêm", "Lợi",
+    "Nguyên", "Ninh", "Phương", "Quảng", "Sáng", "Tấn", "Thao", "Thọ", "Thông", "Tiệp", "Triều",
+    "Tuyên", "Tường", "Uy", "Vĩnh", "Xuân", "Yên", "Hoạt", "Kiểm", "Lượng", "Nhất", "Phụng",
 )  # fmt: skip
 GIVEN_FEMALE: tuple[str, ...] = (
     "Hương", "Lan", "Linh", "Hoa", "Hà", "Hằng", "Hạnh", "Huyền", "Thủy", "Hiền", "Hồng",
@@ -60,7 +63,10 @@ GIVEN_FEMALE: tuple[str, ...] = (
     "Ly", "My", "Nhi", "Thư", "Trâm", "Uyên", "Vy", "Xuân", "Hân", "Thanh", "Hường",
     "Liên", "Lý", "Nguyệt", "Nhàn", "Ninh", "Phượng", "Sen", "Tâm", "Thắm", "Thơm",
     "Thương", "Tươi", "Vui", "Diệp", "Điệp", "Duyên", "Gấm", "Hậu", "Khánh", "Lụa",
-    "Minh", "Ngân", "Nhàn", "Quyên", "Thoa", "Trinh", "Hồng Anh", "Bích", "Châu",
+    "Minh", "Ngân", "Quyên", "Thoa", "Trinh", "Bích", "Châu", "Cúc", "Đào", "Hoài",
+    "Hòa", "Huệ", "Kiều", "Lài", "Lành", "Mận", "Mơ", "Nụ", "Phúc", "Quế", "Sâm", "Tâm Anh",
+    "Thêu", "Thìn", "Thoan", "Thục", "Tình", "Trà", "Tuyền", "Vinh", "Xoan", "Yên", "Ánh",
+    "Bình", "Dịu", "Gái", "Hợi", "Khuyên", "Lựu", "Mến", "Nết", "Phấn", "Quý", "Soan", "Thêm",
 )  # fmt: skip
 
 # Given names that fold to the same letters, for diacritics-only variants.
@@ -130,14 +136,14 @@ def sample_given(
         p_old = _norm([a for _m, a, _b in table])
         p_new = _norm([b for _m, _a, b in table])
         gnames = np.array(givens, dtype=object)
-        gp = _zipf_weights(len(gnames), 0.85)
+        gp = _zipf_weights(len(gnames), 0.55)
         for era, p in ((False, p_old), (True, p_new)):
             idx = np.flatnonzero((male == is_male) & (modern == era))
             middle[idx] = _pick(rng, mids, p, len(idx))
             given[idx] = _pick(rng, gnames, gp, len(idx))
         # A second middle name for some (more often for women and the young).
         idx = np.flatnonzero(male == is_male)
-        extra = idx[rng.random(len(idx)) < (0.10 if is_male else 0.18)]
+        extra = idx[rng.random(len(idx)) < (0.12 if is_male else 0.25)]
         second = _pick(rng, mids[1:], _norm(p_new[1:]), len(extra))
         middle[extra] = middle[extra] + " " + second
     return middle, given

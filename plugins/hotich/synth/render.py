@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 
+from hotich.db import with_database
 from hotich.synth.records import DISTRICTS, FLAVOR_OF, STORE_OF
 
 log = logging.getLogger(__name__)
@@ -295,36 +296,29 @@ def _copy_text(v) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def server_url(url: str, database: str) -> str:
-    """``url`` with its path replaced by ``/database``."""
-    p = urlsplit(url)
-    return urlunsplit((p.scheme, p.netloc, "/" + database, p.query, p.fragment))
-
-
 def airflow_uri(url: str, database: str, scheme: str) -> str:
-    """An Airflow connection URI (``scheme://user:pass@host:port/db``)."""
-    p = urlsplit(url)
-    user = p.username or ""
-    pw = p.password or ""
-    host = p.hostname or "127.0.0.1"
-    port = f":{p.port}" if p.port else ""
-    return f"{scheme}://{user}:{pw}@{host}{port}/{database}"
+    """An Airflow connection URI for ``database`` on the server of ``url``.
+
+    The query is kept: the embedded PostgreSQL is reached through a socket directory
+    (``?host=/path``), not a TCP host.
+    """
+    p = urlsplit(with_database(url, database))
+    return urlunsplit((scheme, p.netloc, p.path, p.query, ""))
 
 
 def write_modern_pg(rec: pd.DataFrame, vals: dict[str, list], pg_url: str, database: str) -> None:
     """A modern district as its own PostgreSQL database (dropped and recreated; COPY)."""
     import psycopg2
 
-    p = urlsplit(pg_url)
-    admin = dict(host=p.hostname or "127.0.0.1", port=p.port or 5432, user=p.username or "postgres",
-                 password=p.password or None, dbname=(p.path.lstrip("/") or "postgres"))  # fmt: skip
-    con = psycopg2.connect(**admin)
+    # libpq takes the URI itself, socket directory (?host=) included.
+    admin = airflow_uri(pg_url, urlsplit(pg_url).path.lstrip("/") or "postgres", "postgresql")
+    con = psycopg2.connect(admin)
     con.autocommit = True
     with con.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         cur.execute(f"CREATE DATABASE \"{database}\" ENCODING 'UTF8' TEMPLATE template0")
     con.close()
-    con = psycopg2.connect(**{**admin, "dbname": database})
+    con = psycopg2.connect(airflow_uri(pg_url, database, "postgresql"))
     try:
         with con.cursor() as cur:
             cur.execute(MODERN_DDL)
