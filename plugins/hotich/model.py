@@ -164,6 +164,24 @@ PERSON_COLUMNS: tuple[str, ...] = (
     "registration_date",
 )
 
+# --- the population register's API (population-api.yaml) -------------------------------
+CITIZEN_COLUMNS: tuple[str, ...] = (
+    "so_dinh_danh",
+    "ho_ten",
+    "gioi_tinh",
+    "ngay_sinh",
+    "noi_dang_ky_khai_sinh",
+    "ho_ten_cha",
+    "ho_ten_me",
+    "trang_thai",
+    "ngay_chet",
+)
+"""The properties of the contract's ``Citizen`` schema, in the contract's order."""
+BATCH_GET_MAX_IDS = 500
+MATCH_MAX_QUERIES = 100
+MATCH_MAX_CANDIDATES = 50
+"""A query answered with this many candidates may have been cut (LINK_AMBIGUOUS)."""
+
 ROLE_SUBJECT = "subject"
 ROLE_HUSBAND = "husband"
 ROLE_WIFE = "wife"

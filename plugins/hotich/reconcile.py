@@ -37,19 +37,8 @@ from hotich import model
 log = logging.getLogger(__name__)
 
 #: The register answers at most this many candidates a query; a full answer may be cut.
-MAX_CANDIDATES = 50
-
-CITIZEN_COLUMNS: tuple[str, ...] = (
-    "so_dinh_danh",
-    "ho_ten",
-    "gioi_tinh",
-    "ngay_sinh",
-    "noi_dang_ky_khai_sinh",
-    "ho_ten_cha",
-    "ho_ten_me",
-    "trang_thai",
-    "ngay_chet",
-)
+MAX_CANDIDATES = model.MATCH_MAX_CANDIDATES
+CITIZEN_COLUMNS = model.CITIZEN_COLUMNS
 CANDIDATE_COLUMNS: tuple[str, ...] = ("ref", *CITIZEN_COLUMNS)
 QUERY_COLUMNS: tuple[str, ...] = ("ref", "ho_ten", "gioi_tinh", "ngay_sinh")
 
