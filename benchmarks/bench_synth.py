@@ -4,7 +4,7 @@ Runs the generator in a child process and samples the resident memory of its who
 process tree (the generator forks: oracle workers and the source writer). Prints a
 markdown table and appends it to benchmarks/RESULTS.md under "Synthetic province".
 
-    .venv/bin/python benchmarks/bench_synth.py [--scale 1.0] [--no-servers]
+    .venv/bin/python benchmarks/bench_synth.py [--scale 1.0] [--no-servers] [--no-append] [--verbose]
 
 PostgreSQL (127.0.0.1:5432) and MariaDB (127.0.0.1:3306) are used when reachable.
 """
@@ -72,11 +72,14 @@ def _tree_pss(pid: int) -> tuple[int, int]:
             pass
         return 0
 
-    total, todo = 0, [pid]
+    total, todo, parts = 0, [pid], []
     while todo:
         p = todo.pop()
-        total += mem(p, "Pss")
+        pss = mem(p, "Pss")
+        total += pss
+        parts.append(pss)
         todo.extend(children.get(p, []))
+    _tree_pss.parts = parts  # the processes' PSS at the last sample (for --verbose)
     return total, mem(pid, "Rss")
 
 
@@ -86,6 +89,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--no-servers", action="store_true")
     ap.add_argument("--no-append", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="print each new peak and its processes")
     args = ap.parse_args()
     pg = PG if (not args.no_servers and _up(5432)) else None
     my = MARIADB if (not args.no_servers and _up(3306)) else None
@@ -99,6 +103,9 @@ def main() -> int:
         peak = peak_main = 0
         while proc.poll() is None:
             pss, rss = _tree_pss(proc.pid)
+            if pss > peak and args.verbose:
+                print(f"{time.perf_counter() - t0:6.1f}s peak {pss / 2**30:.2f} GiB: "
+                      + " + ".join(f"{x / 2**30:.2f}" for x in _tree_pss.parts), file=sys.stderr)  # fmt: skip
             peak, peak_main = max(peak, pss), max(peak_main, rss)
             time.sleep(0.2)
         wall = time.perf_counter() - t0

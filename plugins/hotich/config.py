@@ -64,8 +64,9 @@ class Settings:
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     data_dir: Path = PROJECT_ROOT / "data"
     civil_status_conn_id: str = "civil_status_db"
-    # Rows per extract chunk: bounds memory of a district read (300k rows < 1 GB).
-    chunk_rows: int = 50_000
+    # Rows per extract chunk: extract memory is bounded by it, not by the district size
+    # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
+    chunk_rows: int = 20_000
     # Re-read this far behind a modern district's watermark: long transactions commit
     # rows stamped slightly earlier than rows already read (district-sources.md).
     watermark_lookback_minutes: int = 60

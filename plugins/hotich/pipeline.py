@@ -45,7 +45,7 @@ from hotich.model import (
     Status,
     code_list,
 )
-from hotich.sources import Extract, SourceError
+from hotich.sources import Extract, RecordSink, SourceError
 from hotich.sources.legacy import extract_legacy
 from hotich.sources.modern import extract_modern
 from hotich.sources.workbook import extract_workbook
@@ -116,36 +116,40 @@ def extract_district(ctx: RunContext, district: District, resolve_uri: UriResolv
         )
         known_files = dict(cur.fetchall())
     conn.close()
-    if district.flavor is Flavor.WORKBOOK:
-        assert district.inbox is not None
-        try:
-            extract = extract_workbook(
-                district.code, district.inbox, known_files=known_files, known_hashes=known_hashes
-            )
-        except FileNotFoundError as exc:
-            raise SourceError(f"district {district.label}: {exc}") from exc
-    else:
-        assert district.conn_id is not None
-        uri = resolve_uri(district.conn_id)
-        if district.flavor is Flavor.MODERN:
-            extract = extract_modern(
-                district.code, uri, sql_dir=sql_dir, watermarks=watermarks,
-                known_hashes=known_hashes,
-                lookback=dt.timedelta(minutes=ctx.settings.watermark_lookback_minutes),
-                chunk_rows=ctx.settings.chunk_rows,
-            )
+    # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
+    sink = RecordSink(ctx.workdir(district.code) / "extract.parquet")
+    try:
+        if district.flavor is Flavor.WORKBOOK:
+            assert district.inbox is not None
+            try:
+                extract = extract_workbook(
+                    district.code, district.inbox, known_files=known_files, known_hashes=known_hashes, sink=sink
+                )
+            except FileNotFoundError as exc:
+                raise SourceError(f"district {district.label}: {exc}") from exc
         else:
-            extract = extract_legacy(
-                district.code, uri, sql_dir=sql_dir, known_hashes=known_hashes,
-                chunk_rows=ctx.settings.chunk_rows,
-            )
+            assert district.conn_id is not None
+            uri = resolve_uri(district.conn_id)
+            if district.flavor is Flavor.MODERN:
+                extract = extract_modern(
+                    district.code, uri, sql_dir=sql_dir, watermarks=watermarks,
+                    known_hashes=known_hashes,
+                    lookback=dt.timedelta(minutes=ctx.settings.watermark_lookback_minutes),
+                    chunk_rows=ctx.settings.chunk_rows, sink=sink,
+                )
+            else:
+                extract = extract_legacy(
+                    district.code, uri, sql_dir=sql_dir, known_hashes=known_hashes,
+                    chunk_rows=ctx.settings.chunk_rows, sink=sink,
+                )
+    finally:
+        sink.close()
     return save_extract(ctx, extract, seconds=time.monotonic() - started)
 
 
 def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str, Any]:
-    """Write an extract to the work folder; return its counts."""
+    """Write the extract state beside the extracted records; return the counts."""
     work = ctx.workdir(extract.district_code)
-    extract.records.to_parquet(work / "extract.parquet", index=False)
     state = {
         "watermarks": extract.watermarks,
         "workbook_files": extract.workbook_files,
@@ -156,12 +160,12 @@ def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str,
     summary = {
         "district_code": extract.district_code,
         "read": extract.read,
-        "extracted": len(extract.records),
+        "extracted": extract.extracted,
         "rejected_files": len(extract.rejected_files),
         "extract_seconds": round(seconds, 2),
     }
     log.info("district %s: %d rows read, %d new or changed", extract.district_code,
-             extract.read, len(extract.records))
+             extract.read, extract.extracted)
     return summary
 
 

@@ -1,9 +1,11 @@
 """Readers of the three district source flavors (contracts/district-sources.md).
 
-Each reader returns an :class:`Extract`: the new or changed records as a *raw
-canonical frame* (the record columns of ``hotich.model`` with every value as text or
-None, as read), and the extract state to commit with the verdicts (watermarks, files
-read, files rejected). Nothing is written to any database here.
+Each reader streams the new or changed records, chunk by chunk, into a
+:class:`RecordSink` (a Parquet file of *raw canonical* rows: the record columns of
+``hotich.model`` with every value as text or None, as read), so that memory stays bounded
+by the chunk size whatever the district's size; it returns an :class:`Extract` with the
+counts and the extract state to commit with the verdicts (watermarks, files read, files
+rejected). Nothing is written to any database here.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS
 
@@ -28,12 +33,35 @@ class SourceError(RuntimeError):
     """A district source cannot be read; the message names the district and the source."""
 
 
+class RecordSink:
+    """Appends raw canonical chunks to one Parquet file (every column text)."""
+
+    SCHEMA = pa.schema([(c, pa.string()) for c in RAW_COLUMNS])
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer = pq.ParquetWriter(path, self.SCHEMA)
+
+    def write(self, chunk: pd.DataFrame) -> None:
+        """Append a chunk (rows already filtered to the new or changed ones)."""
+        if chunk.empty:
+            return
+        table = pa.Table.from_pandas(chunk.loc[:, list(RAW_COLUMNS)], schema=self.SCHEMA, preserve_index=False)
+        self._writer.write_table(table)
+        self.rows += len(chunk)
+
+    def close(self) -> None:
+        """Finish the file (a valid, empty one when nothing was written)."""
+        self._writer.close()
+
+
 @dataclass
 class Extract:
-    """New or changed records of one district, and the state to commit with them."""
+    """Counts of one district's extract, and the state to commit with its verdicts."""
 
     district_code: str
-    records: pd.DataFrame
+    extracted: int  # new or changed records written to the sink
     read: int = 0  # rows read from the source, changed or not
     watermarks: list[dict[str, Any]] = field(default_factory=list)
     workbook_files: list[dict[str, Any]] = field(default_factory=list)
@@ -122,11 +150,6 @@ def changed_only(records: pd.DataFrame, known: Mapping[str, str]) -> pd.DataFram
         return records
     previous = records["source_key"].map(known)
     return records[previous.isna() | (previous != records["content_hash"])]
-
-
-def empty_records() -> pd.DataFrame:
-    """A raw canonical frame with no rows."""
-    return pd.DataFrame(columns=list(RAW_COLUMNS), dtype=object)
 
 
 def dumps(value: Any) -> str:

@@ -16,12 +16,13 @@ from sqlalchemy import text
 from hotich.db import engine_for, masked
 from hotich.model import RecordType
 from hotich.sources import (
+    RAW_COLUMNS,
     Extract,
+    RecordSink,
     SourceError,
     as_text,
     changed_only,
     content_hash,
-    empty_records,
     numeric_sort_key,
     raw_json,
     to_canonical,
@@ -78,9 +79,10 @@ def extract_legacy(
     sql_dir: Path,
     known_hashes: Mapping[str, str],
     chunk_rows: int,
+    sink: RecordSink,
 ) -> Extract:
     """Every row of ``hotich`` whose content changed since it was last read."""
-    frames, read = [], 0
+    read = 0
     engine = engine_for(uri)
     query = text((sql_dir / "extract" / "legacy_hotich.sql").read_text(encoding="utf-8"))
     try:
@@ -88,7 +90,7 @@ def extract_legacy(
             conn = conn.execution_options(stream_results=True)
             for chunk in pd.read_sql(query, conn, chunksize=chunk_rows):
                 read += len(chunk)
-                frames.append(changed_only(canonical_legacy(district_code, chunk), known_hashes))
+                sink.write(changed_only(canonical_legacy(district_code, chunk), known_hashes))
     except Exception as exc:
         raise SourceError(
             f"district {district_code}: cannot read the legacy source at {masked(uri)}: {exc}"
@@ -96,8 +98,7 @@ def extract_legacy(
     finally:
         engine.dispose()
     log.info("district %s: read %d legacy rows", district_code, read)
-    records = pd.concat(frames, ignore_index=True) if frames else empty_records()
-    return Extract(district_code, records, read=read)
+    return Extract(district_code, sink.rows, read=read)
 
 
 def canonical_legacy(district_code: str, chunk: pd.DataFrame) -> pd.DataFrame:
@@ -124,4 +125,4 @@ def canonical_legacy(district_code: str, chunk: pd.DataFrame) -> pd.DataFrame:
                 raw=raw[mask],
             )
         )
-    return pd.concat(parts).sort_index() if parts else empty_records()
+    return pd.concat(parts).sort_index() if parts else pd.DataFrame(columns=list(RAW_COLUMNS), dtype=object)

@@ -19,11 +19,11 @@ from hotich.db import engine_for, masked
 from hotich.model import RecordType
 from hotich.sources import (
     Extract,
+    RecordSink,
     SourceError,
     as_text,
     changed_only,
     content_hash,
-    empty_records,
     numeric_sort_key,
     raw_json,
     to_canonical,
@@ -79,9 +79,10 @@ def extract_modern(
     known_hashes: Mapping[str, str],
     lookback: dt.timedelta,
     chunk_rows: int,
+    sink: RecordSink,
 ) -> Extract:
     """New or changed rows of the three registration tables since their watermarks."""
-    frames, marks, read = [], [], 0
+    marks, read = [], 0
     engine = engine_for(uri)
     try:
         with engine.connect() as conn:
@@ -100,7 +101,7 @@ def extract_modern(
                     top = stamps.max()
                     if pd.notna(top) and (newest is None or top > newest):
                         newest = top
-                    frames.append(
+                    sink.write(
                         changed_only(_canonical(district_code, record_type, mapping, chunk), known_hashes)
                     )
                 if newest is not None:
@@ -112,8 +113,7 @@ def extract_modern(
         ) from exc
     finally:
         engine.dispose()
-    records = pd.concat(frames, ignore_index=True) if frames else empty_records()
-    return Extract(district_code, records, read=read, watermarks=marks)
+    return Extract(district_code, sink.rows, read=read, watermarks=marks)
 
 
 def _canonical(

@@ -19,10 +19,10 @@ import pandas as pd
 from hotich.model import RecordType
 from hotich.sources import (
     Extract,
+    RecordSink,
     as_text,
     changed_only,
     content_hash,
-    empty_records,
     raw_json,
     to_canonical,
 )
@@ -185,9 +185,10 @@ def extract_workbook(
     *,
     known_files: Mapping[str, str],
     known_hashes: Mapping[str, str],
+    sink: RecordSink,
 ) -> Extract:
     """Rows of new or changed inbox files whose content changed since last read."""
-    frames, files, rejected, read = [], [], [], 0
+    files, rejected, read = [], [], 0
     for path in inbox_files(inbox):
         digest = file_hash(path)
         if known_files.get(path.name) == digest:
@@ -201,9 +202,8 @@ def extract_workbook(
         n = 0
         for sheet, cells in sheets.items():
             n += len(cells)
-            frames.append(changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes))
+            sink.write(changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes))
         read += n
         files.append({"file_name": path.name, "content_hash": digest, "rows_read": n})
         log.info("district %s: read %s (%d rows)", district_code, path.name, n)
-    records = pd.concat(frames, ignore_index=True) if frames else empty_records()
-    return Extract(district_code, records, read=read, workbook_files=files, rejected_files=rejected)
+    return Extract(district_code, sink.rows, read=read, workbook_files=files, rejected_files=rejected)

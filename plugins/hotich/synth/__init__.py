@@ -21,6 +21,8 @@ import gc
 import json
 import logging
 import multiprocessing as mp
+import os
+import pickle
 import time
 import zoneinfo
 from dataclasses import dataclass, field
@@ -31,10 +33,17 @@ import pandas as pd
 import yaml
 
 from hotich.synth.defects import DefectRates, apply_all
-from hotich.synth.oracle import compute_truth, oracle_frame
+from hotich.synth.oracle import (
+    INPUT_COLUMNS,
+    duplicate_losers,
+    oracle_frame,
+    oracle_frame_columns,
+    record_types,
+    truth_from_files,
+)
 from hotich.synth.people import IdAllocator, make_register_people, register_frame
 from hotich.synth.records import apply_store_masks, build_records
-from hotich.synth.render import assign_keys, write_sources
+from hotich.synth.render import SOURCE_COLUMNS, assign_keys, write_sources_from
 
 log = logging.getLogger(__name__)
 
@@ -130,70 +139,101 @@ def generate(
     labelled.to_parquet(out / "register_defects.parquet", index=False)
     lap("register")
 
-    # Free what the rest does not need, and keep the collector from touching (and so
-    # copying) the objects the forked processes share.
-    del allp, people, labelled
-    gc.collect()
-    gc.freeze()
+    # The oracle and the source writer read the records from a file (fresh processes for
+    # large runs: a forked child would copy the parent's Python objects as it touches them).
+    n_register = len(register)
+    del allp, people, labelled, register
+    work = out / ".records.parquet"
+    losers = duplicate_losers(rec, record_types(rec))
+    index = rec.index.to_numpy()
+    work_cols = list(dict.fromkeys(["_index", *oracle_frame(rec).columns, *INPUT_COLUMNS, *SOURCE_COLUMNS]))
+    frame = rec.assign(_index=index)[work_cols]
+    frame.astype({c: "object" for c in frame.columns if c not in ("sort_b", "_index", "updated_at")}).to_parquet(
+        work, index=False, row_group_size=50_000
+    )
+    del rec, frame
+    intents_blob = pickle.dumps(intents)
+    del intents
+    _release_memory()
+    lap("records file")
+
+    large = len(index) > 40_000
     entries: list[dict] = []
-    args = (rec, out, seed, pg_url, mariadb_url, db_prefix, files)
+    args = (work, out, seed, pg_url, mariadb_url, db_prefix, files)
     child = None
-    if write_sources_ and len(rec) > 40_000 and "fork" in mp.get_all_start_methods():
-        # Large runs: write the sources in a forked process while the oracle works.
-        child = mp.get_context("fork").Process(target=_sources_child, args=args)
+    if write_sources_ and large:
+        # Large runs: write the sources in another process while the oracle works.
+        child = mp.get_context("spawn").Process(target=_sources_child, args=args)
         child.start()
     elif write_sources_:
         entries = _sources(*args)
         lap("sources")
 
-    truth, persons = compute_truth(rec, register, run_date)
-    gc.unfreeze()
+    workers = min(2, os.cpu_count() or 1) if large else 1
+    truth, persons = truth_from_files(str(work), str(files["register"]), run_date, losers, workers)
     lap("oracle")
     if child is not None:
         child.join()
         if child.exitcode != 0:
             raise RuntimeError(f"writing the district sources failed (exit code {child.exitcode})")
         entries = json.loads((out / ".entries.json").read_text(encoding="utf-8"))
+        (out / ".entries.json").unlink()
         lap("sources (after oracle)")
     truth.to_parquet(files["truth"], index=False)
     persons.to_parquet(files["truth_persons"], index=False)
+    del persons
     rec_keys = truth["source_key"].to_numpy()
-    pos = {k: i for i, k in enumerate(rec.index.tolist())}
+    status_counts = truth["status"].value_counts().to_dict()
+    del truth
+    intents = pickle.loads(intents_blob)
+    pos = {k: i for i, k in enumerate(index.tolist())}
     intent_rows = [
         {"source_key": rec_keys[pos[i]] if i in pos else None, "defects": sorted(kinds)}
         for i, kinds in sorted(intents.items())
     ]
     pd.DataFrame(intent_rows, columns=["source_key", "defects"]).to_parquet(files["defects"], index=False)
-    logical = oracle_frame(rec).copy()
+    del intent_rows, intents
+    logical_cols = [*oracle_frame_columns(), "true_pid", "true_h", "true_w", "legacy_enc"]
+    logical = pd.read_parquet(work, columns=logical_cols)
     logical.insert(0, "source_key", rec_keys)
-    for c in ("true_pid", "true_h", "true_w", "legacy_enc"):
-        logical[c] = rec[c].to_numpy()
     logical.astype({c: "object" for c in logical.columns if c not in ("sort_b",)}).to_parquet(
         files["logical"], index=False
     )
+    del logical
+    work.unlink()
     lap("truth files")
 
     return SynthResult(
         out=out,
         run_date=run_date,
-        register_rows=len(register),
-        records=len(rec),
+        register_rows=n_register,
+        records=len(index),
         districts=entries,
         files=files,
         timings=timings,
-        status_counts=truth["status"].value_counts().to_dict(),
+        status_counts=status_counts,
     )
 
 
-def _sources(rec, out, seed, pg_url, mariadb_url, db_prefix, files) -> list[dict]:
-    entries = write_sources(rec, out, _stage_rng(seed, 6), pg_url, mariadb_url, db_prefix)
+def _release_memory() -> None:
+    """Collect, and hand the freed heap back to the system (glibc keeps it otherwise)."""
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _sources(work, out, seed, pg_url, mariadb_url, db_prefix, files) -> list[dict]:
+    entries = write_sources_from(work, out, _stage_rng(seed, 6), pg_url, mariadb_url, db_prefix)
     _write_config(entries, files["districts"], files["connections"])
     return entries
 
 
 def _sources_child(*args) -> None:
-    """Forked: write the sources, leave the district entries in ``.entries.json``."""
-    import os
+    """In its own process: write the sources, leave the district entries in ``.entries.json``."""
     import traceback
 
     try:

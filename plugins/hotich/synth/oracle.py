@@ -392,17 +392,22 @@ class _Prepared:
     losers: set[int]
 
 
-def _prepare(rec: pd.DataFrame, run_date: dt.date) -> _Prepared:
-    cols = {c: _values(rec, c) for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")}
-    store = rec["store"].tolist()
+def record_types(rec: pd.DataFrame) -> list[str]:
+    """Each record's type as read: a legacy LoaiGiay after trimming and upper case."""
     rtypes = []
-    for s, t, loai in zip(store, rec["rtype"].tolist(), cols["loai"], strict=True):
+    for s, t, loai in zip(rec["store"].tolist(), rec["rtype"].tolist(), _values(rec, "loai"), strict=True):
         if s == "legacy":
-            # A legacy LoaiGiay is read after trimming and upper case.
             key = "" if _empty(loai) else str(loai).strip().upper()
             rtypes.append(RTYPE_OF_LOAI.get(key, "unknown"))
         else:
             rtypes.append(t)
+    return rtypes
+
+
+def _prepare(rec: pd.DataFrame, run_date: dt.date, losers: set[int] | None = None) -> _Prepared:
+    """``losers``: the duplicate losers among these rows when ``rec`` is a slice."""
+    cols = {c: _values(rec, c) for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")}
+    rtypes = record_types(rec)
     n = len(rec)
     # VALUE_INVALID: a control character, or longer than the column allows (after NFC).
     # Column-wise with Arrow kernels; NFC neither adds nor removes control characters,
@@ -442,7 +447,7 @@ def _prepare(rec: pd.DataFrame, run_date: dt.date) -> _Prepared:
     return _Prepared(
         n=n, cols=cols, rtypes=rtypes, district=rec["district"].tolist(),
         local=rec["local_key"].astype(str).tolist(), value_invalid=bad.tolist(), dates=dates,
-        sex=sex, losers=duplicate_losers(rec, rtypes),
+        sex=sex, losers=duplicate_losers(rec, rtypes) if losers is None else losers,
     )  # fmt: skip
 
 
@@ -476,6 +481,73 @@ def compute_truth(
     truth = pd.DataFrame(rec_rows, columns=TRUTH_COLUMNS)
     persons = pd.DataFrame(person_rows, columns=PERSON_COLUMNS)
     return truth, persons
+
+
+# Columns the oracle reads from its input file (``truth_from_files``).
+INPUT_COLUMNS = (
+    *TEXT_COLS, *DATE_COLS, "district", "store", "rtype", "local_key", "sort_a", "sort_b",
+    "legacy_cols", "true_pid", "true_h", "true_w",
+)  # fmt: skip
+
+
+def truth_from_files(
+    records: str, register: str, run_date: dt.date, losers: set[int], workers: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``compute_truth`` from files: the logical records (parquet, ``INPUT_COLUMNS``) and
+    the register file. ``losers`` are the duplicate losers (``duplicate_losers`` over all
+    records). With ``workers`` > 1 the records are split over fresh (spawned) processes,
+    each reading the register and its slices itself, so that none inherits a large heap.
+    """
+    import multiprocessing as mp
+
+    import pyarrow.parquet as pq
+
+    n = pq.ParquetFile(records).metadata.num_rows
+    init = (records, register, run_date, losers)
+    if workers > 1:
+        bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
+        with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init) as pool:
+            parts = pool.starmap(_run_file_range, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+    else:
+        _init_worker(*init)
+        try:
+            parts = [_run_file_range(0, n)]
+        finally:
+            _STATE.clear()
+    truth = pd.DataFrame([r for p in parts for r in p[0]], columns=TRUTH_COLUMNS)
+    persons = pd.DataFrame([r for p in parts for r in p[1]], columns=PERSON_COLUMNS)
+    return truth, persons
+
+
+def _init_worker(records: str, register: str, run_date: dt.date, losers: set[int]) -> None:
+    _STATE.update(records=records, run_date=run_date, all_losers=losers)
+    _STATE["reg"] = Register(pd.read_parquet(register))
+
+
+def _run_file_range(start: int, stop: int) -> tuple[list[tuple], list[tuple]]:
+    """Verdicts of records ``start..stop`` of the input file (read here, row groups only)."""
+    import pyarrow.parquet as pq
+
+    f = pq.ParquetFile(_STATE["records"])
+    groups, first, offset = [], None, 0
+    for g in range(f.metadata.num_row_groups):
+        size = f.metadata.row_group(g).num_rows
+        if offset < stop and offset + size > start:
+            groups.append(g)
+            first = offset if first is None else first
+        offset += size
+    if not groups:
+        return [], []
+    table = f.read_row_groups(groups, columns=list(INPUT_COLUMNS))
+    rec = table.slice(start - first, stop - start).to_pandas()
+    del table
+    losers = {r - start for r in _STATE["all_losers"] if start <= r < stop}
+    _STATE["pre"] = _prepare(rec, _STATE["run_date"], losers)
+    del rec
+    try:
+        return _run_range(0, stop - start)
+    finally:
+        del _STATE["pre"]
 
 
 TRUTH_COLUMNS = (
@@ -616,10 +688,14 @@ def _quality(g: dict, rtype: str, pre: _Prepared, row: int, persons: list[Person
     return codes
 
 
+def oracle_frame_columns() -> list[str]:
+    """The columns of ``oracle_frame``."""
+    return [*TEXT_COLS, *DATE_COLS, "district", "store", "rtype", "local_key", "sort_a", "sort_b", "legacy_cols"]
+
+
 def oracle_frame(rec: pd.DataFrame) -> pd.DataFrame:
     """The columns the oracle reads, for saving beside the truth (debugging)."""
-    keep = [*TEXT_COLS, *DATE_COLS, "district", "store", "rtype", "local_key", "sort_a", "sort_b", "legacy_cols"]
-    return rec[keep]
+    return rec[oracle_frame_columns()]
 
 
 _ = np  # numpy kept for callers' type hints

@@ -463,9 +463,49 @@ def write_sources(
     """All districts' sources; returns the districts.yaml entries (with connection URIs)."""
     vals = _encoded(rec)
     vals["_index"] = rec.index.tolist()
+    return _write_districts(((code, rec[rec["district"] == code], vals) for code, *_ in DISTRICTS),
+                            out, rng, pg_url, mariadb_url, db_prefix)  # fmt: skip
+
+
+# Columns the writers read (``write_sources_from``), besides the row number ``_index``.
+SOURCE_COLUMNS = (
+    "district", "rtype", "book_year", "commune", "file", "row", "sort_b", "local_key",
+    "legacy_cols", "legacy_enc", "updated_at", "loai", "book", "entry", "reg", "name", "sex",
+    "dob", "sid", "place", "ethnicity", "nationality", "mother_name", "mother_dob",
+    "father_name", "father_dob", "death", "cause", "note", "h_name", "h_dob", "h_id", "h_eth",
+    "w_name", "w_dob", "w_id", "w_eth",
+)  # fmt: skip
+
+
+def write_sources_from(
+    records: Path,
+    out: Path,
+    rng: np.random.Generator,
+    pg_url: str | None,
+    mariadb_url: str | None,
+    db_prefix: str = "hotich_src_",
+) -> list[dict]:
+    """``write_sources`` from a parquet file of the records (``SOURCE_COLUMNS`` and
+    ``_index``), one district at a time in memory."""
+    import pyarrow.parquet as pq
+
+    def parts():
+        for code, *_ in DISTRICTS:
+            part = pq.read_table(records, columns=["_index", *SOURCE_COLUMNS], filters=[("district", "==", code)])
+            part = part.to_pandas().set_index("_index")
+            part.index.name = None
+            vals = _encoded(part)
+            vals["_index"] = part.index.tolist()
+            yield code, part, vals
+
+    return _write_districts(parts(), out, rng, pg_url, mariadb_url, db_prefix)
+
+
+def _write_districts(parts, out, rng, pg_url, mariadb_url, db_prefix) -> list[dict]:
+    info = {c: (n, f, s) for c, n, f, s, _w in DISTRICTS}
     entries = []
-    for code, name, flavor, store, _w in DISTRICTS:
-        part = rec[rec["district"] == code]
+    for code, part, vals in parts:
+        name, flavor, store = info[code]
         entry: dict = {"code": code, "name": name, "flavor": flavor}
         if flavor == "workbook":
             inbox = (out / "inbox" / code).resolve()
