@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+import json
 import os
+from urllib.parse import quote
+
+# Airflow connection types → URI schemes the readers and the register client know.
+_SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql",
+            "mariadb": "mysql", "sqlite": "sqlite", "http": "http", "https": "https"}
+
+
+def uri_from_json(doc: str) -> str:
+    """An Airflow JSON connection (``{"conn_type": ..., "host": ...}``) as a URI."""
+    c = json.loads(doc)
+    conn_type = str(c.get("conn_type", "")).lower()
+    scheme = _SCHEMES.get(conn_type, conn_type)
+    host = c.get("host") or ""
+    if scheme == "sqlite":
+        return f"sqlite:///{host}"
+    if scheme in ("http", "https") and "://" in host:
+        scheme, host = host.split("://", 1)
+    elif scheme == "http" and c.get("schema") in ("http", "https"):
+        scheme = c["schema"]
+    auth = ""
+    if c.get("login") is not None:
+        auth = quote(str(c["login"]), safe="") + ":" + quote(str(c.get("password") or ""), safe="") + "@"
+    port = f":{c['port']}" if c.get("port") else ""
+    path = f"/{c['schema']}" if c.get("schema") and scheme not in ("http", "https") else ""
+    return f"{scheme}://{auth}{host.rstrip('/')}{port}{path}"
 
 
 def conn_uri(conn_id: str) -> str:
     """The URI of an Airflow connection.
 
     An ``AIRFLOW_CONN_<ID>`` URI is taken as given (Airflow's own round trip mangles
-    ``sqlite:////abs/path`` URIs); anything else comes from Airflow's connection lookup,
-    which knows the secrets backends.
+    ``sqlite:////abs/path`` URIs), a JSON one is turned into a URI; anything else comes
+    from Airflow's connection lookup, which knows the secrets backends.
     """
     env = os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")
     if env:
-        return env
+        return uri_from_json(env) if env.lstrip().startswith("{") else env
     from airflow.sdk import BaseHook
 
     try:

@@ -161,9 +161,12 @@ def generate(
     entries: list[dict] = []
     args = (work, out, seed, pg_url, mariadb_url, db_prefix, files)
     child = None
+    # Forked children share the (now small) heap: keep the collector from touching it.
+    gc.freeze()
     if write_sources_ and large:
         # Large runs: write the sources in another process while the oracle works.
-        child = mp.get_context("spawn").Process(target=_sources_child, args=args)
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        child = mp.get_context(method).Process(target=_sources_child, args=args)
         child.start()
     elif write_sources_:
         entries = _sources(*args)
@@ -171,6 +174,7 @@ def generate(
 
     workers = min(2, os.cpu_count() or 1) if large else 1
     truth, persons = truth_from_files(str(work), str(files["register"]), run_date, losers, workers)
+    gc.unfreeze()
     lap("oracle")
     if child is not None:
         child.join()

@@ -209,6 +209,7 @@ class Defects:
             c: np.array(rec[c].to_numpy(dtype=object, na_value=None), dtype=object) for c in rec.columns
         }
         self.n = len(rec)
+        self.dtypes = rec.dtypes
         self.people = people
         self.new_people: list[dict] = []
         self.intents: dict[int, list[str]] = {}
@@ -635,6 +636,9 @@ class Defects:
                 self.intents.setdefault(base + j, []).append("duplicate")
                 cols["dup_of"][base + j] = src
         rec = pd.DataFrame({k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in cols.items()})
+        for k, dtype in self.dtypes.items():
+            if dtype.kind == "M":  # one Timestamp object per row otherwise
+                rec[k] = pd.to_datetime(rec[k]).astype(dtype)
         people = self.people
         if self.new_people:
             extra = pd.DataFrame(self.new_people)

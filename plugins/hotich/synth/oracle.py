@@ -139,43 +139,108 @@ def _sex(v) -> str | None:
 
 
 # --- the register -----------------------------------------------------------------------------
+_EPOCH_DATE = dt.date(1970, 1, 1)
+
+
+def _shared(values: pd.Series, convert=None) -> list:
+    """``values`` as a list in which equal values are one object (missing -> None)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    objs = [convert(u) if convert else u for u in np.asarray(uniques, dtype=object).tolist()]
+    table = np.array([None, *objs], dtype=object)
+    return table[codes + 1].tolist()
+
+
+def _shared_dates(days: np.ndarray) -> list:
+    """``datetime64[D]`` values as ``datetime.date`` objects, shared (NaT -> None)."""
+    as_float = np.where(np.isnat(days), np.nan, days.astype(np.int64).astype(float))
+    return _shared(pd.Series(as_float), lambda d: _EPOCH_DATE + dt.timedelta(days=int(d)))
+
+
+class _IdList:
+    """Register IDs by row, as ``str`` (kept in a numpy array)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self._ids = ids
+
+    def __getitem__(self, i: int) -> str:
+        return str(self._ids[i])
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 class Register:
     """The register file, indexed for ID lookups and the ``match`` query."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        self.ids = frame["so_dinh_danh"].astype(str).tolist()
-        self.row_of = {pid: i for i, pid in enumerate(self.ids)}
+        # Equal values share one Python object (a register file read from parquet would
+        # otherwise give every cell its own), and IDs live in a numpy array: the same
+        # values, a fraction of the memory.
+        ids = frame["so_dinh_danh"].astype(str).to_numpy(dtype=str)
+        self._id_order = np.argsort(ids, kind="stable")
+        self._sorted_ids = ids[self._id_order]
+        self.ids = _IdList(ids)
         self.name = frame["ho_ten"].tolist()
-        self.sex = frame["gioi_tinh"].tolist()
+        self.sex = _shared(frame["gioi_tinh"])
         dob = pd.to_datetime(frame["ngay_sinh"]).to_numpy().astype("datetime64[D]")
-        self.dob = dob.astype(object).tolist()  # datetime.date
-        self.year = (dob.astype("datetime64[Y]").astype(np.int64) + 1970).tolist()
-        self.mother = frame["ho_ten_me"].astype(object).where(frame["ho_ten_me"].notna(), None).tolist()
-        self.father = frame["ho_ten_cha"].astype(object).where(frame["ho_ten_cha"].notna(), None).tolist()
+        self.dob = _shared_dates(dob)
+        self.year = _shared(pd.Series(dob.astype("datetime64[Y]").astype(np.int64) + 1970), int)
+        self.mother = _shared(frame["ho_ten_me"])
+        self.father = _shared(frame["ho_ten_cha"])
         self.dead = (frame["trang_thai"] == "da_chet").tolist()
-        death = pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]")
-        self.death = [None if d is None else d for d in death.astype(object).tolist()]
+        self.death = _shared_dates(pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]"))
         names = pd.Series(self.name, dtype=object)
         uniq = names.unique()
         folded = dict(zip(uniq, (fold(n) for n in uniq), strict=True))
         self.fold = names.map(folded).tolist()
-        keys = pd.DataFrame({"sex": self.sex, "fold": self.fold, "year": self.year, "dob": dob.astype(np.int64)})
-        self.by_name_year = {k: v.tolist() for k, v in keys.groupby(["sex", "fold", "year"], sort=False).indices.items()}
-        self.by_dob: dict[tuple, tuple[list[int], list[str]]] = {}
-        epoch_ordinal = dt.date(1970, 1, 1).toordinal()
-        for (sex, day), idx in keys.groupby(["sex", "dob"], sort=False).indices.items():
-            rows = idx.tolist()
-            self.by_dob[(sex, int(day) + epoch_ordinal)] = (rows, [self.fold[i] for i in rows])
+        del names, uniq, folded
+        # Lookups by (sex, folded name, year) and by (sex, date of birth) are binary
+        # searches in sorted numpy arrays (hash of the key, and a verification).
+        ny_hash = np.fromiter(
+            (hash(k) for k in zip(self.sex, self.fold, self.year, strict=True)), dtype=np.int64, count=len(ids)
+        )
+        self._ny_order = np.argsort(ny_hash, kind="stable")
+        self._ny_hash = ny_hash[self._ny_order]
+        del ny_hash
+        self._sex_code = {v: k for k, v in enumerate(dict.fromkeys(self.sex))}
+        sex_code = np.array([self._sex_code[v] for v in self.sex], dtype=np.int64)
+        day = dob.astype(np.int64) + _EPOCH_DATE.toordinal()
+        self._dob_key = sex_code * 10_000_000 + day
+        self._dob_order = np.argsort(self._dob_key, kind="stable")
+        self._dob_sorted = self._dob_key[self._dob_order]
+
+    def by_name_year(self, sex: str, f: str, year: int) -> list[int]:
+        """Rows of that sex, folded name and birth year (ascending)."""
+        h = hash((sex, f, year))
+        lo, hi = np.searchsorted(self._ny_hash, h, "left"), np.searchsorted(self._ny_hash, h, "right")
+        rows = self._ny_order[lo:hi].tolist()
+        return [i for i in rows if self.sex[i] == sex and self.fold[i] == f and self.year[i] == year]
+
+    def by_dob(self, sex: str, ordinal: int) -> list[int]:
+        """Rows of that sex born on that day (ascending)."""
+        code = self._sex_code.get(sex)
+        if code is None:
+            return []
+        key = code * 10_000_000 + ordinal
+        lo, hi = np.searchsorted(self._dob_sorted, key, "left"), np.searchsorted(self._dob_sorted, key, "right")
+        return self._dob_order[lo:hi].tolist()
+
+    def row_of(self, pid: str) -> int | None:
+        """The row of an ID, or None."""
+        k = int(np.searchsorted(self._sorted_ids, pid))
+        if k < len(self._sorted_ids) and self._sorted_ids[k] == pid:
+            return int(self._id_order[k])
+        return None
 
     def match(self, name: str, sex: str, dob: D) -> list[int]:
         """population-api ``match``: same sex and (same folded name and birth year, or
         same full date of birth and folded names at most two slips apart); uncut."""
         f = fold(name)
-        found = list(self.by_name_year.get((sex, f, dob.year), ()))
+        found = self.by_name_year(sex, f, dob.year)
         if dob.state == "full":
-            bucket = self.by_dob.get((sex, dob.date.toordinal()))
-            if bucket:
-                rows, folds = bucket
+            rows = self.by_dob(sex, dob.date.toordinal())
+            if rows:
+                folds = [self.fold[i] for i in rows]
                 seen = set(found)
                 for _choice, _dist, k in process.extract(
                     f, folds, scorer=DamerauLevenshtein.distance, score_cutoff=2, limit=None
@@ -310,7 +375,7 @@ def link(person: Person, rtype: str, reg: Register) -> Verdict:
 def check_with_id(person: Person, reg: Register) -> Verdict:
     """Review codes (and NAME_DIACRITICS) of a person who gives a well-formed ID."""
     v = Verdict()
-    i = reg.row_of.get(person.pid)
+    i = reg.row_of(person.pid)
     if i is None:
         v.codes.add("ID_NOT_FOUND")
         return v
@@ -490,13 +555,22 @@ INPUT_COLUMNS = (
 )  # fmt: skip
 
 
+CHUNKS_PER_WORKER = 16  # small slices: a worker holds one slice's prepared values at a time
+
+
 def truth_from_files(
-    records: str, register: str, run_date: dt.date, losers: set[int], workers: int = 1
+    records: str,
+    register: str,
+    run_date: dt.date,
+    losers: set[int],
+    workers: int = 1,
+    start_method: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``compute_truth`` from files: the logical records (parquet, ``INPUT_COLUMNS``) and
     the register file. ``losers`` are the duplicate losers (``duplicate_losers`` over all
-    records). With ``workers`` > 1 the records are split over fresh (spawned) processes,
-    each reading the register and its slices itself, so that none inherits a large heap.
+    records). With ``workers`` > 1 the records are split over worker processes, each
+    reading the register and its slices itself: call this from a lean process (a forked
+    worker copies whatever parent objects it touches), or pass ``start_method``.
     """
     import multiprocessing as mp
 
@@ -505,8 +579,9 @@ def truth_from_files(
     n = pq.ParquetFile(records).metadata.num_rows
     init = (records, register, run_date, losers)
     if workers > 1:
-        bounds = np.linspace(0, n, workers * 4 + 1).astype(int)
-        with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=init) as pool:
+        bounds = np.linspace(0, n, workers * CHUNKS_PER_WORKER + 1).astype(int)
+        ctx = mp.get_context(start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
+        with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
             parts = pool.starmap(_run_file_range, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
     else:
         _init_worker(*init)

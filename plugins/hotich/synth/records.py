@@ -330,6 +330,33 @@ def build_records(rng: np.random.Generator, people: pd.DataFrame, scale: float) 
     return rec, allp
 
 
+def _share(values: np.ndarray) -> np.ndarray:
+    """An object array in which equal strings are one object (same values, less memory)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[1:] = np.asarray(uniques, dtype=object)
+    return table[codes + 1]
+
+
+def _combine(make, *arrays: np.ndarray) -> np.ndarray:
+    """``make(*values)`` per row, computed once per distinct combination (shared objects)."""
+    code = np.zeros(len(arrays[0]), np.int64)
+    firsts = []
+    for a in arrays:
+        c, u = pd.factorize(a)
+        code = code * len(u) + c
+        firsts.append(np.asarray(u, dtype=object))
+    combos, inverse = np.unique(code, return_inverse=True)
+    out = np.empty(len(combos), dtype=object)
+    for k, cc in enumerate(combos.tolist()):
+        parts = []
+        for u in reversed(firsts):
+            cc, r = divmod(cc, len(u))
+            parts.append(u[r])
+        out[k] = make(*reversed(parts))
+    return out[inverse.reshape(-1)]
+
+
 def _take(arr: np.ndarray, idx: np.ndarray, fill=None) -> np.ndarray:
     out = np.empty(len(idx), dtype=object)
     ok = idx >= 0
@@ -409,10 +436,13 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray
     hospital = rng.random(n) < np.where(reg >= to_days(dt.date(2000, 1, 1)), 0.7, 0.2)
     place_b = np.where(
         hospital,
-        np.where(rng.random(n) < 0.6, "Bệnh viện Đa khoa tỉnh Bắc Ninh", "Trung tâm Y tế " + dname),
-        "Trạm Y tế xã " + cname + ", " + dname + ", Bắc Ninh",
+        np.where(rng.random(n) < 0.6, "Bệnh viện Đa khoa tỉnh Bắc Ninh", _combine(lambda d: "Trung tâm Y tế " + d, dname)),
+        _combine(lambda c, d: "Trạm Y tế xã " + c + ", " + d + ", Bắc Ninh", cname, dname),
     )
-    place_d = np.where(rng.random(n) < 0.75, "Tại nhà, xã " + cname + ", " + dname, "Bệnh viện Đa khoa tỉnh Bắc Ninh")
+    place_d = np.where(
+        rng.random(n) < 0.75, _combine(lambda c, d: "Tại nhà, xã " + c + ", " + d, cname, dname),
+        "Bệnh viện Đa khoa tỉnh Bắc Ninh",
+    )  # fmt: skip
     out["place"] = np.where(is_b, place_b, np.where(is_d, place_d, None))
     causes = np.array(DEATH_CAUSES, dtype=object)
     out["cause"] = np.where(is_d & (rng.random(n) < 0.8), causes[rng.integers(0, len(causes), n)], None)
@@ -432,6 +462,8 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray
     )
     out["subj"], out["h"], out["w"] = subj, h, w
     out["legacy_enc"] = np.full(n, None, dtype=object)
+    for c in (*DATE_COLS, "sex", "place", "book", "entry"):
+        out[c] = _share(out[c])
     return pd.DataFrame(
         {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in out.items()}
     )
