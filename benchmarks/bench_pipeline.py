@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import resource
 import socket
 import sys
@@ -46,7 +47,7 @@ def run_stage(ctx: pipeline.RunContext, district, stage: str, uris: dict[str, st
     def resolve(conn_id: str) -> str:
         return uris[f"AIRFLOW_CONN_{conn_id.upper()}"]
 
-    t0 = time.monotonic()
+    t0, started_at = time.monotonic(), time.time()
     stats: dict = {}
     out: dict = {}
     if stage == "extract":
@@ -59,10 +60,12 @@ def run_stage(ctx: pipeline.RunContext, district, stage: str, uris: dict[str, st
             stats = client.stats.as_dict()
     else:
         pipeline.load_district(ctx, district.code)
-    return district, stage, time.monotonic() - t0, out.get("extracted", 0), stats, peak_rss_mb()
+    span = (started_at, time.time())
+    return district, stage, time.monotonic() - t0, out.get("extracted", 0), stats, peak_rss_mb(), span
 
 
 stage_rss: dict[str, float] = {}
+spans: dict[str, list[tuple[float, float]]] = {}
 
 
 def peak_rss_mb() -> float:
@@ -88,7 +91,7 @@ def main() -> int:
 
         t0 = time.monotonic()
         generate(scale=args.scale, seed=args.seed, out=province, pg_url=server, mariadb_url=mariadb,
-                 db_prefix="hotich_bench_")
+                 db_prefix=f"hotich_bench_{str(args.scale).replace('.', '_')}_")
         gen_s = time.monotonic() - t0
     national = fresh_database(server, "hotich_bench_national")
     uris = read_env_file(province / "connections.env")
@@ -106,12 +109,15 @@ def main() -> int:
     with register_simulator(province / "register.parquet", extra_args=extra) as register_uri:
         # Each task runs in a fresh worker process, two at a time, as Airflow's
         # LocalExecutor runs the mapped district tasks on two cores.
-        with ProcessPoolExecutor(max_workers=args.workers, max_tasks_per_child=1) as pool:
+        # spawn, not fork: a task's peak memory is then its own, not the parent's.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=args.workers, max_tasks_per_child=1, mp_context=spawn) as pool:
             pending = {pool.submit(run_stage, ctx, d, STAGES[0], uris, register_uri) for d in districts}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    d, stage, seconds, extracted, client_stats, rss = future.result()
+                    d, stage, seconds, extracted, client_stats, rss, span = future.result()
+                    spans.setdefault(stage, []).append(span)
                     stages[stage] += seconds
                     records += extracted
                     for k, v in client_stats.items():
@@ -145,10 +151,13 @@ def main() -> int:
         ("status agreement with truth", f"{accuracy.status_agreement:.4%}"),
     ]
     if args.quota:
-        floor = (stats["requests"] - stats["token_fetches"]) / args.quota
-        wall_reconcile = total * stages["reconcile"] / max(sum(stages.values()), 1e-9)
-        rows.append(("reconcile wall / quota floor",
-                     f"{wall_reconcile:.1f} s / {floor:.1f} s = {wall_reconcile / max(floor, 1e-9):.2f}"))
+        # The floor: every admitted data request at Q per second (429s and tokens are free).
+        admitted = stats["requests"] - stats["rate_limited"] - stats["token_fetches"]
+        floor = admitted / args.quota
+        first = min(a for a, _ in spans["reconcile"])
+        last = max(b for _, b in spans["reconcile"])
+        rows.append(("reconcile span (first start to last end) / quota floor",
+                     f"{last - first:.1f} s / {floor:.1f} s = {(last - first) / max(floor, 1e-9):.2f}"))
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     print(table)
     with RESULTS.open("a", encoding="utf-8") as f:

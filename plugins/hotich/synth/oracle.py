@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -191,7 +193,7 @@ class Register:
         self.death = _shared_dates(pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]"))
         names = pd.Series(self.name, dtype=object)
         uniq = names.unique()
-        folded = dict(zip(uniq, (fold(n) for n in uniq), strict=True))
+        folded = dict(zip(uniq, (fold.__wrapped__(n) for n in uniq), strict=True))  # not cached: used once
         self.fold = names.map(folded).tolist()
         del names, uniq, folded
         # Lookups by (sex, folded name, year) and by (sex, date of birth) are binary
@@ -199,20 +201,22 @@ class Register:
         ny_hash = np.fromiter(
             (hash(k) for k in zip(self.sex, self.fold, self.year, strict=True)), dtype=np.int64, count=len(ids)
         )
-        self._ny_order = np.argsort(ny_hash, kind="stable")
-        self._ny_hash = ny_hash[self._ny_order]
-        del ny_hash
+        order = np.argsort(ny_hash, kind="stable")
+        # array.array: compact, and bisect on it is much faster than numpy on one value.
+        self._ny_order, self._ny_hash = array("q", order.tobytes()), array("q", ny_hash[order].tobytes())
+        del ny_hash, order
         self._sex_code = {v: k for k, v in enumerate(dict.fromkeys(self.sex))}
         sex_code = np.array([self._sex_code[v] for v in self.sex], dtype=np.int64)
         day = dob.astype(np.int64) + _EPOCH_DATE.toordinal()
-        self._dob_key = sex_code * 10_000_000 + day
-        self._dob_order = np.argsort(self._dob_key, kind="stable")
-        self._dob_sorted = self._dob_key[self._dob_order]
+        dob_key = sex_code * 10_000_000 + day
+        order = np.argsort(dob_key, kind="stable")
+        self._dob_order, self._dob_sorted = array("q", order.tobytes()), array("q", dob_key[order].tobytes())
 
     def by_name_year(self, sex: str, f: str, year: int) -> list[int]:
         """Rows of that sex, folded name and birth year (ascending)."""
         h = hash((sex, f, year))
-        lo, hi = np.searchsorted(self._ny_hash, h, "left"), np.searchsorted(self._ny_hash, h, "right")
+        lo = bisect_left(self._ny_hash, h)
+        hi = bisect_right(self._ny_hash, h, lo)
         rows = self._ny_order[lo:hi].tolist()
         return [i for i in rows if self.sex[i] == sex and self.fold[i] == f and self.year[i] == year]
 
@@ -222,7 +226,8 @@ class Register:
         if code is None:
             return []
         key = code * 10_000_000 + ordinal
-        lo, hi = np.searchsorted(self._dob_sorted, key, "left"), np.searchsorted(self._dob_sorted, key, "right")
+        lo = bisect_left(self._dob_sorted, key)
+        hi = bisect_right(self._dob_sorted, key, lo)
         return self._dob_order[lo:hi].tolist()
 
     def row_of(self, pid: str) -> int | None:
