@@ -53,13 +53,13 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=1 << 17)  # recent names: a record looks its names up several times
 def exact_form(name: str) -> str:
     """NFC, lower case, runs of whitespace as one space, trimmed."""
     return _WS.sub(" ", nfc(name).lower()).strip()
 
 
-@lru_cache(maxsize=1_000_000)
+@lru_cache(maxsize=1 << 17)  # recent names: a record looks its names up several times
 def fold(name: str) -> str:
     """The contract's folding: NFC, lower case, diacritics removed with đ→d, spaces."""
     low = nfc(name).lower()
