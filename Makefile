@@ -47,7 +47,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	@for b in synth normalize validate reconcile population_api pipeline; do echo "== $$b"; $(PY) benchmarks/bench_$$b.py || exit 1; done
 
 clean: down
 	rm -rf .airflow .pgdata data
