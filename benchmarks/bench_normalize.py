@@ -21,21 +21,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
+from bench_names import GIVENS, MIDDLES, SURNAMES  # noqa: E402
+
 from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS  # noqa: E402
 from hotich.normalize import normalize_records  # noqa: E402
 from hotich.vnencoding import encode_tcvn3, encode_vni  # noqa: E402
 
-SURNAMES = (
-    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đinh Trịnh "
-    "Lâm Hà Tô Lương Thái Kiều Quách Tạ Lại Châu Triệu Đoàn Trương Nghiêm Phùng Vương"
-).split()
-MIDDLES = "Văn Thị Hữu Đức Minh Ngọc Thanh Quốc Xuân Bảo Phương Diệu Trọng Hồng Đình Công".split()
-GIVENS = (
-    "An Anh Ánh Bình Chi Cường Dũng Dung Đạt Giang Hà Hải Hạnh Hiếu Hoa Hòa Hùng Hương Huy "
-    "Khánh Lan Linh Loan Long Mai Minh My Nam Nga Ngọc Nhung Oanh Phúc Phương Quang Quân "
-    "Quỳnh Sơn Tâm Thảo Thủy Trang Trung Tuấn Tú Uyên Vân Việt Vy Xuân Yến Khuê Thoa Lụa "
-    "Nguyệt Chuyên Ngoan Quyết Trường Thắng Thành Tiến Toàn Tùng Vinh Sang Phát Lộc Tài"
-).split()
 PLACES = ["Xã Tiên Du", "Thị trấn Lim", "Bệnh viện đa khoa Bắc Ninh", "Xã Phật Tích", "Tại nhà"]
 
 

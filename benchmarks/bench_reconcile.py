@@ -27,6 +27,8 @@ import pyarrow.compute as pc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
 
+from bench_names import GIVENS, MIDDLES, SURNAMES  # noqa: E402
+
 from hotich.model import PERSON_COLUMNS  # noqa: E402
 from hotich.reconcile import (  # noqa: E402
     CANDIDATE_COLUMNS,
@@ -37,18 +39,6 @@ from hotich.reconcile import (  # noqa: E402
     link,
     reconcile,
 )
-
-SURNAMES = (
-    "Nguyễn Trần Lê Phạm Hoàng Huỳnh Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Đào Đinh Trịnh "
-    "Lâm Hà Tô Lương Thái Kiều Quách Tạ Lại Châu Triệu Đoàn Trương Nghiêm Phùng Vương"
-).split()
-MIDDLES = "Văn Thị Hữu Đức Minh Ngọc Thanh Quốc Xuân Bảo Phương Diệu Trọng Hồng Đình Công".split()
-GIVENS = (
-    "An Anh Ánh Bình Chi Cường Dũng Dung Đạt Giang Hà Hải Hạnh Hiếu Hoa Hòa Hùng Hương Huy "
-    "Khánh Lan Linh Loan Long Mai Minh My Nam Nga Ngọc Nhung Oanh Phúc Phương Quang Quân "
-    "Quỳnh Sơn Tâm Thảo Thủy Trang Trung Tuấn Tú Uyên Vân Việt Vy Xuân Yến Khuê Thoa Lụa "
-    "Nguyệt Chuyên Ngoan Quyết Trường Thắng Thành Tiến Toàn Tùng Vinh Sang Phát Lộc Tài"
-).split()
 
 
 def _pick(rng: np.random.Generator, words: list[str], n: int) -> np.ndarray:
