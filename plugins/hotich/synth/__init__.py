@@ -30,9 +30,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from hotich.synth.defects import DefectRates, apply_all
+from hotich.synth.memory import release_memory
 from hotich.synth.oracle import (
     INPUT_COLUMNS,
     duplicate_losers,
@@ -154,7 +158,7 @@ def generate(
     del rec, frame
     intents_blob = pickle.dumps(intents)
     del intents
-    _release_memory()
+    release_memory()
     lap("records file")
 
     large = len(index) > 40_000
@@ -173,7 +177,9 @@ def generate(
         lap("sources")
 
     workers = min(2, os.cpu_count() or 1) if large else 1
-    truth, persons = truth_from_files(str(work), str(files["register"]), run_date, losers, workers)
+    truth_from_files(
+        str(work), str(files["register"]), run_date, losers, str(files["truth"]), str(files["truth_persons"]), workers
+    )
     gc.unfreeze()
     lap("oracle")
     if child is not None:
@@ -183,11 +189,9 @@ def generate(
         entries = json.loads((out / ".entries.json").read_text(encoding="utf-8"))
         (out / ".entries.json").unlink()
         lap("sources (after oracle)")
-    truth.to_parquet(files["truth"], index=False)
-    persons.to_parquet(files["truth_persons"], index=False)
-    del persons
-    rec_keys = truth["source_key"].to_numpy()
-    status_counts = truth["status"].value_counts().to_dict()
+    truth = pq.read_table(files["truth"], columns=["source_key", "status"])
+    rec_keys = truth.column("source_key").to_numpy()
+    status_counts = {r["values"]: r["counts"] for r in pc.value_counts(truth.column("status")).to_pylist()}
     del truth
     intents = pickle.loads(intents_blob)
     pos = {k: i for i, k in enumerate(index.tolist())}
@@ -197,12 +201,11 @@ def generate(
     ]
     pd.DataFrame(intent_rows, columns=["source_key", "defects"]).to_parquet(files["defects"], index=False)
     del intent_rows, intents
+    # The oracle's input beside the truth (Arrow all the way: no Python object per cell).
     logical_cols = [*oracle_frame_columns(), "true_pid", "true_h", "true_w", "legacy_enc"]
-    logical = pd.read_parquet(work, columns=logical_cols)
-    logical.insert(0, "source_key", rec_keys)
-    logical.astype({c: "object" for c in logical.columns if c not in ("sort_b",)}).to_parquet(
-        files["logical"], index=False
-    )
+    logical = pq.read_table(work, columns=logical_cols)
+    logical = logical.add_column(0, "source_key", pa.array(rec_keys, pa.large_string()))
+    pq.write_table(logical.replace_schema_metadata(None), files["logical"])
     del logical
     work.unlink()
     lap("truth files")
@@ -217,17 +220,6 @@ def generate(
         timings=timings,
         status_counts=status_counts,
     )
-
-
-def _release_memory() -> None:
-    """Collect, and hand the freed heap back to the system (glibc keeps it otherwise)."""
-    gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _sources(work, out, seed, pg_url, mariadb_url, db_prefix, files) -> list[dict]:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hotich.synth import names as nm
+from hotich.synth.memory import shared_objects
 from hotich.synth.people import IdAllocator, id_strings, make_names, to_days, years_of
 from hotich.synth.records import DATE_COLS, FLAVOR_OF, ID_COLS, NAME_COLS, STORE_OF, TEXT_COLS
 
@@ -205,8 +206,11 @@ class Defects:
         self.rates = rates
         self.scale = scale
         self.alloc = alloc
+        # Equal values share one object: a cell-by-cell conversion of a million records
+        # would hold a string object per cell (gigabytes at scale 1.0).
         self.cols: dict[str, np.ndarray] = {
-            c: np.array(rec[c].to_numpy(dtype=object, na_value=None), dtype=object) for c in rec.columns
+            c: shared_objects(rec[c]) if rec[c].dtype.kind in "OUT" else rec[c].to_numpy(dtype=object, na_value=None)
+            for c in rec.columns
         }
         self.n = len(rec)
         self.dtypes = rec.dtypes
@@ -623,10 +627,13 @@ class Defects:
     def frame(self, dup_rows: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The records (with duplicate copies appended) and the people with the additions."""
         c, rng = self.cols, self.rng
-        cols = {k: v.copy() for k, v in c.items()}
+        # Hand each column over as it is extended (never two copies of them all at once).
+        cols = {}
+        for k in list(c):
+            v = c.pop(k)
+            cols[k] = np.concatenate([v, v[dup_rows]]) if len(dup_rows) else v
+            del v
         if len(dup_rows):
-            for k in cols:
-                cols[k] = np.concatenate([cols[k], c[k][dup_rows]])
             base = self.n
             for j, src in enumerate(dup_rows.tolist()):
                 # The copy is often a corrected re-entry of the same record.
@@ -635,7 +642,11 @@ class Defects:
                     cols[ncol][base + j] = one_slip(cols[ncol][base + j], rng)
                 self.intents.setdefault(base + j, []).append("duplicate")
                 cols["dup_of"][base + j] = src
-        rec = pd.DataFrame({k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in cols.items()})
+        rec = pd.DataFrame(
+            {k: pd.Series(v, dtype=object, copy=False) if v.dtype == object else v for k, v in cols.items()},
+            copy=False,
+        )
+        del cols
         for k, dtype in self.dtypes.items():
             if dtype.kind == "M":  # one Timestamp object per row otherwise
                 rec[k] = pd.to_datetime(rec[k]).astype(dtype)
@@ -663,11 +674,10 @@ def apply_all(
 
     Returns ``(records, people, intents)``; intents map a record row to its labels.
     """
-    rec = rec.copy()
-    rec["legacy_cols"] = None
-    rec["legacy_unknown"] = False
-    rec["dup_of"] = -1
-    d = Defects(rng, rec, people.copy(), alloc, rates, scale)
+    # Copy-on-write: neither frame is copied here, nor changed by what follows.
+    rec = rec.assign(legacy_cols=None, legacy_unknown=False, dup_of=-1)
+    d = Defects(rng, rec, people.copy(deep=False), alloc, rates, scale)
+    del rec
     d.cols["legacy_unknown"] = d.cols["legacy_unknown"].astype(bool)
     d.hard_link_cases()
     d.id_defects()

@@ -17,11 +17,17 @@ from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
+
+from hotich.synth.memory import release_memory, shared_objects
 
 # contracts/province_codes.csv (the 63 codes of the personal ID).
 PROVINCE_CODES: frozenset[str] = frozenset(
@@ -146,10 +152,7 @@ _EPOCH_DATE = dt.date(1970, 1, 1)
 
 def _shared(values: pd.Series, convert=None) -> list:
     """``values`` as a list in which equal values are one object (missing -> None)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    objs = [convert(u) if convert else u for u in np.asarray(uniques, dtype=object).tolist()]
-    table = np.array([None, *objs], dtype=object)
-    return table[codes + 1].tolist()
+    return shared_objects(values, convert).tolist()
 
 
 def _shared_dates(days: np.ndarray) -> list:
@@ -159,30 +162,39 @@ def _shared_dates(days: np.ndarray) -> list:
 
 
 class _IdList:
-    """Register IDs by row, as ``str`` (kept in a numpy array)."""
+    """Register IDs by row, as 12-digit ``str`` (kept as int64 in a numpy array)."""
 
     def __init__(self, ids: np.ndarray) -> None:
         self._ids = ids
 
     def __getitem__(self, i: int) -> str:
-        return str(self._ids[i])
+        return f"{int(self._ids[i]):012d}"
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+REGISTER_COLUMNS = (
+    "so_dinh_danh", "ho_ten", "gioi_tinh", "ngay_sinh", "ho_ten_cha", "ho_ten_me", "trang_thai", "ngay_chet",
+)  # fmt: skip
 
 
 class Register:
     """The register file, indexed for ID lookups and the ``match`` query."""
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        # Equal values share one Python object (a register file read from parquet would
-        # otherwise give every cell its own), and IDs live in a numpy array: the same
-        # values, a fraction of the memory.
-        ids = frame["so_dinh_danh"].astype(str).to_numpy(dtype=str)
+        # Each worker of a large run holds one: equal values share one Python object (a
+        # file read from parquet would give every cell its own), and IDs and indexes live
+        # in numpy arrays. The same values in a fraction of the memory.
+        ids = frame["so_dinh_danh"].astype(str)
+        if not ids.str.fullmatch(r"[0-9]{12}").all():
+            raise ValueError("register: every so_dinh_danh must be 12 digits")
+        ids = ids.astype(np.int64).to_numpy()
         self._id_order = np.argsort(ids, kind="stable")
         self._sorted_ids = ids[self._id_order]
         self.ids = _IdList(ids)
-        self.name = frame["ho_ten"].tolist()
+        self.name = _shared(frame["ho_ten"])
+        self.fold = _shared(frame["ho_ten"], fold.__wrapped__)  # not cached: each name folded once
         self.sex = _shared(frame["gioi_tinh"])
         dob = pd.to_datetime(frame["ngay_sinh"]).to_numpy().astype("datetime64[D]")
         self.dob = _shared_dates(dob)
@@ -191,11 +203,6 @@ class Register:
         self.father = _shared(frame["ho_ten_cha"])
         self.dead = (frame["trang_thai"] == "da_chet").tolist()
         self.death = _shared_dates(pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]"))
-        names = pd.Series(self.name, dtype=object)
-        uniq = names.unique()
-        folded = dict(zip(uniq, (fold.__wrapped__(n) for n in uniq), strict=True))  # not cached: used once
-        self.fold = names.map(folded).tolist()
-        del names, uniq, folded
         # Lookups by (sex, folded name, year) and by (sex, date of birth) are binary
         # searches in sorted numpy arrays (hash of the key, and a verification).
         ny_hash = np.fromiter(
@@ -232,8 +239,11 @@ class Register:
 
     def row_of(self, pid: str) -> int | None:
         """The row of an ID, or None."""
-        k = int(np.searchsorted(self._sorted_ids, pid))
-        if k < len(self._sorted_ids) and self._sorted_ids[k] == pid:
+        if not _ID.match(pid):
+            return None
+        key = int(pid)
+        k = int(np.searchsorted(self._sorted_ids, key))
+        if k < len(self._sorted_ids) and self._sorted_ids[k] == key:
             return int(self._id_order[k])
         return None
 
@@ -482,8 +492,6 @@ def _prepare(rec: pd.DataFrame, run_date: dt.date, losers: set[int] | None = Non
     # VALUE_INVALID: a control character, or longer than the column allows (after NFC).
     # Column-wise with Arrow kernels; NFC neither adds nor removes control characters,
     # and only shortens text, so NFC is needed only for values over the limit.
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     bad = np.zeros(n, bool)
     for c in TEXT_COLS:
@@ -568,45 +576,56 @@ def truth_from_files(
     register: str,
     run_date: dt.date,
     losers: set[int],
+    truth_path: str,
+    persons_path: str,
     workers: int = 1,
     start_method: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``compute_truth`` from files: the logical records (parquet, ``INPUT_COLUMNS``) and
-    the register file. ``losers`` are the duplicate losers (``duplicate_losers`` over all
-    records). With ``workers`` > 1 the records are split over worker processes, each
-    reading the register and its slices itself: call this from a lean process (a forked
-    worker copies whatever parent objects it touches), or pass ``start_method``.
+) -> None:
+    """``compute_truth`` from files, into files: the logical records (parquet,
+    ``INPUT_COLUMNS``) and the register file in; the truth per record (``truth_path``)
+    and per person (``persons_path``) out, in record order. ``losers`` are the duplicate
+    losers (``duplicate_losers`` over all records).
+
+    With ``workers`` > 1 the records are split over worker processes, each reading the
+    register and its slices itself and writing each slice's verdicts to a part file; the
+    parts are then appended one at a time, so no process holds the whole truth. Call this
+    from a lean process (a forked worker copies whatever parent objects it touches), or
+    pass ``start_method``.
     """
     import multiprocessing as mp
+    import tempfile
 
-    import pyarrow.parquet as pq
 
     n = pq.ParquetFile(records).metadata.num_rows
     init = (records, register, run_date, losers)
-    if workers > 1:
-        bounds = np.linspace(0, n, workers * CHUNKS_PER_WORKER + 1).astype(int)
-        ctx = mp.get_context(start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
-        with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-            parts = pool.starmap(_run_file_range, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
-    else:
-        _init_worker(*init)
-        try:
-            parts = [_run_file_range(0, n)]
-        finally:
-            _STATE.clear()
-    truth = pd.DataFrame([r for p in parts for r in p[0]], columns=TRUTH_COLUMNS)
-    persons = pd.DataFrame([r for p in parts for r in p[1]], columns=PERSON_COLUMNS)
-    return truth, persons
+    with tempfile.TemporaryDirectory(prefix="oracle_", dir=Path(truth_path).parent) as tmp:
+        if workers > 1:
+            bounds = np.linspace(0, n, workers * CHUNKS_PER_WORKER + 1).astype(int)
+            ctx = mp.get_context(start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
+            with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
+                args = [(a, b, tmp) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+                parts = pool.starmap(_run_file_range, args)
+        else:
+            _init_worker(*init)
+            try:
+                parts = [_run_file_range(0, n, tmp)]
+            finally:
+                _STATE.clear()
+        for k, (path, schema) in enumerate(((truth_path, TRUTH_SCHEMA), (persons_path, PERSON_SCHEMA))):
+            with pq.ParquetWriter(path, schema) as writer:
+                for part in parts:
+                    writer.write_table(pq.read_table(part[k], schema=schema))
 
 
 def _init_worker(records: str, register: str, run_date: dt.date, losers: set[int]) -> None:
     _STATE.update(records=records, run_date=run_date, all_losers=losers)
-    _STATE["reg"] = Register(pd.read_parquet(register))
+    _STATE["reg"] = Register(pd.read_parquet(register, columns=list(REGISTER_COLUMNS)))
+    release_memory()
 
 
-def _run_file_range(start: int, stop: int) -> tuple[list[tuple], list[tuple]]:
-    """Verdicts of records ``start..stop`` of the input file (read here, row groups only)."""
-    import pyarrow.parquet as pq
+def _run_file_range(start: int, stop: int, out_dir: str) -> tuple[str, str]:
+    """Verdicts of records ``start..stop`` of the input file (read here, row groups
+    only), written to two part files in ``out_dir``: their paths (truth, persons)."""
 
     f = pq.ParquetFile(_STATE["records"])
     groups, first, offset = [], None, 0
@@ -616,18 +635,32 @@ def _run_file_range(start: int, stop: int) -> tuple[list[tuple], list[tuple]]:
             groups.append(g)
             first = offset if first is None else first
         offset += size
-    if not groups:
-        return [], []
-    table = f.read_row_groups(groups, columns=list(INPUT_COLUMNS))
-    rec = table.slice(start - first, stop - start).to_pandas()
-    del table
-    losers = {r - start for r in _STATE["all_losers"] if start <= r < stop}
-    _STATE["pre"] = _prepare(rec, _STATE["run_date"], losers)
-    del rec
-    try:
-        return _run_range(0, stop - start)
-    finally:
-        del _STATE["pre"]
+    out_rows: list[tuple] = []
+    person_rows: list[tuple] = []
+    if groups:
+        table = f.read_row_groups(groups, columns=list(INPUT_COLUMNS))
+        rec = table.slice(start - first, stop - start).to_pandas()
+        del table
+        losers = {r - start for r in _STATE["all_losers"] if start <= r < stop}
+        _STATE["pre"] = _prepare(rec, _STATE["run_date"], losers)
+        del rec
+        try:
+            out_rows, person_rows = _run_range(0, stop - start)
+        finally:
+            del _STATE["pre"]
+    paths = (f"{out_dir}/{start:09d}.truth.parquet", f"{out_dir}/{start:09d}.persons.parquet")
+    _write_rows(out_rows, TRUTH_COLUMNS, TRUTH_SCHEMA, paths[0])
+    _write_rows(person_rows, PERSON_COLUMNS, PERSON_SCHEMA, paths[1])
+    del out_rows, person_rows
+    release_memory()
+    return paths
+
+
+def _write_rows(rows: list[tuple], columns: tuple[str, ...], schema: pa.Schema, path: str) -> None:
+    """Rows (tuples in ``columns`` order) as a parquet file of ``schema``."""
+
+    data = {c: [r[k] for r in rows] for k, c in enumerate(columns)}
+    pq.write_table(pa.Table.from_pydict(data, schema=schema), path)
 
 
 TRUTH_COLUMNS = (
@@ -639,6 +672,15 @@ PERSON_COLUMNS = (
     "source_key", "role", "gives_id", "true_personal_id", "link_verdict", "linked_id",
     "name_level", "date_level", "corroborated", "candidates", "review_codes",
 )  # fmt: skip
+
+# The truth files' types: strings, except these.
+_CODES = pa.list_(pa.string())
+_TYPES = {
+    "reasons": _CODES, "review_codes": _CODES, "gives_id": pa.bool_(), "corroborated": pa.bool_(),
+    "candidates": pa.float64(),
+}  # fmt: skip
+TRUTH_SCHEMA = pa.schema([(c, _TYPES.get(c, pa.large_string())) for c in TRUTH_COLUMNS])
+PERSON_SCHEMA = pa.schema([(c, _TYPES.get(c, pa.large_string())) for c in PERSON_COLUMNS])
 
 
 def _run_range(start: int, stop: int) -> tuple[list[tuple], list[tuple]]:
@@ -777,5 +819,3 @@ def oracle_frame(rec: pd.DataFrame) -> pd.DataFrame:
     """The columns the oracle reads, for saving beside the truth (debugging)."""
     return rec[oracle_frame_columns()]
 
-
-_ = np  # numpy kept for callers' type hints

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from hotich.synth import names as nm
+from hotich.synth.memory import shared_objects
 from hotich.synth.people import (
     DATA_END,
     REGISTER_START,
@@ -330,14 +331,6 @@ def build_records(rng: np.random.Generator, people: pd.DataFrame, scale: float) 
     return rec, allp
 
 
-def _share(values: np.ndarray) -> np.ndarray:
-    """An object array in which equal strings are one object (same values, less memory)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[1:] = np.asarray(uniques, dtype=object)
-    return table[codes + 1]
-
-
 def _combine(make, *arrays: np.ndarray) -> np.ndarray:
     """``make(*values)`` per row, computed once per distinct combination (shared objects)."""
     code = np.zeros(len(arrays[0]), np.int64)
@@ -463,7 +456,7 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray
     out["subj"], out["h"], out["w"] = subj, h, w
     out["legacy_enc"] = np.full(n, None, dtype=object)
     for c in (*DATE_COLS, "sex", "place", "book", "entry"):
-        out[c] = _share(out[c])
+        out[c] = shared_objects(out[c])
     return pd.DataFrame(
         {k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in out.items()}
     )
