@@ -98,15 +98,6 @@ def ensure_database(server_uri: str, database: str) -> str:
     return with_database(server_uri, database)
 
 
-def civil_status_uri(env: dict[str, str] | None = None) -> str:
-    """URI of the national civil-status database, starting the embedded one if needed."""
-    env = os.environ if env is None else env
-    for key in ("HOTICH_DATABASE_URL", "AIRFLOW_CONN_CIVIL_STATUS_DB"):
-        if env.get(key):
-            return env[key]
-    return ensure_database(embedded_uri(), CIVIL_STATUS_DB)
-
-
 def engine_for(uri: str, **kwargs) -> Engine:
     """A SQLAlchemy engine for an Airflow-style or SQLAlchemy URI."""
     return create_engine(sqlalchemy_url(uri), **kwargs)

@@ -41,8 +41,16 @@ def test_migrations_are_idempotent_on_embedded_and_external(fresh_database):
                     "personal_id", "processed_at"]
 
 
-def test_civil_status_uri_prefers_the_environment():
-    assert db.civil_status_uri({"HOTICH_DATABASE_URL": "postgresql://x@h/db"}) == "postgresql://x@h/db"
-    assert db.civil_status_uri({"AIRFLOW_CONN_CIVIL_STATUS_DB": "postgresql://y@h/db"}) == "postgresql://y@h/db"
+def test_civil_status_uri_prefers_hotich_database_url(monkeypatch):
+    from hotich.airflow.connections import civil_status_uri
+
+    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", '{"conn_type": "postgres", "host": "h", "schema": "y"}')
+    monkeypatch.delenv("HOTICH_DATABASE_URL", raising=False)
+    assert civil_status_uri(Settings()) == "postgresql://h/y"
+    monkeypatch.setenv("HOTICH_DATABASE_URL", "postgresql://x@h/db")
+    assert civil_status_uri(Settings()) == "postgresql://x@h/db"
+
+
+def test_uris_for_engines_and_logs():
     assert db.sqlalchemy_url("mysql://root:@127.0.0.1:3306/t") == "mysql+pymysql://root:@127.0.0.1:3306/t"
     assert "secret" not in db.masked("postgresql://u:secret@h:5432/d")

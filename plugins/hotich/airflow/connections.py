@@ -6,6 +6,8 @@ import json
 import os
 from urllib.parse import quote
 
+from hotich.config import Settings
+
 # Airflow connection types → URI schemes the readers and the register client know.
 _SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql",
             "mariadb": "mysql", "sqlite": "sqlite", "http": "http", "https": "https"}
@@ -50,3 +52,8 @@ def conn_uri(conn_id: str) -> str:
             f"Airflow connection {conn_id!r} is not defined: set AIRFLOW_CONN_{conn_id.upper()}"
             " or add it in the UI / secrets backend"
         ) from exc
+
+
+def civil_status_uri(settings: Settings) -> str:
+    """The national database: ``HOTICH_DATABASE_URL``, else the ``civil_status_db`` connection."""
+    return os.environ.get("HOTICH_DATABASE_URL") or conn_uri(settings.civil_status_conn_id)

@@ -7,7 +7,6 @@ connections, and pass only small dicts (keys, counts) through XCom.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from hotich import pipeline
-from hotich.airflow.connections import conn_uri
+from hotich.airflow.connections import civil_status_uri, conn_uri
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.model import Flavor
 
@@ -35,11 +34,6 @@ def run_context() -> pipeline.RunContext:
         settings=settings,
         civil_status_uri=civil_status_uri(settings),
     )
-
-
-def civil_status_uri(settings: Settings) -> str:
-    """The national database: ``HOTICH_DATABASE_URL`` or the ``civil_status_db`` connection."""
-    return os.environ.get("HOTICH_DATABASE_URL") or conn_uri(settings.civil_status_conn_id)
 
 
 def _district(entry: dict[str, Any]) -> District:
