@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 LOCAL := $(PY) -m hotich.localenv
 
-.PHONY: help install demo test run up down lint bench clean
+.PHONY: help install demo test run progress up down lint bench clean
 
 help:
 	@echo "make demo   install, generate a synthetic province, run the daily DAG, print a summary"
 	@echo "make test   install and run the whole test suite"
 	@echo "make run    run hotich_reconcile once over what the environment names (contract)"
+	@echo "make progress  the campaign's progress per phase and district (also at /hotich/ in make up)"
 	@echo "make up     start Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1:8080"
 	@echo "make down   stop what make up and the embedded PostgreSQL started"
 	@echo "make lint   ruff"
@@ -36,6 +37,9 @@ test: install
 
 run: install
 	$(PY) -m hotich.run
+
+progress: install
+	@$(LOCAL) $(CURDIR)/$(PY) -m hotich.ops.progress
 
 up: install
 	$(PY) -m hotich.localenv up

@@ -7,6 +7,7 @@ contract's (``HOTICH_DISTRICTS_FILE``, ``HOTICH_PROVINCE_CODE``) or ``HOTICH_*``
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,31 @@ class District:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """A phase of the digitization campaign: the entries registered in its years."""
+
+    name: str
+    target_entries: int
+    first_year: int | None = None  # None: from the oldest book
+    last_year: int | None = None  # None: to the newest
+    deadline: dt.date | None = None
+
+    def covers(self, year: int) -> bool:
+        """Whether an entry registered in ``year`` belongs to this phase."""
+        return (self.first_year is None or year >= self.first_year) and (
+            self.last_year is None or year <= self.last_year
+        )
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign's phases and targets (``include/config/campaign.yaml``)."""
+
+    name: str
+    phases: tuple[Phase, ...]
+
+
+@dataclass(frozen=True)
 class RegisterSettings:
     """How the population register is called (see population-api.yaml)."""
 
@@ -58,6 +84,7 @@ class Settings:
 
     project_root: Path = PROJECT_ROOT
     districts_file: Path = PROJECT_ROOT / "include" / "config" / "districts.yaml"
+    campaign_file: Path = PROJECT_ROOT / "include" / "config" / "campaign.yaml"
     province_code: str = "027"
     province_codes_file: Path = PROJECT_ROOT / "include" / "contracts" / "province_codes.csv"
     sql_dir: Path = PROJECT_ROOT / "include" / "sql"
@@ -88,6 +115,7 @@ class Settings:
             raise ConfigError(f"HOTICH_PROVINCE_CODE must be three digits, got {province!r}")
         return cls(
             districts_file=Path(env.get("HOTICH_DISTRICTS_FILE", base.districts_file)),
+            campaign_file=Path(env.get("HOTICH_CAMPAIGN_FILE", base.campaign_file)),
             province_code=province,
             data_dir=data_dir,
             chunk_rows=int(env.get("HOTICH_CHUNK_ROWS", base.chunk_rows)),
@@ -140,3 +168,50 @@ def load_districts(path: Path) -> list[District]:
     if dupes:
         raise ConfigError(f"{path}: district codes appear more than once: {', '.join(dupes)}")
     return districts
+
+
+def load_campaign(path: Path) -> Campaign:
+    """Read and check the campaign file; errors name the file and the phase."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: campaign file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    body = doc.get("campaign") if isinstance(doc, dict) else None
+    entries = body.get("phases") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: expected a non-empty list under 'campaign: phases'")
+    phases = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: phase #{i}"
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise ConfigError(f"{where}: expected a mapping with a 'name', got {entry!r}")
+        where = f"{path}: phase {entry['name']!r}"
+        try:
+            phase = Phase(
+                name=str(entry["name"]),
+                target_entries=int(entry["target_entries"]),
+                first_year=None if entry.get("first_year") is None else int(entry["first_year"]),
+                last_year=None if entry.get("last_year") is None else int(entry["last_year"]),
+                deadline=_date_or_none(entry.get("deadline")),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"{where}: {exc.args[0]!r} is missing") from exc
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        if phase.target_entries <= 0:
+            raise ConfigError(f"{where}: target_entries must be positive")
+        if None not in (phase.first_year, phase.last_year) and phase.first_year > phase.last_year:
+            raise ConfigError(f"{where}: first_year is after last_year")
+        phases.append(phase)
+    return Campaign(name=str(body.get("name") or "campaign"), phases=tuple(phases))
+
+
+def _date_or_none(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(f"deadline must be a date (YYYY-MM-DD), got {value!r}") from exc

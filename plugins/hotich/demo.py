@@ -23,8 +23,9 @@ import psycopg2
 from sqlalchemy import text
 
 from hotich import db
-from hotich.config import PROJECT_ROOT
+from hotich.config import PROJECT_ROOT, Settings
 from hotich.ops.accuracy import read_ledger, score
+from hotich.ops.progress import read_progress, render_text
 from hotich.run import register_simulator, run_dag
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
@@ -107,6 +108,10 @@ def main() -> int:
         print(f"\nsecond run: {len(ledger) - len(first_run)} records new or changed (expected 0)\n")
         print("agreement with the generator's ground truth:\n")
         print(score(first_run, truth).table())
+        # What the campaign's managers see (make progress, or /hotich/ in the Airflow UI).
+        settings = Settings.from_env({**os.environ, "HOTICH_DISTRICTS_FILE": str(DEMO_DIR / "districts.yaml")})
+        print("\ncampaign progress (a small synthetic province against the real targets):\n")
+        print(render_text(read_progress(national, settings)))
     print(f"\nnational database: {db.masked(national)} (recon.ledger, civil.*)")
     print(f"run reports and GX validation results: {DEMO_DIR / 'work' / 'runs'}")
     print("explore it in the Airflow UI: make up")

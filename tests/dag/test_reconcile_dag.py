@@ -7,6 +7,7 @@ nothing of the others twice.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,17 @@ REGISTER = [
     person("027218000001", "Nguyễn Văn An", "Nam", date(2018, 1, 2), mother="Lê Thị Hoa"),
     person("027050000003", "Đỗ Đức Độ", "Nam", date(1950, 3, 3), dead=date(2019, 4, 30)),
 ]
+
+
+# Airflow's own api-server app, with the plugins it finds: the dashboard must be mounted.
+PLUGIN_PROBE = """
+import json
+from fastapi.testclient import TestClient
+from airflow.api_fastapi.app import create_app
+client = TestClient(create_app())
+r, page = client.get("/hotich/api/progress"), client.get("/hotich/")
+print("PROBE " + json.dumps({"status": r.status_code, "body": r.json(), "page": page.status_code}))
+"""
 
 
 def airflow_dags_test(env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -90,3 +102,13 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         summary = query(national, "SELECT run_id, district_code, extracted FROM recon.run_summary")
         second_run = {r[0] for r in summary} - {r[0] for r in runs}
         assert sorted((d, n) for r, d, n in summary if r in second_run) == [("901", 0), ("905", 0)]
+
+        # The campaign dashboard, mounted in Airflow's api-server by the plugin.
+        probe = subprocess.run([sys.executable, "-m", "hotich.localenv", sys.executable, "-c", PLUGIN_PROBE],
+                               env=env, cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+        line = next((x for x in probe.stdout.splitlines() if x.startswith("PROBE ")), None)
+        assert line, probe.stdout[-2000:] + probe.stderr[-2000:]
+        seen = json.loads(line.removeprefix("PROBE "))
+        assert (seen["status"], seen["page"]) == (200, 200), seen
+        assert seen["body"]["totals"] == {"records": 4, "loaded": 3, "review": 0, "quarantined": 1}
+        assert [d["district_code"] for d in seen["body"]["districts"]] == ["901", "905"]

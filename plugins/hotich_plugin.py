@@ -1,0 +1,26 @@
+"""Registers hotich with Airflow: the campaign dashboard at /hotich/ and its nav entry."""
+
+from __future__ import annotations
+
+from airflow.plugins_manager import AirflowPlugin
+
+from hotich.airflow.connections import civil_status_uri
+from hotich.config import Settings
+from hotich.ops.dashboard import create_app
+
+
+class HotichPlugin(AirflowPlugin):
+    """The campaign dashboard, mounted in the api-server."""
+
+    name = "hotich"
+    fastapi_apps = [
+        {
+            "app": create_app(lambda: civil_status_uri(Settings.from_env())),
+            "url_prefix": "/hotich",
+            "name": "hotich campaign progress",
+        }
+    ]
+    # Relative href: the UI resolves it against its own base URL (works behind a proxy).
+    external_views = [
+        {"name": "Campaign progress", "href": "hotich/", "destination": "nav", "url_route": "hotich"}
+    ]
