@@ -29,6 +29,7 @@ AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment Airflow runs with in this project (starts the embedded DB if used)."""
     env = dict(os.environ if base is None else base)
+    port = env.get("AIRFLOW__API__PORT", "8080")
     defaults = {
         "AIRFLOW_HOME": str(AIRFLOW_HOME),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
@@ -39,9 +40,9 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": "8080",
-        "AIRFLOW__API__BASE_URL": "http://127.0.0.1:8080",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": "http://127.0.0.1:8080/execution/",
+        "AIRFLOW__API__PORT": port,
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         # Great Expectations: no usage statistics, no progress bars in task logs.
@@ -91,21 +92,24 @@ def ensure_migrated(env: dict[str, str]) -> None:
 
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
-PID_DIR = AIRFLOW_HOME / "pids"
+UP_TIMEOUT_S = 180  # the api-server's first start (plugins, auth manager) takes a while
 
 
 def up() -> int:
-    """Start Airflow's services in the background; print the URL and the login once."""
+    """Start Airflow's services in the background, wait until the api-server answers its
+    health check, and print the URL (and the login, once). Non-zero when it does not come up."""
     import json
     import time
+    import urllib.request
 
     env = airflow_env()
     ensure_migrated(env)
-    PID_DIR.mkdir(parents=True, exist_ok=True)
-    logs = AIRFLOW_HOME / "logs"
+    home = Path(env["AIRFLOW_HOME"])
+    pid_dir, logs = home / "pids", home / "logs"
+    pid_dir.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     for service in SERVICES:
-        pid_file = PID_DIR / f"{service}.pid"
+        pid_file = pid_dir / f"{service}.pid"
         if pid_file.exists() and _alive(int(pid_file.read_text())):
             continue
         with open(logs / f"{service}.log", "ab") as out:
@@ -114,18 +118,33 @@ def up() -> int:
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
         pid_file.write_text(str(proc.pid))
-    passwords = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
-    for _ in range(60):  # the api-server writes the password file when it starts
-        if passwords.exists():
-            break
+    url = env["AIRFLOW__API__BASE_URL"]
+    deadline = time.monotonic() + UP_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        api_pid = int((pid_dir / "api-server.pid").read_text())
+        if not _alive(api_pid) or time.monotonic() > deadline:
+            print(f"the api-server did not come up at {url}: see {logs / 'api-server.log'}", file=sys.stderr)
+            return 1
         time.sleep(1)
-    print("Airflow UI: http://127.0.0.1:8080  (logs in .airflow/logs, stop with make down)")
-    shown = AIRFLOW_HOME / ".login-shown"
+    print(f"Airflow UI: {url}  (campaign progress: {url}/hotich/; logs in {logs}; stop with make down)")
+    passwords = home / "simple_auth_manager_passwords.json.generated"
+    shown = home / ".login-shown"
     if passwords.exists() and not shown.exists():
         for user, password in json.loads(passwords.read_text()).items():
             print(f"login: {user} / {password}  (shown once; kept in {passwords})")
         shown.touch()
     return 0
+
+
+def _airflow_home() -> str:
+    """AIRFLOW_HOME as the services run with it (without starting any database)."""
+    return os.environ.get("AIRFLOW_HOME", str(AIRFLOW_HOME))
 
 
 def _alive(pid: int) -> bool:
@@ -140,7 +159,8 @@ def down() -> int:
     """Stop what :func:`up` started, then the embedded PostgreSQL."""
     import signal
 
-    for pid_file in sorted(PID_DIR.glob("*.pid")) if PID_DIR.exists() else []:
+    pid_dir = Path(_airflow_home()) / "pids"
+    for pid_file in sorted(pid_dir.glob("*.pid")) if pid_dir.exists() else []:
         pid = int(pid_file.read_text())
         if _alive(pid):
             os.killpg(pid, signal.SIGTERM)
