@@ -91,6 +91,8 @@ class Settings:
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     data_dir: Path = PROJECT_ROOT / "data"
     civil_status_conn_id: str = "civil_status_db"
+    # An HTTP(S) webhook that receives each incident as JSON (optional; docs/reliability.md).
+    alerts_conn_id: str = "hotich_alerts"
     # Rows per extract chunk: extract memory is bounded by it, not by the district size
     # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
     chunk_rows: int = 20_000
@@ -123,14 +125,18 @@ class Settings:
         )
 
 
-def load_districts(path: Path) -> list[District]:
-    """Read and check the districts file; errors name the file and the entry."""
+def _read_yaml(path: Path, what: str) -> object:
     try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: districts file not found") from exc
+        raise ConfigError(f"{path}: {what} not found") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def load_districts(path: Path) -> list[District]:
+    """Read and check the districts file; errors name the file and the entry."""
+    doc = _read_yaml(path, "districts file")
     entries = (doc or {}).get("districts") if isinstance(doc, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{path}: expected a non-empty list under 'districts'")
@@ -172,12 +178,7 @@ def load_districts(path: Path) -> list[District]:
 
 def load_campaign(path: Path) -> Campaign:
     """Read and check the campaign file; errors name the file and the phase."""
-    try:
-        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: campaign file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    doc = _read_yaml(path, "campaign file")
     body = doc.get("campaign") if isinstance(doc, dict) else None
     entries = body.get("phases") if isinstance(body, dict) else None
     if not isinstance(entries, list) or not entries:

@@ -110,7 +110,7 @@ def up() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     for service in SERVICES:
         pid_file = pid_dir / f"{service}.pid"
-        if pid_file.exists() and _alive(int(pid_file.read_text())):
+        if pid_file.exists() and pid_alive(int(pid_file.read_text())):
             continue
         with open(logs / f"{service}.log", "ab") as out:
             proc = subprocess.Popen(
@@ -128,7 +128,7 @@ def up() -> int:
         except OSError:
             pass
         api_pid = int((pid_dir / "api-server.pid").read_text())
-        if not _alive(api_pid) or time.monotonic() > deadline:
+        if not pid_alive(api_pid) or time.monotonic() > deadline:
             print(f"the api-server did not come up at {url}: see {logs / 'api-server.log'}", file=sys.stderr)
             return 1
         time.sleep(1)
@@ -147,7 +147,8 @@ def _airflow_home() -> str:
     return os.environ.get("AIRFLOW_HOME", str(AIRFLOW_HOME))
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with that id exists."""
     try:
         os.kill(pid, 0)
     except OSError:
@@ -162,7 +163,7 @@ def down() -> int:
     pid_dir = Path(_airflow_home()) / "pids"
     for pid_file in sorted(pid_dir.glob("*.pid")) if pid_dir.exists() else []:
         pid = int(pid_file.read_text())
-        if _alive(pid):
+        if pid_alive(pid):
             os.killpg(pid, signal.SIGTERM)
             print(f"stopped {pid_file.stem}")
         pid_file.unlink()

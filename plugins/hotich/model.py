@@ -11,6 +11,7 @@ full or year-only date) and ``X_state`` (one of ``DateState``).
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -192,3 +193,17 @@ def code_list(value: Any) -> list[str]:
     if value is None or isinstance(value, float | str):
         return [value] if isinstance(value, str) else []
     return [str(v) for v in value]
+
+
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{9,13}(?![0-9])")
+
+
+def mask_id(personal_id: str) -> str:
+    """A personal ID as operators may see it: ``027*******123``."""
+    s = str(personal_id)
+    return s[:3] + "*" * max(len(s) - 6, 0) + s[-3:] if len(s) > 6 else "*" * len(s)
+
+
+def mask_ids(text: str) -> str:
+    """``text`` with every run of 9 to 13 digits (a personal ID, or one mistyped) masked."""
+    return _DIGIT_RUN.sub(lambda m: mask_id(m.group(0)), text)

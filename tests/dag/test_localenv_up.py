@@ -16,6 +16,7 @@ import requests
 
 from hotich import db, pipeline
 from hotich.config import Settings
+from hotich.localenv import pid_alive
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -34,14 +35,6 @@ def localenv(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 def pids(home: Path) -> list[int]:
     return [int(p.read_text()) for p in (home / "pids").glob("*.pid")]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
 
 
 def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path, embedded_pg):
@@ -81,8 +74,8 @@ def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path
         stopped = localenv("down", env)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     for _ in range(30):  # SIGTERM: give them a moment, boundedly
-        if not any(alive(p) for p in running):
+        if not any(pid_alive(p) for p in running):
             break
         time.sleep(1)
-    assert not any(alive(p) for p in running)
+    assert not any(pid_alive(p) for p in running)
     assert "embedded PostgreSQL was not running" in stopped.stdout

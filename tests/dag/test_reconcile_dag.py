@@ -11,8 +11,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pandas as pd
@@ -43,6 +47,30 @@ print("PROBE " + json.dumps({"status": r.status_code, "body": r.json(), "page": 
 """
 
 
+@contextmanager
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    """An alerts webhook on 127.0.0.1: its URL, and the JSON bodies it received."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/oncall", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def airflow_dags_test(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "hotich.localenv", "airflow", "dags", "test", "hotich_reconcile"],
@@ -68,7 +96,7 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
     meta = db.ensure_database(embedded_pg, f"airflow_{tag}")
     national = db.ensure_database(embedded_pg, f"national_{tag}")
     index = RegisterIndex(load_register(pd.DataFrame(REGISTER)))
-    with serve(index) as server:
+    with serve(index) as server, webhook() as (alerts_url, incidents):
         host = server.base_url.removeprefix("http://")
         env = {
             **os.environ,
@@ -81,6 +109,7 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
             "HOTICH_DISTRICTS_FILE": str(districts),
             "HOTICH_DATA_DIR": str(tmp_path / "data"),
             "HOTICH_TASK_RETRIES": "0",
+            "AIRFLOW_CONN_HOTICH_ALERTS": alerts_url,
         }
         first = airflow_dags_test(env)
         log = first.stdout + first.stderr
@@ -91,12 +120,25 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
                         ("901:death:11", "loaded"), ("901:marriage:21", "loaded")]
         # No full personal ID reaches the task logs.
         assert "027218000001" not in log
+        # The person on call got two incidents: the district's source, then the run.
+        assert [(i["kind"], i["district"], i["task_id"]) for i in incidents] == [
+            ("district_source_down", "905", "district.extract"), ("run_incomplete", None, "report")]
+        down = incidents[0]
+        assert down["text"].startswith("[hotich] district 905: district source cannot be read; district.extract")
+        assert "127.0.0.1:1/down" in down["error"] and down["runbook"] == "docs/reliability.md"
+        assert "905" in incidents[1]["error"]
+        incidents.clear()
+        # In the UI, each mapped district task is labelled with its district, not a number.
+        labels = query(meta, "SELECT DISTINCT rendered_map_index FROM task_instance"
+                             " WHERE task_id = 'district.extract' ORDER BY 1")  # fmt: skip
+        assert labels == [("901 Một",), ("905 Năm",)]
 
         # District 905 comes back (empty), 901 unchanged: the next run completes.
         write_modern_sqlite(tmp_path / "905.sqlite")
         env["AIRFLOW_CONN_DISTRICT_905"] = f"sqlite:///{tmp_path / '905.sqlite'}"
         second = airflow_dags_test(env)
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        assert incidents == []
         runs = query(national, "SELECT run_id, count(*) FROM recon.ledger GROUP BY run_id")
         assert len(runs) == 1, "the second run re-read records of the first"
         summary = query(national, "SELECT run_id, district_code, extracted FROM recon.run_summary")

@@ -123,6 +123,20 @@ def serve(
         server.stop()
 
 
+@contextmanager
+def register_client(people: list[dict[str, Any]]) -> Iterator[Any]:
+    """A ``PopulationClient`` of the simulator serving ``people`` on loopback."""
+    from hotich.register.client import PopulationClient
+    from hotich.register.simulator import load_register
+
+    with serve(RegisterIndex(load_register(pd.DataFrame(people)))) as server:
+        client = PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
 def token(base_url: str) -> str:
     """A bearer token for the test client."""
     r = requests.post(

@@ -12,21 +12,18 @@ import zoneinfo
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import requests
 
 from hotich.config import TIMEZONE, Settings
 from hotich.ops.dashboard import create_app
-from hotich.register.client import PopulationClient
-from hotich.register.simulator import BackgroundServer, RegisterIndex, load_register
-from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
+from hotich.register.simulator import BackgroundServer
+from register_fixtures import person, register_client
 from tests.integration.pipeline_kit import (
     birth,
     death,
     marriage,
     modern,
-    national_database,
     run_context,
     run_district,
     write_modern_sqlite,
@@ -41,16 +38,8 @@ def register():
         person("027218000001", "Nguyễn Văn An", "Nam", date(2018, 1, 2), mother="Lê Thị Hoa"),
         person("027050000003", "Đỗ Đức Độ", "Nam", date(1950, 3, 3), dead=date(2019, 4, 30)),
     ]
-    with serve(RegisterIndex(load_register(pd.DataFrame(people)))) as server:
-        client = PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET)
+    with register_client(people) as client:
         yield client
-        client.close()
-
-
-@pytest.fixture
-def national(embedded_pg):
-    with national_database(embedded_pg) as uri:
-        yield uri
 
 
 def settings_with_campaign(tmp_path: Path) -> Settings:

@@ -24,7 +24,7 @@ from hotich.register.client import PopulationClient
 from hotich.register.simulator import RegisterIndex, load_register
 from hotich.sources import SourceError
 from hotich.vnencoding import encode_tcvn3
-from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
+from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, register_client, serve
 from tests.integration.pipeline_kit import (
     LEGACY_DDL,
     birth,
@@ -47,19 +47,8 @@ REGISTER = [
 
 @pytest.fixture(scope="module")
 def register():
-    import pandas as pd
-
-    index = RegisterIndex(load_register(pd.DataFrame(REGISTER)))
-    with serve(index) as server:
-        client = PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET)
+    with register_client(REGISTER) as client:
         yield client
-        client.close()
-
-
-@pytest.fixture
-def national(embedded_pg):
-    with national_database(embedded_pg) as uri:
-        yield uri
 
 
 def district_901(tmp_path: Path) -> tuple[District, dict[str, str]]:

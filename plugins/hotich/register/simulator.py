@@ -63,12 +63,6 @@ _MAX_DL = 2  # the contract's "at most two typing slips"
 _NO_DOB = np.iinfo(np.int32).min  # marks a register row without a date of birth
 
 
-def mask_id(personal_id: str) -> str:
-    """Mask a personal ID for logs: ``027*******123``."""
-    s = str(personal_id)
-    return s[:3] + "*" * max(len(s) - 6, 0) + s[-3:] if len(s) > 6 else "*" * len(s)
-
-
 @functools.cache
 def _fold_table() -> dict[int, str | None]:
     # Built once: every combining mark dropped, đ→d (đ does not decompose under NFD).
