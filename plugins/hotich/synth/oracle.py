@@ -492,7 +492,6 @@ def _prepare(rec: pd.DataFrame, run_date: dt.date, losers: set[int] | None = Non
     # VALUE_INVALID: a control character, or longer than the column allows (after NFC).
     # Column-wise with Arrow kernels; NFC neither adds nor removes control characters,
     # and only shortens text, so NFC is needed only for values over the limit.
-
     bad = np.zeros(n, bool)
     for c in TEXT_COLS:
         arr = pa.array([v if isinstance(v, str) else None for v in cols[c]], type=pa.string())
@@ -594,7 +593,6 @@ def truth_from_files(
     """
     import multiprocessing as mp
     import tempfile
-
 
     n = pq.ParquetFile(records).metadata.num_rows
     init = (records, register, run_date, losers)
