@@ -114,7 +114,8 @@ def main() -> int:
         print(render_text(read_progress(national, settings)))
     print(f"\nnational database: {db.masked(national)} (recon.ledger, civil.*)")
     print(f"run reports and GX validation results: {DEMO_DIR / 'work' / 'runs'}")
-    print("explore it in the Airflow UI: make up")
+    print(f"explore it in the Airflow UI, the campaign dashboard at /hotich/ included:"
+          f" HOTICH_NATIONAL_DB={DEMO_DB} make up")
     return 0 if first == 0 and second == 0 else 1
 
 

@@ -66,8 +66,10 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
             db.sqlalchemy_url(db.ensure_database(server, db.AIRFLOW_DB)),
         )
         if not env.get("AIRFLOW_CONN_CIVIL_STATUS_DB"):
+            # HOTICH_NATIONAL_DB picks another database of the embedded server: make demo
+            # fills civil_status_demo, and the UI can show it.
             env["AIRFLOW_CONN_CIVIL_STATUS_DB"] = env.get("HOTICH_DATABASE_URL") or (
-                db.ensure_database(server, db.CIVIL_STATUS_DB)
+                db.ensure_database(server, env.get("HOTICH_NATIONAL_DB") or db.CIVIL_STATUS_DB)
             )
     return env
 

@@ -54,3 +54,20 @@ def test_civil_status_uri_prefers_hotich_database_url(monkeypatch):
 def test_uris_for_engines_and_logs():
     assert db.sqlalchemy_url("mysql://root:@127.0.0.1:3306/t") == "mysql+pymysql://root:@127.0.0.1:3306/t"
     assert "secret" not in db.masked("postgresql://u:secret@h:5432/d")
+
+
+def test_localenv_names_the_national_database_of_the_embedded_server(embedded_pg, monkeypatch):
+    from hotich import localenv
+
+    monkeypatch.setattr(localenv.db, "embedded_uri", lambda: embedded_pg)
+    base = {"PATH": "/usr/bin"}
+    assert localenv.airflow_env(base)["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(embedded_pg, "civil_status")
+    env = localenv.airflow_env({**base, "HOTICH_NATIONAL_DB": "civil_status_demo_t"})
+    assert env["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(embedded_pg, "civil_status_demo_t")
+    engine = db.engine_for(env["AIRFLOW_CONN_CIVIL_STATUS_DB"])  # created, and reachable
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT current_database()")).scalar() == "civil_status_demo_t"
+    engine.dispose()
+    # What the environment names wins.
+    named = localenv.airflow_env({**base, "HOTICH_NATIONAL_DB": "x", "AIRFLOW_CONN_CIVIL_STATUS_DB": "postgresql://h/n"})
+    assert named["AIRFLOW_CONN_CIVIL_STATUS_DB"] == "postgresql://h/n"
