@@ -111,7 +111,8 @@ def district_rows(
             "name": names.get(code, ""),
             **{k: 0 if c is None else int(c[k]) for k in ("records", "loaded", "review", "quarantined")},
             "last_run_id": None if r is None else str(r["run_id"]),
-            "last_finished_at": None if finished is None else finished.isoformat(),
+            "last_finished_at": None if finished is None else finished.astimezone(now.tzinfo).isoformat(
+                timespec="minutes"),
             "hours_since_last_run": None if finished is None else round((now - finished).total_seconds() / 3600, 1),
         })  # fmt: skip
     return rows
@@ -204,22 +205,19 @@ def render_html(progress: dict[str, Any]) -> str:
     districts = "".join(
         f"<tr><td>{_n(d['district_code'])} {_n(d['name'])}</td><td>{_n(d['records'])}</td><td>{_n(d['loaded'])}</td>"
         f"<td>{_n(d['review'])}</td><td>{_n(d['quarantined'])}</td><td>{_n(d['last_run_id'])}</td>"
-        f"<td>{_n(d['last_finished_at'])}</td><td>{_n(d['hours_since_last_run'])}</td></tr>"
+        f"<td>{_n(_local_minutes(d['last_finished_at']))}</td><td>{_n(d['hours_since_last_run'])}</td></tr>"
         for d in progress["districts"]
     )
     t = progress["totals"]
-    backlog = "".join(
-        f"<tr><td>{_n(b['queue'])}</td><td>{_n(b['district_code'])}</td><td>{_n(b['code'])}</td>"
-        f"<td>{_n(b['records'])}</td></tr>"
-        for b in progress["backlog"]
-    ) or "<tr><td colspan='4'>nothing waits</td></tr>"
+    backlog = _backlog_table(progress)
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>hotich: {_n(progress['campaign'])}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5rem; }}
-th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: right; }}
+th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: right; white-space: nowrap; }}
 th:first-child, td:first-child {{ text-align: left; }}
+td.zero {{ color: #bbb; }}
 tr.behind td {{ background: #fde2e2; }} tr.on-track td, tr.done td {{ background: #e3f6e5; }}
 </style></head><body>
 <h1>{_n(progress['campaign'])}</h1>
@@ -234,10 +232,34 @@ for the first time per day, over the last {progress['pace_days']} days.
 <th>last finished run</th><th>finished at</th><th>hours since</th></tr>{districts}
 <tr><th>all</th><th>{_n(t['records'])}</th><th>{_n(t['loaded'])}</th><th>{_n(t['review'])}</th>
 <th>{_n(t['quarantined'])}</th><th colspan="3"></th></tr></table>
-<h2>Waiting: quarantine (district fixes the source) and review (register disagrees)</h2>
-<table><tr><th>queue</th><th>district</th><th>reason</th><th>records</th></tr>{backlog}</table>
+<h2>Waiting, by reason and district: quarantine (the district fixes the source) and review
+(the register disagrees)</h2>
+{backlog}
 </body></html>
 """
+
+
+def _local_minutes(stamp: str | None) -> str | None:
+    return None if stamp is None else stamp[:16].replace("T", " ")
+
+
+def _backlog_table(progress: dict[str, Any]) -> str:
+    """Open entries as a table of (queue, reason) by district, with a total column."""
+    if not progress["backlog"]:
+        return "<p>Nothing waits.</p>"
+    table = pd.DataFrame(progress["backlog"]).pivot_table(
+        index=["queue", "code"], columns="district_code", values="records", aggfunc="sum", fill_value=0
+    )
+    table = table.reindex(columns=[d["district_code"] for d in progress["districts"]], fill_value=0)
+    table["all"] = table.sum(axis=1)
+    head = "".join(f"<th>{_n(c)}</th>" for c in table.columns)
+    body = "".join(
+        f"<tr><td>{_n(queue)}</td><td>{_n(code)}</td>"
+        + "".join("<td class='zero'>·</td>" if v == 0 else f"<td>{_n(int(v))}</td>" for v in row.tolist())
+        + "</tr>"
+        for (queue, code), row in table.iterrows()
+    )
+    return f"<table><tr><th>queue</th><th>reason</th>{head}</tr>{body}</table>"
 
 
 def render_text(progress: dict[str, Any]) -> str:
