@@ -109,6 +109,8 @@ class ClientSettings:
     """Refresh the token this long before it expires (at most a fifth of its lifetime)."""
     batch_size: int = BATCH_GET_MAX_IDS
     match_batch_size: int = MATCH_MAX_QUERIES
+    progress_every_s: float = 30.0
+    """While batches are in flight, log how many are done this often (long runs under a quota)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= BATCH_GET_MAX_IDS:
@@ -406,7 +408,7 @@ class PopulationClient:
         size = self.settings.batch_size
         batches = [good[i : i + size] for i in range(0, len(good), size)]
         t0 = time.monotonic()
-        answers = self._run_concurrently(self._batch_get_one, batches)
+        answers = self._run_concurrently(self._batch_get_one, batches, "batch_get")
         found: list[dict[str, Any]] = []
         not_found = set(malformed)
         for found_part, missing_part in answers:
@@ -467,7 +469,7 @@ class PopulationClient:
         size = self.settings.match_batch_size
         batches = [payload[i : i + size] for i in range(0, len(payload), size)]
         t0 = time.monotonic()
-        answers = self._run_concurrently(self._match_one, batches)
+        answers = self._run_concurrently(self._match_one, batches, "match")
         qids: list[int] = []
         records: list[dict[str, Any]] = []
         for part in answers:
@@ -513,26 +515,33 @@ class PopulationClient:
             raise RegisterError("match answered other refs than asked, or out of order")
         return [(int(r["ref"]), r["candidates"]) for r in results]
 
-    def _run_concurrently(self, fn: Callable[[T, threading.Event], R], batches: list[T]) -> list[R]:
+    def _run_concurrently(
+        self, fn: Callable[[T, threading.Event], R], batches: list[T], what: str = "batches"
+    ) -> list[R]:
         """``fn`` over the batches with at most ``max_concurrency`` in flight, in order.
 
-        The first failure cancels the batches not yet started and makes the others
-        give up at their next wait, then is raised.
+        Every ``progress_every_s`` it logs how many of ``what`` are done. The first
+        failure cancels the batches not yet started and makes the others give up at
+        their next wait, then is raised.
         """
         cancel = threading.Event()
         if len(batches) <= 1:
             return [fn(b, cancel) for b in batches]
         workers = min(self.settings.max_concurrency, len(batches))
+        t0 = time.monotonic()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="population-api") as pool:
             futures: list[Future[R]] = [pool.submit(fn, b, cancel) for b in batches]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f.done() and f.exception() is not None), None)
-            if failed is not None:
-                cancel.set()
-                for f in futures:
-                    f.cancel()
-                raise failed.exception()  # type: ignore[misc]
-            return [f.result() for f in futures]
+            while True:
+                done, pending = wait(futures, timeout=self.settings.progress_every_s, return_when=FIRST_EXCEPTION)
+                failed = next((f for f in done if f.exception() is not None), None)
+                if failed is not None:
+                    cancel.set()
+                    for f in futures:
+                        f.cancel()
+                    raise failed.exception()  # type: ignore[misc]
+                if not pending:
+                    return [f.result() for f in futures]
+                log.info("%s: %d of %d batches done, %.0f s", what, len(done), len(futures), time.monotonic() - t0)
 
     # --- HTTP with auth, pacing, retries ---------------------------------------------
 
