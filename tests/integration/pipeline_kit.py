@@ -109,6 +109,25 @@ def write_modern_sqlite(path: Path, births=(), deaths=(), marriages=()) -> str:
     return f"sqlite:///{path}"
 
 
+def write_modern_server(uri: str, births=(), deaths=(), marriages=()) -> None:
+    """A modern district in an empty PostgreSQL or MariaDB database (SQLAlchemy URI)."""
+    engine = db.engine_for(uri)
+    try:
+        with engine.begin() as conn:
+            for statement in filter(str.strip, MODERN_DDL.split(";")):
+                conn.execute(text(statement))
+            books = {row["ma_so"] for rows in (births, deaths, marriages) for row in rows}
+            for book in sorted(books):
+                conn.execute(text("INSERT INTO so_ho_tich VALUES (:b, :l, :y, 1, '00001')"),
+                             {"b": book, "l": book.split("-")[1], "y": int(book.split("-")[2])})
+            for table, rows in (("khai_sinh", births), ("khai_tu", deaths), ("ket_hon", marriages)):
+                for row in rows:
+                    marks = ", ".join(":" + c for c in row)
+                    conn.execute(text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"), row)
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def national_database(server_uri: str) -> Iterator[str]:
     """A new national database on a PostgreSQL server, migrated; dropped afterwards."""

@@ -35,6 +35,7 @@ from tests.integration.pipeline_kit import (
     query,
     run_context,
     run_district,
+    write_modern_server,
     write_modern_sqlite,
 )
 
@@ -51,9 +52,9 @@ def register():
         yield client
 
 
-def district_901(tmp_path: Path) -> tuple[District, dict[str, str]]:
-    uri = write_modern_sqlite(
-        tmp_path / "901.sqlite",
+def rows_901() -> dict[str, list]:
+    """District 901's source rows: each verdict of EXPECTED_901 once."""
+    return dict(
         births=[
             birth(1, pid="027218000001"),
             birth(2, pid="027218999999"),
@@ -65,6 +66,10 @@ def district_901(tmp_path: Path) -> tuple[District, dict[str, str]]:
         deaths=[death(11), death(12, name="Hoàng Văn Tư", dob="1940-01-01")],
         marriages=[marriage(21)],
     )
+
+
+def district_901(tmp_path: Path) -> tuple[District, dict[str, str]]:
+    uri = write_modern_sqlite(tmp_path / "901.sqlite", **rows_901())
     return modern("901"), {"district_901": uri}
 
 
@@ -250,6 +255,27 @@ def test_legacy_district_on_mariadb(tmp_path, national, register, external_maria
         assert name_loaded == ("Nguyễn Văn An",)
     finally:
         engine.dispose()
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
+
+
+def test_modern_district_on_mariadb(tmp_path, national, register, external_mariadb):
+    name = f"hotich_modern_{uuid.uuid4().hex[:8]}"
+    server = db.engine_for(external_mariadb, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    uri = external_mariadb.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    try:
+        write_modern_server(uri, **rows_901())
+        ctx = run_context(national, tmp_path / "data", "run-modern-mariadb")
+        out = run_district(ctx, modern("901"), {"district_901": uri}, register)
+        assert out["extracted"] == 9 and ledger(national, "run-modern-mariadb") == EXPECTED_901
+        # Unchanged: the next run reads nothing again (watermark and hashes on MariaDB types).
+        again = run_district(run_context(national, tmp_path / "data", "run-2"), modern("901"),
+                             {"district_901": uri}, register)  # fmt: skip
+        assert again["extracted"] == 0
+    finally:
         with server.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         server.dispose()
