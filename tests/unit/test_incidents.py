@@ -32,6 +32,8 @@ def chained(outer: BaseException, inner: BaseException) -> BaseException:
      "register_credentials"),
     ("reconcile", RegisterUnavailable("503 after 6 tries"), "register_unavailable"),
     ("load", ConservationError("extracted 10 != 9"), "conservation"),
+    ("extract", LookupError("Airflow connection 'district_262' is not defined"), "connection_missing"),
+    ("extract", KeyError("district_code"), "task_failed"),  # a LookupError subclass: not a connection
     ("report", RuntimeError("districts that did not finish this run: 262"), "run_incomplete"),
     ("validate", KeyError("x"), "task_failed"),
 ])  # fmt: skip

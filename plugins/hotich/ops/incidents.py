@@ -37,6 +37,10 @@ KINDS: dict[str, tuple[str, str]] = {
         "no verdict was written for the district; Clear the task once the register answers, "
         "or let the next run pick the district up",
     ),
+    "connection_missing": (
+        "an Airflow connection is not defined",
+        "define it (AIRFLOW_CONN_<ID>, the UI or the secrets backend), then Clear the task",
+    ),
     "conservation": (
         "records do not add up (extracted != loaded + review + quarantined)",
         "a bug: nothing was committed; open an issue with the task log, do not Clear yet",
@@ -88,6 +92,8 @@ def classify(task_id: str, exc: BaseException | None) -> str:
         return "register_credentials"
     if names & {"RegisterUnavailable", "RegisterError", "RegisterRequestError"}:
         return "register_unavailable"
+    if "LookupError" in names:  # hotich.airflow.connections: the connection is not defined
+        return "connection_missing"
     if "ConservationError" in names:
         return "conservation"
     if task_id == "report" and exc is not None and "did not finish" in str(exc):
