@@ -13,6 +13,7 @@ Whatever the caller's environment already names (``AIRFLOW_CONN_CIVIL_STATUS_DB`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shlex
@@ -150,25 +151,44 @@ def _airflow_home() -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with that id exists."""
+    """Whether a process with that id runs (a zombie, exited but not reaped, does not)."""
     try:
         os.kill(pid, 0)
     except OSError:
         return False
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc here: the signal's answer stands
+        return True
+
+
+DOWN_GRACE_S = 30  # SIGTERM first; a service still running after this gets SIGKILL
 
 
 def down() -> int:
-    """Stop what :func:`up` started, then the embedded PostgreSQL."""
+    """Stop what :func:`up` started (and wait until it has), then the embedded PostgreSQL."""
     import signal
+    import time
 
     pid_dir = Path(_airflow_home()) / "pids"
+    stopping: dict[str, int] = {}
     for pid_file in sorted(pid_dir.glob("*.pid")) if pid_dir.exists() else []:
         pid = int(pid_file.read_text())
         if pid_alive(pid):
-            os.killpg(pid, signal.SIGTERM)
-            print(f"stopped {pid_file.stem}")
+            # The service alone: it stops its own workers (a SIGTERM to the whole group
+            # left the scheduler waiting for workers that were already gone).
+            os.kill(pid, signal.SIGTERM)
+            stopping[pid_file.stem] = pid
         pid_file.unlink()
+    deadline = time.monotonic() + DOWN_GRACE_S
+    while any(pid_alive(p) for p in stopping.values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for service, pid in stopping.items():
+        stuck = pid_alive(pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)  # whatever of its process group is left
+        print(f"killed {service}: it did not stop within {DOWN_GRACE_S} s" if stuck else f"stopped {service}")
     print("embedded PostgreSQL stopped" if db.stop_embedded() else "embedded PostgreSQL was not running")
     return 0
 
