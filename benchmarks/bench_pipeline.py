@@ -32,6 +32,7 @@ from hotich import db, pipeline
 from hotich.config import Settings, load_districts
 from hotich.demo import fresh_database, read_env_file
 from hotich.ops.accuracy import read_ledger, score
+from hotich.ops.progress import read_progress
 from hotich.register.client import PopulationClient
 from hotich.run import register_simulator
 
@@ -69,7 +70,15 @@ spans: dict[str, list[tuple[float, float]]] = {}
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process, in MB."""
+    """This process's peak resident memory (VmHWM: its own, from its exec on).
+
+    Not ru_maxrss: Linux carries that across exec, so a worker spawned by a large parent
+    (one that just generated the province) would report the parent's size.
+    """
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -135,6 +144,10 @@ def main() -> int:
     finally:
         conn.close()
     accuracy = score(ledger, pd.read_parquet(province / "truth.parquet"))
+    # What one view of the campaign dashboard (or make progress) costs at this scale.
+    t0 = time.monotonic()
+    progress = read_progress(national, Settings(districts_file=province / "districts.yaml"))
+    progress_s = time.monotonic() - t0
     rows = [
         ("scale", f"{args.scale:g}"), ("records", f"{records:,}"),
         ("generation (s)", f"{gen_s:.1f}" if gen_s else "reused"),
@@ -149,6 +162,7 @@ def main() -> int:
         ("peak memory, two tasks together at most (MB)",
          f"{sum(sorted(stage_rss.values())[-args.workers:]):.0f}"),
         ("status agreement with truth", f"{accuracy.status_agreement:.4%}"),
+        ("campaign progress (dashboard view) read (s)", f"{progress_s:.2f} ({progress['totals']['records']:,} records)"),
     ]
     if args.quota:
         # The floor: every admitted data request at Q per second (429s and tokens are free).
