@@ -82,6 +82,13 @@ def sqlalchemy_url(uri: str) -> str:
     return f"{driver}{sep}{rest}"
 
 
+def pg_connect(uri: str):
+    """A psycopg2 connection from an Airflow-style or SQLAlchemy PostgreSQL URI."""
+    import psycopg2
+
+    return psycopg2.connect(sqlalchemy_url(uri).replace("postgresql+psycopg2://", "postgresql://", 1))
+
+
 def ensure_database(server_uri: str, database: str) -> str:
     """Create ``database`` on a PostgreSQL server if missing; return its URI."""
     engine = create_engine(sqlalchemy_url(server_uri), isolation_level="AUTOCOMMIT")

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psycopg2
 from sqlalchemy import text
 
 from hotich import db
@@ -92,7 +91,7 @@ def main() -> int:
         first = run_dag(env, logs / "run-1.log")
         print(f"[demo] running it again: a second run reads nothing twice (log: {logs / 'run-2.log'}) ...")
         second = run_dag(env, logs / "run-2.log")
-    conn = psycopg2.connect(db.sqlalchemy_url(national).replace("postgresql+psycopg2", "postgresql"))
+    conn = db.pg_connect(national)
     try:
         ledger = read_ledger(conn)
     finally:

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import psycopg2
 
 from hotich import normalize, reconcile, validate
 from hotich.config import District, Settings
-from hotich.db import sqlalchemy_url
+from hotich.db import pg_connect
 from hotich.load import LoadBatch, load_batch, read_sql
 from hotich.migrate import migrate
 from hotich.model import (
@@ -74,8 +73,7 @@ class RunContext:
 
 def connect(ctx: RunContext):
     """A psycopg2 connection to the national civil-status database."""
-    uri = sqlalchemy_url(ctx.civil_status_uri).replace("postgresql+psycopg2://", "postgresql://", 1)
-    return psycopg2.connect(uri)
+    return pg_connect(ctx.civil_status_uri)
 
 
 def prepare_database(ctx: RunContext) -> list[str]:

@@ -27,7 +27,7 @@ import psycopg2
 import psycopg2.errors
 
 from hotich.config import TIMEZONE, Campaign, ConfigError, Settings, load_campaign, load_districts
-from hotich.db import masked, sqlalchemy_url
+from hotich.db import masked, pg_connect
 from hotich.load import read_sql
 
 
@@ -156,7 +156,7 @@ def read_progress(civil_status_uri: str, settings: Settings, now: dt.datetime | 
 
 
 def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame, ...]:
-    conn = psycopg2.connect(sqlalchemy_url(uri).replace("postgresql+psycopg2://", "postgresql://", 1))
+    conn = pg_connect(uri)
     try:
         with conn.cursor() as cur:
             return (
