@@ -129,6 +129,21 @@ def write_modern_server(uri: str, births=(), deaths=(), marriages=()) -> None:
 
 
 @contextmanager
+def mariadb_database(server_uri: str, prefix: str) -> Iterator[str]:
+    """A new utf8mb4 database on a MariaDB server: its URI; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    server = db.engine_for(server_uri, isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    try:
+        yield server_uri.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
+
+
+@contextmanager
 def national_database(server_uri: str) -> Iterator[str]:
     """A new national database on a PostgreSQL server, migrated; dropped afterwards."""
     name = f"hotich_nat_{uuid.uuid4().hex[:10]}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import uuid
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tests.integration.pipeline_kit import (
     LEGACY_DDL,
     birth,
     death,
+    mariadb_database,
     marriage,
     modern,
     national_database,
@@ -221,13 +221,8 @@ def test_workbook_inbox(tmp_path, national, register):
 
 
 def test_legacy_district_on_mariadb(tmp_path, national, register, external_mariadb):
-    name = f"hotich_legacy_{uuid.uuid4().hex[:8]}"
-    server = db.engine_for(external_mariadb, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    uri = external_mariadb.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
-    engine = db.engine_for(uri)
-    try:
+    with mariadb_database(external_mariadb, "hotich_legacy") as uri:
+        engine = db.engine_for(uri)
         with engine.begin() as conn:
             conn.execute(text(LEGACY_DDL))
             rows = [
@@ -243,30 +238,21 @@ def test_legacy_district_on_mariadb(tmp_path, national, register, external_maria
             for row in rows:
                 cols = ", ".join(row)
                 conn.execute(text(f"INSERT INTO hotich ({cols}) VALUES ({', '.join(':' + c for c in row)})"), row)
+        engine.dispose()
         district = District(code="902", name="Test 902", flavor=Flavor.LEGACY, conn_id="district_902")
         ctx = run_context(national, tmp_path / "data", "run-legacy")
         run_district(ctx, district, {"district_902": uri}, register)
-        assert ledger(national, "run-legacy") == {
-            "902:birth:1": ("loaded", ["LEGACY_ENCODING"], "027218000001"),
-            "902:unknown:2": ("quarantined", ["REQUIRED_MISSING"], None),
-            "902:death:3": ("loaded", ["LINKED"], "027050000003"),
-        }
-        (name_loaded,) = query(national, "SELECT full_name FROM civil.person WHERE source_key = '902:birth:1'")
-        assert name_loaded == ("Nguyễn Văn An",)
-    finally:
-        engine.dispose()
-        with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        server.dispose()
+    assert ledger(national, "run-legacy") == {
+        "902:birth:1": ("loaded", ["LEGACY_ENCODING"], "027218000001"),
+        "902:unknown:2": ("quarantined", ["REQUIRED_MISSING"], None),
+        "902:death:3": ("loaded", ["LINKED"], "027050000003"),
+    }
+    (name_loaded,) = query(national, "SELECT full_name FROM civil.person WHERE source_key = '902:birth:1'")
+    assert name_loaded == ("Nguyễn Văn An",)
 
 
 def test_modern_district_on_mariadb(tmp_path, national, register, external_mariadb):
-    name = f"hotich_modern_{uuid.uuid4().hex[:8]}"
-    server = db.engine_for(external_mariadb, isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    uri = external_mariadb.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
-    try:
+    with mariadb_database(external_mariadb, "hotich_modern") as uri:
         write_modern_server(uri, **rows_901())
         ctx = run_context(national, tmp_path / "data", "run-modern-mariadb")
         out = run_district(ctx, modern("901"), {"district_901": uri}, register)
@@ -275,10 +261,6 @@ def test_modern_district_on_mariadb(tmp_path, national, register, external_maria
         again = run_district(run_context(national, tmp_path / "data", "run-2"), modern("901"),
                              {"district_901": uri}, register)  # fmt: skip
         assert again["extracted"] == 0
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        server.dispose()
 
 
 def test_national_database_on_the_external_postgres(tmp_path, external_pg, register):
