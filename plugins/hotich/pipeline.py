@@ -115,7 +115,7 @@ def extract_district(ctx: RunContext, district: District, resolve_uri: UriResolv
         known_files = dict(cur.fetchall())
     conn.close()
     # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
-    sink = RecordSink(ctx.workdir(district.code) / "extract.parquet")
+    sink = RecordSink(ctx.workdir(district.code) / "extract.parquet", label=f"district {district.label}")
     try:
         if district.flavor is Flavor.WORKBOOK:
             assert district.inbox is not None

@@ -292,3 +292,21 @@ def test_register_outage_fails_the_district_without_verdicts_then_next_run_compl
             ctx2 = run_context(national, tmp_path / "data", "run-after-outage")
             run_district(ctx2, district, uris, client)
     assert ledger(national, "run-after-outage") == EXPECTED_901
+
+
+def test_extract_reports_progress_while_it_reads(tmp_path, caplog):
+    from hotich.config import Settings
+    from hotich.sources import RecordSink
+    from hotich.sources.modern import extract_modern
+
+    uri = write_modern_sqlite(tmp_path / "901.sqlite", **rows_901())
+    sink = RecordSink(tmp_path / "extract.parquet", label="district 901 Thử", progress_every_s=0)
+    with caplog.at_level("INFO", logger="hotich.sources"):
+        extract = extract_modern("901", uri, sql_dir=Settings().sql_dir, watermarks={}, known_hashes={},
+                                 lookback=dt.timedelta(minutes=60), chunk_rows=2, sink=sink)  # fmt: skip
+    sink.close()
+    assert (extract.read, extract.extracted) == (9, 9)
+    progress = [m for m in caplog.messages if m.startswith("district 901 Thử: ")]
+    # Chunks of 2 rows: births 2+2+2, deaths 2, marriages 1.
+    assert [int(m.split()[3]) for m in progress] == [2, 4, 6, 8, 9]
+    assert progress[-1].startswith("district 901 Thử: 9 rows read, 9 new or changed so far")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS
+
+log = logging.getLogger(__name__)
 
 RAW_COLUMNS: tuple[str, ...] = (
     "source_key", "district_code", "record_type", "local_key", "sort_key", "content_hash", "raw",
@@ -38,18 +42,28 @@ class RecordSink:
 
     SCHEMA = pa.schema([(c, pa.string()) for c in RAW_COLUMNS])
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, label: str = "extract", progress_every_s: float = 30.0) -> None:
         self.path = path
-        self.rows = 0
+        self.rows = 0  # new or changed rows written
+        self.read = 0  # source rows read, changed or not
         self._writer = pq.ParquetWriter(path, self.SCHEMA)
+        self._label, self._every = label, progress_every_s
+        self._started = self._reported = time.monotonic()
 
-    def write(self, chunk: pd.DataFrame) -> None:
-        """Append a chunk (rows already filtered to the new or changed ones)."""
-        if chunk.empty:
-            return
-        table = pa.Table.from_pandas(chunk.loc[:, list(RAW_COLUMNS)], schema=self.SCHEMA, preserve_index=False)
-        self._writer.write_table(table)
-        self.rows += len(chunk)
+    def write(self, chunk: pd.DataFrame, read: int = 0) -> None:
+        """Append a chunk (rows already filtered to the new or changed ones) of the
+        ``read`` source rows just read; every ``progress_every_s`` log how far it is
+        (a large district over a slow link reads for minutes)."""
+        self.read += read
+        if not chunk.empty:
+            table = pa.Table.from_pandas(chunk.loc[:, list(RAW_COLUMNS)], schema=self.SCHEMA, preserve_index=False)
+            self._writer.write_table(table)
+            self.rows += len(chunk)
+        now = time.monotonic()
+        if now - self._reported >= self._every:
+            self._reported = now
+            log.info("%s: %d rows read, %d new or changed so far, %.0f s",
+                     self._label, self.read, self.rows, now - self._started)  # fmt: skip
 
     def close(self) -> None:
         """Finish the file (a valid, empty one when nothing was written)."""

@@ -82,23 +82,21 @@ def extract_legacy(
     sink: RecordSink,
 ) -> Extract:
     """Every row of ``hotich`` whose content changed since it was last read."""
-    read = 0
     engine = engine_for(uri)
     query = text((sql_dir / "extract" / "legacy_hotich.sql").read_text(encoding="utf-8"))
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(stream_results=True)
             for chunk in pd.read_sql(query, conn, chunksize=chunk_rows):
-                read += len(chunk)
-                sink.write(changed_only(canonical_legacy(district_code, chunk), known_hashes))
+                sink.write(changed_only(canonical_legacy(district_code, chunk), known_hashes), read=len(chunk))
     except Exception as exc:
         raise SourceError(
             f"district {district_code}: cannot read the legacy source at {masked(uri)}: {exc}"
         ) from exc
     finally:
         engine.dispose()
-    log.info("district %s: read %d legacy rows", district_code, read)
-    return Extract(district_code, sink.rows, read=read)
+    log.info("district %s: read %d legacy rows", district_code, sink.read)
+    return Extract(district_code, sink.rows, read=sink.read)
 
 
 def canonical_legacy(district_code: str, chunk: pd.DataFrame) -> pd.DataFrame:

@@ -82,7 +82,7 @@ def extract_modern(
     sink: RecordSink,
 ) -> Extract:
     """New or changed rows of the three registration tables since their watermarks."""
-    marks, read = [], 0
+    marks = []
     engine = engine_for(uri)
     try:
         with engine.connect() as conn:
@@ -96,13 +96,13 @@ def extract_modern(
                     query, conn, params={"since": since.strftime("%Y-%m-%d %H:%M:%S")},
                     chunksize=chunk_rows,
                 ):
-                    read += len(chunk)
                     stamps = pd.to_datetime(chunk["updated_at"], errors="coerce")
                     top = stamps.max()
                     if pd.notna(top) and (newest is None or top > newest):
                         newest = top
                     sink.write(
-                        changed_only(_canonical(district_code, record_type, mapping, chunk), known_hashes)
+                        changed_only(_canonical(district_code, record_type, mapping, chunk), known_hashes),
+                        read=len(chunk),
                     )
                 if newest is not None:
                     marks.append({"table_name": table, "updated_at": newest.to_pydatetime()})
@@ -113,7 +113,7 @@ def extract_modern(
         ) from exc
     finally:
         engine.dispose()
-    return Extract(district_code, sink.rows, read=read, watermarks=marks)
+    return Extract(district_code, sink.rows, read=sink.read, watermarks=marks)
 
 
 def _canonical(

@@ -188,7 +188,7 @@ def extract_workbook(
     sink: RecordSink,
 ) -> Extract:
     """Rows of new or changed inbox files whose content changed since last read."""
-    files, rejected, read = [], [], 0
+    files, rejected = [], []
     for path in inbox_files(inbox):
         digest = file_hash(path)
         if known_files.get(path.name) == digest:
@@ -202,8 +202,8 @@ def extract_workbook(
         n = 0
         for sheet, cells in sheets.items():
             n += len(cells)
-            sink.write(changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes))
-        read += n
+            sink.write(changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes),
+                       read=len(cells))
         files.append({"file_name": path.name, "content_hash": digest, "rows_read": n})
         log.info("district %s: read %s (%d rows)", district_code, path.name, n)
-    return Extract(district_code, sink.rows, read=read, workbook_files=files, rejected_files=rejected)
+    return Extract(district_code, sink.rows, read=sink.read, workbook_files=files, rejected_files=rejected)
