@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from hotich import db, pipeline
 from hotich.config import load_districts
@@ -32,9 +33,15 @@ SCALE, SEED = 0.05, 20261125
 def province(tmp_path_factory, embedded_pg):
     out = tmp_path_factory.mktemp("province")
     mariadb = EXTERNAL_MARIADB if reachable("127.0.0.1", 3306) else None
-    generate(scale=SCALE, seed=SEED, out=out, pg_url=embedded_pg, mariadb_url=mariadb,
-             db_prefix=f"hotich_acc_{SEED}_")
-    return out
+    prefix = f"hotich_acc_{SEED}_"
+    generate(scale=SCALE, seed=SEED, out=out, pg_url=embedded_pg, mariadb_url=mariadb, db_prefix=prefix)
+    yield out
+    if mariadb:  # the legacy district's database on the machine's MariaDB
+        server = db.engine_for(mariadb, isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            for name in conn.execute(text("SHOW DATABASES LIKE :p"), {"p": prefix + "%"}).scalars().all():
+                conn.execute(text(f"DROP DATABASE `{name}`"))
+        server.dispose()
 
 
 @pytest.fixture(scope="module")
