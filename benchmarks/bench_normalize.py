@@ -18,9 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-
 from bench_names import GIVENS, MIDDLES, SURNAMES  # noqa: E402
 
 from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS  # noqa: E402

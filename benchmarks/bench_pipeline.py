@@ -28,13 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from hotich import db, pipeline
+from hotich import pipeline
 from hotich.config import Settings, load_districts
-from hotich.demo import fresh_database, read_env_file
-from hotich.ops.accuracy import read_ledger, score
 from hotich.ops.progress import read_progress
 from hotich.register.client import PopulationClient
-from hotich.run import register_simulator
+from hotich_dev import embedded
+from hotich_dev.accuracy import read_ledger, score
+from hotich_dev.demo import fresh_database
+from hotich_dev.run import read_env_file, register_simulator
 
 OUT = Path(__file__).resolve().parent / "out"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -91,12 +92,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="districts in parallel (cores)")
     args = ap.parse_args()
 
-    server = db.embedded_uri(OUT / "pg")
+    server = embedded.embedded_uri(OUT / "pg")
     province = OUT / f"province-{args.scale:g}"
     mariadb = "mysql://root:@127.0.0.1:3306/test" if _reachable(3306) else None
     gen_s = None
     if not (args.reuse and (province / "truth.parquet").exists()):
-        from hotich.synth import generate
+        from hotich_dev.synth.province import generate
 
         t0 = time.monotonic()
         generate(scale=args.scale, seed=args.seed, out=province, pg_url=server, mariadb_url=mariadb,

@@ -1,7 +1,7 @@
 """Benchmark the population register simulator on a 1.5-million-person register.
 
 Builds a synthetic register (vectorized numpy), starts the simulator as its own process
-(``python -m hotich.population_api``, as it runs for real), and measures:
+(``python -m hotich_dev.population_api``, as it runs for real), and measures:
 
 * startup: launch until the first token is issued (read Parquet, fold names, index);
 * resident memory of the simulator process;
@@ -31,7 +31,6 @@ import pandas as pd
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
 
 from hotich.register.client import PopulationClient  # noqa: E402
 
@@ -154,7 +153,6 @@ def main() -> None:
         port = _free_port()
         env = {
             **os.environ,
-            "PYTHONPATH": str(ROOT / "plugins"),
             "POPULATION_API_CLIENTS": "bench:secret",
         }
         t0 = time.perf_counter()
@@ -162,7 +160,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "hotich.population_api",
+                "hotich_dev.population_api",
                 "--register",
                 str(path),
                 "--port",

@@ -24,9 +24,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
-
 from bench_names import GIVENS, MIDDLES, SURNAMES  # noqa: E402
 
 from hotich.model import PERSON_COLUMNS  # noqa: E402

@@ -28,7 +28,7 @@ MARIADB = "mysql://root:@127.0.0.1:3306"
 
 CHILD = """
 import json, sys, datetime as dt
-from hotich.synth import generate
+from hotich_dev.synth.province import generate
 args = json.loads(sys.argv[1])
 r = generate(args["scale"], args["seed"], args["out"], pg_url=args["pg"], mariadb_url=args["mariadb"],
              run_date=dt.date(2025, 9, 1), db_prefix="hotich_bench_src_")
@@ -97,7 +97,7 @@ def main() -> int:
         result = Path(tmp) / "result.json"
         params = {"scale": args.scale, "seed": args.seed, "out": str(Path(tmp) / "out"), "pg": pg,
                   "mariadb": my, "result": str(result)}  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
+        env = dict(os.environ)
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(params)], env=env)
         peak = peak_main = 0

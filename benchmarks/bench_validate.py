@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import platform
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
 
 from hotich import model  # noqa: E402
 from hotich import validate as v  # noqa: E402

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from hotich.airflow.connections import civil_status_uri
 from hotich.config import Settings
+from hotich.connections import civil_status_uri
 from hotich.ops.dashboard import create_app
 
 

@@ -51,12 +51,12 @@ def embedded_pg() -> Iterator[str]:
     import shutil
     import tempfile
 
-    from hotich import db
+    from hotich_dev import embedded
 
     datadir = Path(tempfile.mkdtemp(prefix="hotich-pg-"))
-    uri = db.embedded_uri(datadir)
+    uri = embedded.embedded_uri(datadir)
     yield uri
-    db.stop_embedded(datadir)
+    embedded.stop_embedded(datadir)
     shutil.rmtree(datadir, ignore_errors=True)
 
 

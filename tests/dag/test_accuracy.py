@@ -15,12 +15,12 @@ from sqlalchemy import text
 
 from hotich import db, pipeline
 from hotich.config import load_districts
-from hotich.demo import read_env_file
 from hotich.model import LINK_AMBIGUOUS, LINK_NONE, LINKED, code_list
-from hotich.ops.accuracy import read_ledger, score
 from hotich.register.client import PopulationClient
-from hotich.register.simulator import BackgroundServer, create_app
-from hotich.synth import generate
+from hotich_dev.accuracy import read_ledger, score
+from hotich_dev.run import read_env_file
+from hotich_dev.simulator import BackgroundServer, create_app
+from hotich_dev.synth.province import generate
 from register_fixtures import CLIENT_ID, CLIENT_SECRET
 from tests.conftest import EXTERNAL_MARIADB, reachable
 from tests.integration.pipeline_kit import national_database, run_context, run_district

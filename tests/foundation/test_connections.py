@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hotich.airflow.connections import conn_uri, uri_from_json
+from hotich.connections import conn_uri, uri_from_json
 
 
 def test_uri_taken_as_given(monkeypatch):

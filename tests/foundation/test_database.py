@@ -7,20 +7,21 @@ from sqlalchemy import text
 from hotich import db
 from hotich.config import Settings
 from hotich.migrate import migrate
+from hotich_dev import embedded
 
 
 def test_embedded_postgres_starts_accepts_a_connection_and_stops(tmp_path):
     datadir = tmp_path / "pg"
-    uri = db.embedded_uri(datadir)
+    uri = embedded.embedded_uri(datadir)
     engine = db.engine_for(uri)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 41 + 1")).scalar() == 42
         assert "PostgreSQL" in conn.execute(text("SELECT version()")).scalar()
     engine.dispose()
-    assert db.embedded_uri(datadir) == uri  # reused, not started twice
-    assert db.stop_embedded(datadir) is True
+    assert embedded.embedded_uri(datadir) == uri  # reused, not started twice
+    assert embedded.stop_embedded(datadir) is True
     assert not (datadir / "postmaster.pid").exists()
-    assert db.stop_embedded(datadir) is False
+    assert embedded.stop_embedded(datadir) is False
 
 
 def test_migrations_are_idempotent_on_embedded_and_external(fresh_database):
@@ -42,7 +43,7 @@ def test_migrations_are_idempotent_on_embedded_and_external(fresh_database):
 
 
 def test_civil_status_uri_prefers_hotich_database_url(monkeypatch):
-    from hotich.airflow.connections import civil_status_uri
+    from hotich.connections import civil_status_uri
 
     monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", '{"conn_type": "postgres", "host": "h", "schema": "y"}')
     monkeypatch.delenv("HOTICH_DATABASE_URL", raising=False)
@@ -57,9 +58,9 @@ def test_uris_for_engines_and_logs():
 
 
 def test_localenv_names_the_national_database_of_the_embedded_server(embedded_pg, monkeypatch):
-    from hotich import localenv
+    from hotich_dev import localenv
 
-    monkeypatch.setattr(localenv.db, "embedded_uri", lambda: embedded_pg)
+    monkeypatch.setattr(localenv.embedded, "embedded_uri", lambda: embedded_pg)
     base = {"PATH": "/usr/bin"}
     assert localenv.airflow_env(base)["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(embedded_pg, "civil_status")
     env = localenv.airflow_env({**base, "HOTICH_NATIONAL_DB": "civil_status_demo_t"})

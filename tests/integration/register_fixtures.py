@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from hotich.register.simulator import BackgroundServer, RegisterIndex, create_app
+from hotich_dev.simulator import BackgroundServer, RegisterIndex, create_app
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO / "include" / "contracts" / "population-api.yaml"
@@ -127,7 +127,7 @@ def serve(
 def register_client(people: list[dict[str, Any]]) -> Iterator[Any]:
     """A ``PopulationClient`` of the simulator serving ``people`` on loopback."""
     from hotich.register.client import PopulationClient
-    from hotich.register.simulator import load_register
+    from hotich_dev.simulator import load_register
 
     with serve(RegisterIndex(load_register(pd.DataFrame(people)))) as server:
         client = PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET)

@@ -17,7 +17,7 @@ import requests
 
 from hotich.config import TIMEZONE, Settings
 from hotich.ops.dashboard import create_app
-from hotich.register.simulator import BackgroundServer
+from hotich_dev.simulator import BackgroundServer
 from register_fixtures import person, register_client
 from tests.integration.pipeline_kit import (
     birth,

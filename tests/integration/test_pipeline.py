@@ -18,11 +18,11 @@ from sqlalchemy import text
 
 from hotich import db, load, pipeline
 from hotich.config import District
+from hotich.extract import SourceError
 from hotich.model import Flavor
 from hotich.register.client import PopulationClient
-from hotich.register.simulator import RegisterIndex, load_register
-from hotich.sources import SourceError
 from hotich.vnencoding import encode_tcvn3
+from hotich_dev.simulator import RegisterIndex, load_register
 from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, register_client, serve
 from tests.integration.pipeline_kit import (
     LEGACY_DDL,
@@ -296,12 +296,12 @@ def test_register_outage_fails_the_district_without_verdicts_then_next_run_compl
 
 def test_extract_reports_progress_while_it_reads(tmp_path, caplog):
     from hotich.config import Settings
-    from hotich.sources import RecordSink
-    from hotich.sources.modern import extract_modern
+    from hotich.extract import RecordSink
+    from hotich.extract.modern import extract_modern
 
     uri = write_modern_sqlite(tmp_path / "901.sqlite", **rows_901())
     sink = RecordSink(tmp_path / "extract.parquet", label="district 901 Thử", progress_every_s=0)
-    with caplog.at_level("INFO", logger="hotich.sources"):
+    with caplog.at_level("INFO", logger="hotich.extract"):
         extract = extract_modern("901", uri, sql_dir=Settings().sql_dir, watermarks={}, known_hashes={},
                                  lookback=dt.timedelta(minutes=60), chunk_rows=2, sink=sink)  # fmt: skip
     sink.close()

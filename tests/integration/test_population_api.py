@@ -19,7 +19,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from hotich.register import CITIZEN_COLUMNS
-from hotich.register.simulator import RegisterIndex, fold_name, load_register
+from hotich_dev.simulator import RegisterIndex, fold_name, load_register
 from tests.integration.register_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -316,7 +316,7 @@ def test_batched_match_equals_one_query_at_a_time(api) -> None:
 
 def test_encoding_chunks_do_not_shift_rows(monkeypatch) -> None:
     """Rows on both sides of an encoding chunk boundary answer their own citizen."""
-    from hotich.register import simulator
+    from hotich_dev import simulator
     from tests.integration.register_fixtures import synthetic_register
 
     monkeypatch.setattr(simulator, "_ENCODE_CHUNK", 7)

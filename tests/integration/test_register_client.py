@@ -18,7 +18,7 @@ from hotich.register.client import (
     RegisterCircuitOpen,
     RegisterUnavailable,
 )
-from hotich.register.simulator import RegisterIndex, load_register
+from hotich_dev.simulator import RegisterIndex, load_register
 from tests.integration.register_fixtures import (
     CLIENT_ID,
     CLIENT_SECRET,

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-from hotich.synth import generate
-from hotich.synth.render import LEGACY_COLUMNS, MODERN_TABLES, WORKBOOK_SHEETS
+from hotich_dev.synth.province import generate
+from hotich_dev.synth.render import LEGACY_COLUMNS, MODERN_TABLES, WORKBOOK_SHEETS
 
 RUN_DATE = dt.date(2025, 9, 1)
 MODERN_COLUMNS = {

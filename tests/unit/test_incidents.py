@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from hotich.extract import SourceError
 from hotich.load import ConservationError
 from hotich.model import mask_id, mask_ids
 from hotich.ops.incidents import Incident, classify, error_line, report_incident
 from hotich.register.client import RegisterAuthError, RegisterUnavailable
-from hotich.sources import SourceError
 
 
 def chained(outer: BaseException, inner: BaseException) -> BaseException:

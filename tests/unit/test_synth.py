@@ -10,10 +10,9 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from hotich.synth import generate
-from hotich.synth.defects import EXPECTED_CODE
-from hotich.synth.names import SURNAME_TARGETS
-from hotich.synth.oracle import (
+from hotich_dev.synth.defects import EXPECTED_CODE
+from hotich_dev.synth.names import SURNAME_TARGETS
+from hotich_dev.synth.oracle import (
     PROVINCE_CODES,
     Person,
     Register,
@@ -23,6 +22,7 @@ from hotich.synth.oracle import (
     link,
     parse_date,
 )
+from hotich_dev.synth.province import generate
 
 RUN_DATE = dt.date(2025, 9, 1)
 

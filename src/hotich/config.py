@@ -1,0 +1,233 @@
+"""One typed configuration for the whole platform.
+
+Everything tunable lives here, read from the environment once (``Settings.from_env``),
+so that tasks, the CLI and the benchmarks agree. Names of environment variables are the
+contract's (``HOTICH_DISTRICTS_FILE``, ``HOTICH_PROVINCE_CODE``) or ``HOTICH_*``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from hotich.model import Flavor
+
+TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def project_dir(env: dict[str, str] | None = None) -> Path:
+    """Where the project's files are: ``include/`` (SQL, config, contracts), ``expectations/``.
+
+    ``HOTICH_PROJECT_DIR`` when set (the compose image: ``/opt/airflow``); else the source
+    tree this package is installed from in development (``pip install -e .``); else the
+    working directory. ``docs/decisions/0001-layout.md`` says why the files stay there.
+    """
+    env = os.environ if env is None else env
+    if env.get("HOTICH_PROJECT_DIR"):
+        return Path(env["HOTICH_PROJECT_DIR"])
+    source_tree = Path(__file__).resolve().parents[2]
+    return source_tree if (source_tree / "include" / "sql").is_dir() else Path.cwd()
+
+
+PROJECT_DIR = project_dir()
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class District:
+    """One district-level unit of the districts file."""
+
+    code: str
+    name: str
+    flavor: Flavor
+    conn_id: str | None = None
+    inbox: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """A short label for logs and task ids: ``260 Tiên Du``."""
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A phase of the digitization campaign: the entries registered in its years."""
+
+    name: str
+    target_entries: int
+    first_year: int | None = None  # None: from the oldest book
+    last_year: int | None = None  # None: to the newest
+    deadline: dt.date | None = None
+
+    def covers(self, year: int) -> bool:
+        """Whether an entry registered in ``year`` belongs to this phase."""
+        return (self.first_year is None or year >= self.first_year) and (
+            self.last_year is None or year <= self.last_year
+        )
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The campaign's phases and targets (``include/config/campaign.yaml``)."""
+
+    name: str
+    phases: tuple[Phase, ...]
+
+
+@dataclass(frozen=True)
+class RegisterSettings:
+    """How the population register is called (see population-api.yaml)."""
+
+    conn_id: str = "population_api"
+    batch_get_size: int = 500
+    match_size: int = 100
+    max_concurrency: int = 8
+    timeout_s: float = 30.0
+    max_retries: int = 6
+    retry_budget_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The platform's settings; build with :meth:`from_env`."""
+
+    districts_file: Path = PROJECT_DIR / "include" / "config" / "districts.yaml"
+    campaign_file: Path = PROJECT_DIR / "include" / "config" / "campaign.yaml"
+    province_code: str = "027"
+    province_codes_file: Path = PROJECT_DIR / "include" / "contracts" / "province_codes.csv"
+    sql_dir: Path = PROJECT_DIR / "include" / "sql"
+    expectations_dir: Path = PROJECT_DIR / "expectations"
+    data_dir: Path = PROJECT_DIR / "data"
+    civil_status_conn_id: str = "civil_status_db"
+    # An HTTP(S) webhook that receives each incident as JSON (optional; docs/reliability.md).
+    alerts_conn_id: str = "hotich_alerts"
+    # Rows per extract chunk: extract memory is bounded by it, not by the district size
+    # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
+    chunk_rows: int = 20_000
+    # Re-read this far behind a modern district's watermark: long transactions commit
+    # rows stamped slightly earlier than rows already read (district-sources.md).
+    watermark_lookback_minutes: int = 60
+    register: RegisterSettings = field(default_factory=RegisterSettings)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Settings from the environment (``os.environ`` unless given)."""
+        env = dict(os.environ if env is None else env)
+        base = cls()
+        data_dir = Path(env.get("HOTICH_DATA_DIR", base.data_dir))
+        register = RegisterSettings(
+            max_concurrency=int(env.get("HOTICH_REGISTER_CONCURRENCY", 8)),
+            retry_budget_s=float(env.get("HOTICH_REGISTER_RETRY_BUDGET_S", 300)),
+            max_retries=int(env.get("HOTICH_REGISTER_MAX_RETRIES", 6)),
+        )
+        province = env.get("HOTICH_PROVINCE_CODE", base.province_code)
+        if not (len(province) == 3 and province.isdigit()):
+            raise ConfigError(f"HOTICH_PROVINCE_CODE must be three digits, got {province!r}")
+        return cls(
+            districts_file=Path(env.get("HOTICH_DISTRICTS_FILE", base.districts_file)),
+            campaign_file=Path(env.get("HOTICH_CAMPAIGN_FILE", base.campaign_file)),
+            province_code=province,
+            data_dir=data_dir,
+            chunk_rows=int(env.get("HOTICH_CHUNK_ROWS", base.chunk_rows)),
+            register=register,
+        )
+
+
+def _read_yaml(path: Path, what: str) -> object:
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: {what} not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def load_districts(path: Path) -> list[District]:
+    """Read and check the districts file; errors name the file and the entry."""
+    doc = _read_yaml(path, "districts file")
+    entries = (doc or {}).get("districts") if isinstance(doc, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: expected a non-empty list under 'districts'")
+    districts: list[District] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: district #{i}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+        code = str(entry.get("code", "")).strip()
+        if not code:
+            raise ConfigError(f"{where}: 'code' is missing")
+        where = f"{path}: district {code}"
+        try:
+            flavor = Flavor(str(entry.get("flavor", "")).strip())
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}: flavor must be one of modern, legacy, workbook, got {entry.get('flavor')!r}"
+            ) from exc
+        conn_id, inbox = entry.get("conn_id"), entry.get("inbox")
+        if flavor is Flavor.WORKBOOK and not inbox:
+            raise ConfigError(f"{where}: a workbook district needs 'inbox'")
+        if flavor is not Flavor.WORKBOOK and not conn_id:
+            raise ConfigError(f"{where}: a {flavor} district needs 'conn_id'")
+        districts.append(
+            District(
+                code=code,
+                name=str(entry.get("name", code)),
+                flavor=flavor,
+                conn_id=str(conn_id) if conn_id else None,
+                inbox=(path.parent / inbox).resolve() if inbox else None,
+            )
+        )
+    codes = [d.code for d in districts]
+    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    if dupes:
+        raise ConfigError(f"{path}: district codes appear more than once: {', '.join(dupes)}")
+    return districts
+
+
+def load_campaign(path: Path) -> Campaign:
+    """Read and check the campaign file; errors name the file and the phase."""
+    doc = _read_yaml(path, "campaign file")
+    body = doc.get("campaign") if isinstance(doc, dict) else None
+    entries = body.get("phases") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: expected a non-empty list under 'campaign: phases'")
+    phases = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{path}: phase #{i}"
+        if not isinstance(entry, dict) or not entry.get("name"):
+            raise ConfigError(f"{where}: expected a mapping with a 'name', got {entry!r}")
+        where = f"{path}: phase {entry['name']!r}"
+        try:
+            phase = Phase(
+                name=str(entry["name"]),
+                target_entries=int(entry["target_entries"]),
+                first_year=None if entry.get("first_year") is None else int(entry["first_year"]),
+                last_year=None if entry.get("last_year") is None else int(entry["last_year"]),
+                deadline=_date_or_none(entry.get("deadline")),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"{where}: {exc.args[0]!r} is missing") from exc
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        if phase.target_entries <= 0:
+            raise ConfigError(f"{where}: target_entries must be positive")
+        if None not in (phase.first_year, phase.last_year) and phase.first_year > phase.last_year:
+            raise ConfigError(f"{where}: first_year is after last_year")
+        phases.append(phase)
+    return Campaign(name=str(body.get("name") or "campaign"), phases=tuple(phases))
+
+
+def _date_or_none(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(f"deadline must be a date (YYYY-MM-DD), got {value!r}") from exc

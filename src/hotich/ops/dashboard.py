@@ -1,0 +1,78 @@
+"""The campaign dashboard: a small FastAPI app over ``hotich.ops.progress``.
+
+Mounted in Airflow's api-server by ``plugins/hotich_plugin.py`` at ``/hotich/`` (a
+"Campaign progress" entry in the UI's navigation), or served on its own:
+
+    python -m hotich.ops.dashboard [--port 8801]     (127.0.0.1 only)
+
+Airflow does not put its login in front of plugin apps. The app shows aggregates only
+(counts per district, phase and reason code, run ids), never a name or a personal ID.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from hotich.config import ConfigError, Settings
+from hotich.ops.progress import ProgressUnavailable, read_progress, render_html
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    civil_status_uri: Callable[[], str], settings: Callable[[], Settings] = Settings.from_env
+) -> FastAPI:
+    """The dashboard app; the database URI and the settings are resolved per request
+    (a connection added after the api-server started is picked up)."""
+    app = FastAPI(title="hotich campaign progress", docs_url=None, redoc_url=None)
+
+    def progress() -> dict[str, Any] | JSONResponse:
+        try:
+            uri = civil_status_uri()
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        try:
+            return read_progress(uri, settings())
+        except ConfigError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=500)
+        except ProgressUnavailable as exc:
+            log.error("dashboard: %s", exc)
+            return JSONResponse({"error": str(exc)}, status_code=503)
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> HTMLResponse:
+        result = progress()
+        if isinstance(result, JSONResponse):
+            body = result.body.decode()
+            return HTMLResponse(f"<!doctype html><meta charset='utf-8'><pre>{html.escape(body)}</pre>",
+                                status_code=result.status_code)  # fmt: skip
+        return HTMLResponse(render_html(result))
+
+    @app.get("/api/progress")
+    def api() -> Any:
+        return progress()
+
+    return app
+
+
+def main(argv: list[str]) -> int:
+    """Serve the dashboard alone on 127.0.0.1 (default port 8801)."""
+    import uvicorn
+
+    from hotich.connections import civil_status_uri
+
+    port = int(argv[argv.index("--port") + 1]) if "--port" in argv else 8801
+    app = create_app(lambda: civil_status_uri(Settings.from_env()))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,298 @@
+"""Campaign progress: how far each phase and district is, and what waits for whom.
+
+For the campaign's managers (entries loaded against each phase's target and deadline,
+at the pace of the last days) and for whoever is on call (each district's last finished
+run, and the quarantine and review backlogs by reason). Aggregates only: no name or
+personal ID ever leaves this module, so the page can be shown to anyone who may see the
+campaign's figures.
+
+    python -m hotich.ops.progress [--json]     (national database: HOTICH_DATABASE_URL
+                                                or the civil_status_db connection)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import math
+import sys
+import zoneinfo
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg2
+import psycopg2.errors
+
+from hotich.config import TIMEZONE, Campaign, ConfigError, Settings, load_campaign, load_districts
+from hotich.db import masked, pg_connect
+from hotich.load import read_sql
+
+
+class ProgressUnavailable(RuntimeError):
+    """The national database cannot be read; the message names it (password hidden)."""
+
+
+# First loads per day are averaged over this many days (today included) for the pace.
+PACE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class PhaseProgress:
+    """One phase of the campaign: entries loaded against its target and deadline."""
+
+    name: str
+    target_entries: int
+    loaded: int
+    share: float  # loaded / target
+    deadline: dt.date | None
+    days_left: int | None  # to the deadline, today excluded
+    needed_per_day: float | None  # to reach the target by the deadline
+    pace_per_day: float  # first loads per day over the last PACE_DAYS days
+    projected_finish: dt.date | None  # at that pace; None when done or not moving
+    on_track: bool | None  # None: no deadline
+
+
+def phase_progress(
+    campaign: Campaign, loaded_by_year: pd.DataFrame, first_loaded: pd.DataFrame, today: dt.date
+) -> list[PhaseProgress]:
+    """Each phase's progress from the loaded entries per registration year
+    (``year``, ``entries``) and the first loads per day and year (``day``, ``year``,
+    ``entries``) of the last ``PACE_DAYS`` days."""
+    since = today - dt.timedelta(days=PACE_DAYS - 1)
+    recent = first_loaded[pd.to_datetime(first_loaded["day"]).dt.date >= since] if len(first_loaded) else first_loaded
+    out = []
+    for phase in campaign.phases:
+        loaded = int(loaded_by_year.loc[_in_phase(loaded_by_year["year"], phase), "entries"].sum())
+        pace = float(recent.loc[_in_phase(recent["year"], phase), "entries"].sum()) / PACE_DAYS
+        remaining = max(phase.target_entries - loaded, 0)
+        finish = None
+        if remaining and pace > 0:
+            finish = today + dt.timedelta(days=math.ceil(remaining / pace))
+        days_left = needed = on_track = None
+        if phase.deadline is not None:
+            days_left = (phase.deadline - today).days
+            needed = remaining / days_left if days_left > 0 else float(remaining)
+            on_track = remaining == 0 or (finish is not None and finish <= phase.deadline)
+        out.append(
+            PhaseProgress(
+                name=phase.name, target_entries=phase.target_entries, loaded=loaded,
+                share=loaded / phase.target_entries, deadline=phase.deadline, days_left=days_left,
+                needed_per_day=needed, pace_per_day=pace, projected_finish=finish, on_track=on_track,
+            )  # fmt: skip
+        )
+    return out
+
+
+def _in_phase(years: pd.Series, phase) -> pd.Series:
+    mask = pd.Series(True, index=years.index)
+    if phase.first_year is not None:
+        mask &= years >= phase.first_year
+    if phase.last_year is not None:
+        mask &= years <= phase.last_year
+    return mask
+
+
+def district_rows(
+    names: dict[str, str], counts: pd.DataFrame, last_runs: pd.DataFrame, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """One row per district (configured or seen): records by status and its last run."""
+    counts = counts.set_index("district_code")
+    runs = last_runs.set_index("district_code")
+    rows = []
+    for code in sorted(set(names) | set(counts.index) | set(runs.index)):
+        c = counts.loc[code] if code in counts.index else None
+        r = runs.loc[code] if code in runs.index else None
+        finished = None if r is None else pd.Timestamp(r["finished_at"]).to_pydatetime()
+        rows.append({
+            "district_code": code,
+            "name": names.get(code, ""),
+            **{k: 0 if c is None else int(c[k]) for k in ("records", "loaded", "review", "quarantined")},
+            "last_run_id": None if r is None else str(r["run_id"]),
+            "last_finished_at": None if finished is None else finished.astimezone(now.tzinfo).isoformat(
+                timespec="minutes"),
+            "hours_since_last_run": None if finished is None else round((now - finished).total_seconds() / 3600, 1),
+        })  # fmt: skip
+    return rows
+
+
+def read_progress(civil_status_uri: str, settings: Settings, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The whole progress picture, JSON-ready, read from the national database."""
+    now = now or dt.datetime.now(zoneinfo.ZoneInfo(TIMEZONE))
+    today = now.astimezone(zoneinfo.ZoneInfo(TIMEZONE)).date()
+    campaign = load_campaign(settings.campaign_file)
+    try:
+        names = {d.code: d.name for d in load_districts(settings.districts_file)}
+    except ConfigError:  # the figures still stand without the names
+        names = {}
+    since = dt.datetime.combine(today - dt.timedelta(days=PACE_DAYS - 1), dt.time(), zoneinfo.ZoneInfo(TIMEZONE))
+    try:
+        frames = _read_frames(civil_status_uri, settings.sql_dir / "ops", since)
+    except psycopg2.errors.UndefinedTable as exc:
+        raise ProgressUnavailable(
+            f"national database {masked(civil_status_uri)} has no hotich tables yet:"
+            " the first run of the hotich_reconcile DAG creates them"
+        ) from exc
+    except psycopg2.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProgressUnavailable(f"national database {masked(civil_status_uri)} cannot be read: {first}") from exc
+    counts, last_runs, backlog, by_year, first_loaded = frames
+    phases = phase_progress(campaign, by_year, first_loaded, today)
+    districts = district_rows(names, counts, last_runs, now)
+    totals = {k: sum(d[k] for d in districts) for k in ("records", "loaded", "review", "quarantined")}
+    return {
+        "campaign": campaign.name,
+        "generated_at": now.isoformat(timespec="seconds"),
+        "today": today.isoformat(),
+        "pace_days": PACE_DAYS,
+        "phases": [_jsonable(asdict(p)) for p in phases],
+        "districts": districts,
+        "totals": totals,
+        "backlog": [{k: (int(v) if k == "records" else v) for k, v in row.items()}
+                    for row in backlog.to_dict("records")],  # fmt: skip
+    }
+
+
+def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame, ...]:
+    conn = pg_connect(uri)
+    try:
+        with conn.cursor() as cur:
+            return (
+                read_sql(cur, sql / "districts.sql", {}),
+                read_sql(cur, sql / "last_runs.sql", {}),
+                read_sql(cur, sql / "backlog.sql", {}),
+                read_sql(cur, sql / "loaded_by_year.sql", {}),
+                read_sql(cur, sql / "first_loaded_by_day.sql", {"since": since}),
+            )
+    finally:
+        conn.close()
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in d.items()}
+
+
+# --- rendering --------------------------------------------------------------------------------
+def _n(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return html.escape(str(v))
+
+
+def _phase_state(p: dict[str, Any]) -> str:
+    if p["on_track"] is None:
+        return "no deadline"
+    if p["loaded"] >= p["target_entries"]:
+        return "done"
+    return "on track" if p["on_track"] else "behind"
+
+
+def render_html(progress: dict[str, Any]) -> str:
+    """A self-contained page (no scripts, relative links only: it works behind a proxy)."""
+    phases = "".join(
+        f"<tr class='{_phase_state(p).replace(' ', '-')}'><td>{_n(p['name'])}</td><td>{_n(p['loaded'])}</td>"
+        f"<td>{_n(p['target_entries'])}</td><td>{p['share']:.1%}</td><td>{_n(p['deadline'])}</td>"
+        f"<td>{_n(p['days_left'])}</td><td>{_n(p['needed_per_day'])}</td><td>{_n(p['pace_per_day'])}</td>"
+        f"<td>{_n(p['projected_finish'])}</td><td>{_phase_state(p)}</td></tr>"
+        for p in progress["phases"]
+    )
+    districts = "".join(
+        f"<tr><td>{_n(d['district_code'])} {_n(d['name'])}</td><td>{_n(d['records'])}</td><td>{_n(d['loaded'])}</td>"
+        f"<td>{_n(d['review'])}</td><td>{_n(d['quarantined'])}</td><td>{_n(d['last_run_id'])}</td>"
+        f"<td>{_n(_local_minutes(d['last_finished_at']))}</td><td>{_n(d['hours_since_last_run'])}</td></tr>"
+        for d in progress["districts"]
+    )
+    t = progress["totals"]
+    backlog = _backlog_table(progress)
+    return f"""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>hotich: {_n(progress['campaign'])}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5rem; }}
+th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: right; white-space: nowrap; }}
+th:first-child, td:first-child {{ text-align: left; }}
+td.zero {{ color: #bbb; }}
+tr.behind td {{ background: #fde2e2; }} tr.on-track td, tr.done td {{ background: #e3f6e5; }}
+</style></head><body>
+<h1>{_n(progress['campaign'])}</h1>
+<p>Figures as of {_n(progress['generated_at'])} (Asia/Ho_Chi_Minh). Pace: entries loaded
+for the first time per day, over the last {progress['pace_days']} days.
+<a href="api/progress">JSON</a></p>
+<h2>Phases</h2>
+<table><tr><th>phase</th><th>loaded</th><th>target</th><th>done</th><th>deadline</th><th>days left</th>
+<th>needed / day</th><th>pace / day</th><th>projected finish</th><th>state</th></tr>{phases}</table>
+<h2>Districts</h2>
+<table><tr><th>district</th><th>records read</th><th>loaded</th><th>review</th><th>quarantined</th>
+<th>last finished run</th><th>finished at</th><th>hours since</th></tr>{districts}
+<tr><th>all</th><th>{_n(t['records'])}</th><th>{_n(t['loaded'])}</th><th>{_n(t['review'])}</th>
+<th>{_n(t['quarantined'])}</th><th colspan="3"></th></tr></table>
+<h2>Waiting, by reason and district: quarantine (the district fixes the source) and review
+(the register disagrees)</h2>
+{backlog}
+</body></html>
+"""
+
+
+def _local_minutes(stamp: str | None) -> str | None:
+    return None if stamp is None else stamp[:16].replace("T", " ")
+
+
+def _backlog_table(progress: dict[str, Any]) -> str:
+    """Open entries as a table of (queue, reason) by district, with a total column."""
+    if not progress["backlog"]:
+        return "<p>Nothing waits.</p>"
+    table = pd.DataFrame(progress["backlog"]).pivot_table(
+        index=["queue", "code"], columns="district_code", values="records", aggfunc="sum", fill_value=0
+    )
+    table = table.reindex(columns=[d["district_code"] for d in progress["districts"]], fill_value=0)
+    table["all"] = table.sum(axis=1)
+    head = "".join(f"<th>{_n(c)}</th>" for c in table.columns)
+    body = "".join(
+        f"<tr><td>{_n(queue)}</td><td>{_n(code)}</td>"
+        + "".join("<td class='zero'>·</td>" if v == 0 else f"<td>{_n(int(v))}</td>" for v in row.tolist())
+        + "</tr>"
+        for (queue, code), row in table.iterrows()
+    )
+    return f"<table><tr><th>queue</th><th>reason</th>{head}</tr>{body}</table>"
+
+
+def render_text(progress: dict[str, Any]) -> str:
+    """The same figures as plain text, for the terminal."""
+    lines = [f"{progress['campaign']} — as of {progress['generated_at']}", ""]
+    for p in progress["phases"]:
+        line = f"{p['name']}: {p['loaded']:,} / {p['target_entries']:,} ({p['share']:.1%}), {_phase_state(p)}"
+        if p["deadline"]:
+            line += (f"; deadline {p['deadline']} in {p['days_left']} days, needs "
+                     f"{p['needed_per_day']:,.0f}/day, pace {p['pace_per_day']:,.0f}/day")  # fmt: skip
+        lines.append(line)
+    lines.append("")
+    lines.append(f"{'district':<18}{'read':>10}{'loaded':>10}{'review':>8}{'quarant.':>10}  last finished run")
+    for d in progress["districts"]:
+        label = f"{d['district_code']} {d['name']}"[:17]
+        last = f"{d['last_run_id']} ({d['hours_since_last_run']} h ago)" if d["last_run_id"] else "never"
+        lines.append(f"{label:<18}{d['records']:>10,}{d['loaded']:>10,}{d['review']:>8,}{d['quarantined']:>10,}  {last}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """Print the progress (text, or JSON with ``--json``)."""
+    from hotich.connections import civil_status_uri
+
+    settings = Settings.from_env()
+    try:
+        progress = read_progress(civil_status_uri(settings), settings)
+    except (ProgressUnavailable, ConfigError, LookupError) as exc:
+        print(f"progress: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(progress, ensure_ascii=False, indent=1) if "--json" in argv else render_text(progress))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,442 @@
+"""The daily pipeline for one district: extract → validate → reconcile → load.
+
+Each stage reads what the previous one wrote into the district's work folder
+(``<data_dir>/runs/<run_id>/<district>/``) and writes its own result there, so that the
+DAG passes only paths through XCom and a retried task starts from its stage's input.
+The DAG (``dags/hotich_reconcile.py``) and the benchmarks share these functions; none
+of them knows Airflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hotich import normalize, reconcile, validate
+from hotich.config import District, Settings
+from hotich.db import pg_connect
+from hotich.extract import Extract, RecordSink, SourceError
+from hotich.extract.legacy import extract_legacy
+from hotich.extract.modern import extract_modern
+from hotich.extract.workbook import extract_workbook
+from hotich.load import LoadBatch, load_batch, read_sql
+from hotich.migrate import migrate
+from hotich.model import (
+    DUPLICATE_ENTRY,
+    LEGACY_ENCODING,
+    LINK_AMBIGUOUS,
+    LINK_NONE,
+    LINKED,
+    QUARANTINE_CODES,
+    REVIEW_CODES,
+    ROLE_HUSBAND,
+    ROLE_SUBJECT,
+    ROLE_WIFE,
+    SEX_FEMALE,
+    SEX_MALE,
+    Flavor,
+    RecordType,
+    Status,
+    code_list,
+)
+
+log = logging.getLogger(__name__)
+
+UriResolver = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every stage of one run needs to know."""
+
+    run_id: str
+    run_date: dt.date  # the run's date in Asia/Ho_Chi_Minh (DATE_INVALID: after it)
+    settings: Settings
+    civil_status_uri: str
+
+    def workdir(self, district_code: str) -> Path:
+        """The district's work folder for this run."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.run_id)
+        path = self.settings.data_dir / "runs" / safe / district_code
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def connect(ctx: RunContext):
+    """A psycopg2 connection to the national civil-status database."""
+    return pg_connect(ctx.civil_status_uri)
+
+
+def prepare_database(ctx: RunContext) -> list[str]:
+    """Apply pending migrations of the national database; return those applied."""
+    from hotich.db import engine_for
+
+    engine = engine_for(ctx.civil_status_uri)
+    try:
+        return migrate(engine, ctx.settings.sql_dir)
+    finally:
+        engine.dispose()
+
+
+def _write_json(path: Path, value: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    tmp.replace(path)
+
+
+# --- extract ----------------------------------------------------------------------------
+
+
+def extract_district(ctx: RunContext, district: District, resolve_uri: UriResolver) -> dict[str, Any]:
+    """Read the district's new or changed records into its work folder; return counts."""
+    started = time.monotonic()
+    sql_dir = ctx.settings.sql_dir
+    with connect(ctx) as conn, conn.cursor() as cur:
+        known = read_sql(cur, sql_dir / "load" / "known_hashes.sql", {"district_code": district.code})
+        known_hashes = dict(zip(known["source_key"], known["content_hash"], strict=True))
+        cur.execute(
+            "SELECT table_name, updated_at FROM recon.watermark WHERE district_code = %s",
+            (district.code,),
+        )
+        watermarks = dict(cur.fetchall())
+        cur.execute(
+            "SELECT file_name, content_hash FROM recon.workbook_file WHERE district_code = %s",
+            (district.code,),
+        )
+        known_files = dict(cur.fetchall())
+    conn.close()
+    # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
+    sink = RecordSink(ctx.workdir(district.code) / "extract.parquet", label=f"district {district.label}")
+    try:
+        if district.flavor is Flavor.WORKBOOK:
+            assert district.inbox is not None
+            try:
+                extract = extract_workbook(
+                    district.code, district.inbox, known_files=known_files, known_hashes=known_hashes, sink=sink
+                )
+            except FileNotFoundError as exc:
+                raise SourceError(f"district {district.label}: {exc}") from exc
+        else:
+            assert district.conn_id is not None
+            uri = resolve_uri(district.conn_id)
+            if district.flavor is Flavor.MODERN:
+                extract = extract_modern(
+                    district.code, uri, sql_dir=sql_dir, watermarks=watermarks,
+                    known_hashes=known_hashes,
+                    lookback=dt.timedelta(minutes=ctx.settings.watermark_lookback_minutes),
+                    chunk_rows=ctx.settings.chunk_rows, sink=sink,
+                )
+            else:
+                extract = extract_legacy(
+                    district.code, uri, sql_dir=sql_dir, known_hashes=known_hashes,
+                    chunk_rows=ctx.settings.chunk_rows, sink=sink,
+                )
+    finally:
+        sink.close()
+    return save_extract(ctx, extract, seconds=time.monotonic() - started)
+
+
+def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str, Any]:
+    """Write the extract state beside the extracted records; return the counts."""
+    work = ctx.workdir(extract.district_code)
+    state = {
+        "watermarks": extract.watermarks,
+        "workbook_files": extract.workbook_files,
+        "rejected_files": extract.rejected_files,
+        "read": extract.read,
+    }
+    _write_json(work / "extract_state.json", state)
+    summary = {
+        "district_code": extract.district_code,
+        "read": extract.read,
+        "extracted": extract.extracted,
+        "rejected_files": len(extract.rejected_files),
+        "extract_seconds": round(seconds, 2),
+    }
+    log.info("district %s: %d rows read, %d new or changed", extract.district_code,
+             extract.read, extract.extracted)
+    return summary
+
+
+# --- validate ---------------------------------------------------------------------------
+
+
+def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
+    """Normalize and run the quality suites; write per-record quarantine reasons."""
+    started = time.monotonic()
+    work = ctx.workdir(district_code)
+    raw = pd.read_parquet(work / "extract.parquet")
+    records = normalize.normalize_records(raw)
+    with connect(ctx) as conn, conn.cursor() as cur:
+        claimed = read_sql(
+            cur, ctx.settings.sql_dir / "load" / "claimed_entries.sql", {"district_code": district_code}
+        )
+    conn.close()
+    outcome = validate.validate_records(
+        records,
+        run_date=ctx.run_date,
+        province_codes=validate.load_province_codes(ctx.settings.province_codes_file),
+        claimed=claimed,
+        suite_dir=ctx.settings.expectations_dir,
+    )
+    records["quarantine_reasons"] = outcome.reasons.reindex(records.index).map(
+        lambda r: sorted(code_list(r))
+    )
+    records.to_parquet(work / "validated.parquet", index=False)
+    gx_dir = work / "gx"
+    gx_dir.mkdir(exist_ok=True)
+    for suite, result in outcome.suite_results.items():
+        _write_json(gx_dir / f"{suite}.json", result)
+    quarantined = int(records["quarantine_reasons"].map(len).gt(0).sum())
+    return {
+        "district_code": district_code,
+        "validated": len(records),
+        "failing_quality": quarantined,
+        "validate_seconds": round(time.monotonic() - started, 2),
+    }
+
+
+# --- reconcile --------------------------------------------------------------------------
+
+
+def persons_of(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per person to reconcile: the subject, or each spouse of a marriage."""
+    frames = []
+    single = records[records["record_type"].isin([RecordType.BIRTH.value, RecordType.DEATH.value])]
+    if not single.empty:
+        is_birth = single["record_type"] == RecordType.BIRTH.value
+        is_death = ~is_birth
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_key": single["source_key"],
+                    "record_type": single["record_type"],
+                    "role": ROLE_SUBJECT,
+                    "full_name": single["subject_name"],
+                    "sex": single["subject_sex"],
+                    "dob": single["subject_dob"],
+                    "dob_year": single["subject_dob_year"],
+                    "dob_year_only": single["subject_dob_state"] == "year",
+                    "personal_id": single["subject_id"],
+                    "mother_name": single["mother_name"].where(is_birth, None),
+                    "father_name": single["father_name"].where(is_birth, None),
+                    "death_date": single["death_date"].where(is_death),
+                    "registration_date": single["registration_date"],
+                }
+            )
+        )
+    married = records[records["record_type"] == RecordType.MARRIAGE.value]
+    for role, prefix, sex in ((ROLE_HUSBAND, "husband", SEX_MALE), (ROLE_WIFE, "wife", SEX_FEMALE)):
+        if married.empty:
+            continue
+        frames.append(
+            pd.DataFrame(
+                {
+                    "source_key": married["source_key"],
+                    "record_type": married["record_type"],
+                    "role": role,
+                    "full_name": married[f"{prefix}_name"],
+                    "sex": sex,
+                    "dob": married[f"{prefix}_dob"],
+                    "dob_year": married[f"{prefix}_dob_year"],
+                    "dob_year_only": married[f"{prefix}_dob_state"] == "year",
+                    "personal_id": married[f"{prefix}_id"],
+                    "mother_name": None,
+                    "father_name": None,
+                    "death_date": pd.NaT,
+                    "registration_date": married["registration_date"],
+                }
+            )
+        )
+    if not frames:
+        from hotich.model import PERSON_COLUMNS
+
+        return pd.DataFrame(columns=list(PERSON_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
+
+
+def reconcile_district(ctx: RunContext, district_code: str, register: reconcile.RegisterLookup) -> dict[str, Any]:
+    """Check every person of the records that passed the suites against the register."""
+    started = time.monotonic()
+    work = ctx.workdir(district_code)
+    records = pd.read_parquet(work / "validated.parquet")
+    clean = records[records["quarantine_reasons"].map(len) == 0]
+    persons = persons_of(clean)
+    result = reconcile.reconcile(persons, register)
+    person_verdicts = result.persons.merge(
+        persons[["source_key", "role", "full_name", "personal_id"]], on=["source_key", "role"], how="left"
+    )
+    person_verdicts.to_parquet(work / "persons.parquet", index=False)
+    result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
+    codes = person_verdicts["reasons"].explode().value_counts().to_dict()
+    return {
+        "district_code": district_code,
+        "persons": len(persons),
+        "reasons": {k: int(v) for k, v in codes.items()},
+        "register": getattr(result, "stats", {}),
+        "reconcile_seconds": round(time.monotonic() - started, 2),
+    }
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.DataFrame:
+    """One verdict per record: status, sorted reasons and the ledger's personal_id."""
+    out = records[["district_code", "record_type", "source_key", "content_hash", "book", "entry_no"]].copy()
+    out["source_record"] = records["raw"]
+    quality = records["quarantine_reasons"].map(code_list)
+    quarantined = quality.map(len) > 0
+    status = pd.Series(Status.LOADED.value, index=records.index, dtype=object)
+    register_reasons = pd.Series([[]] * len(records), index=records.index, dtype=object)
+    if not person_verdicts.empty:
+        by_key = reconcile.merge_record_verdicts(person_verdicts).set_index("source_key")
+        register_reasons = records["source_key"].map(by_key["reasons"]).map(code_list)
+        status = records["source_key"].map(by_key["status"]).fillna(Status.LOADED.value)
+    status = status.where(~quarantined, Status.QUARANTINED.value)
+    legacy = records["legacy_encoding"].fillna(False).astype(bool)
+    # LEGACY_ENCODING is information: listed whatever the status.
+    reasons = [
+        sorted(set(q if bad else r) | ({LEGACY_ENCODING} if lg else set()))
+        for q, r, bad, lg in zip(quality, register_reasons, quarantined, legacy, strict=True)
+    ]
+    out["reasons"] = reasons
+    out["status"] = status.values
+    # A loaded record carries only information codes (contract): guard the invariant.
+    assert not any((QUARANTINE_CODES | REVIEW_CODES) & set(r)
+                   for r, s in zip(out["reasons"], out["status"], strict=True) if s == Status.LOADED.value)
+    subject_ids = {}
+    if not person_verdicts.empty:
+        subj = person_verdicts[person_verdicts["role"] == ROLE_SUBJECT]
+        subject_ids = dict(zip(subj["source_key"], subj["loaded_personal_id"], strict=True))
+    loaded_single = (out["status"] == Status.LOADED.value) & out["record_type"].isin(
+        [RecordType.BIRTH.value, RecordType.DEATH.value]
+    )
+    out["personal_id"] = out["source_key"].map(subject_ids).where(loaded_single, None)
+    out["claims_entry"] = (
+        out["book"].notna() & out["entry_no"].notna() & ~quality.map(lambda r: DUPLICATE_ENTRY in r)
+    )
+    return out
+
+
+def _link_verdict(reasons: list[str]) -> str | None:
+    for code in (LINKED, LINK_AMBIGUOUS, LINK_NONE):
+        if code in reasons:
+            return code
+    return None
+
+
+def load_frames(
+    records: pd.DataFrame, verdicts: pd.DataFrame, person_verdicts: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The registrations and people to load (records whose verdict is ``loaded``)."""
+    loaded_keys = verdicts.loc[verdicts["status"] == Status.LOADED.value, "source_key"]
+    recs = records[records["source_key"].isin(loaded_keys)]
+    registrations = pd.DataFrame(
+        {
+            "source_key": recs["source_key"],
+            "district_code": recs["district_code"],
+            "record_type": recs["record_type"],
+            "book": recs["book"],
+            "entry_no": recs["entry_no"],
+            "registration_date": recs["registration_date"].dt.strftime("%Y-%m-%d"),
+            "place": recs["place"],
+            "ethnicity": recs["ethnicity"].fillna(recs["husband_ethnicity"]),
+            "nationality": recs["nationality"],
+            "death_cause": recs["death_cause"],
+            "legacy_encoding": recs["legacy_encoding"].fillna(False).astype(bool),
+            "content_hash": recs["content_hash"],
+        }
+    )
+    people = persons_of(recs)
+    if people.empty:
+        return registrations, pd.DataFrame(columns=["source_key", "role"])
+    pv = person_verdicts.drop(columns=["full_name", "personal_id", "record_type", "source_name"],
+                              errors="ignore")
+    people = people.merge(pv, on=["source_key", "role"], how="left")
+    src = recs.set_index("source_key")
+    is_birth = people["record_type"] == RecordType.BIRTH.value
+
+    def text_date(col: str) -> pd.Series:
+        state = people["source_key"].map(src[f"{col}_state"])
+        full = people["source_key"].map(src[col]).dt.strftime("%Y-%m-%d")
+        year = people["source_key"].map(src[f"{col}_year"]).astype("string")
+        return full.where(state == "full", year.where(state == "year", None)).where(is_birth, None)
+
+    persons = pd.DataFrame(
+        {
+            "source_key": people["source_key"],
+            "role": people["role"],
+            "full_name": people["loaded_name"].fillna(people["full_name"]),
+            "source_name": people["full_name"],
+            "sex": people["sex"],
+            "date_of_birth": people["dob"].dt.strftime("%Y-%m-%d"),
+            "year_of_birth": people["dob_year"].astype("Int64"),
+            "personal_id": people["loaded_personal_id"],
+            "id_origin": people["personal_id"].notna().map({True: "given", False: None}),
+            "mother_name": people["mother_name"],
+            "mother_dob": text_date("mother_dob"),
+            "father_name": people["father_name"],
+            "father_dob": text_date("father_dob"),
+            "death_date": people["death_date"].dt.strftime("%Y-%m-%d"),
+            "link_verdict": people["reasons"].map(lambda r: _link_verdict(code_list(r))),
+            "link_name_level": people.get("link_name_level"),
+            "link_date_level": people.get("link_date_level"),
+            "link_corroborated": people.get("link_corroborated"),
+        }
+    )
+    persons.loc[persons["link_verdict"] == LINKED, "id_origin"] = "linked"
+    return registrations, persons
+
+
+def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
+    """Write the district's verdicts, loaded records and extract state in one transaction."""
+    started = time.monotonic()
+    work = ctx.workdir(district_code)
+    records = pd.read_parquet(work / "validated.parquet")
+    persons_path = work / "persons.parquet"
+    person_verdicts = pd.read_parquet(persons_path) if persons_path.exists() else pd.DataFrame()
+    candidates_path = work / "candidates.parquet"
+    candidates = pd.read_parquet(candidates_path) if candidates_path.exists() else pd.DataFrame()
+    state = json.loads((work / "extract_state.json").read_text(encoding="utf-8"))
+    verdicts = record_verdicts(records, person_verdicts)
+    registrations, persons = load_frames(records, verdicts, person_verdicts)
+    batch = LoadBatch(
+        run_id=ctx.run_id,
+        district_code=district_code,
+        extracted=len(records),
+        verdicts=verdicts,
+        registrations=registrations,
+        persons=persons,
+        candidates=_candidate_rows(candidates),
+        watermarks=state["watermarks"],
+        workbook_files=state["workbook_files"],
+        rejected_files=state["rejected_files"],
+        stats={"read": state.get("read", 0)},
+    )
+    conn = connect(ctx)
+    try:
+        counts = load_batch(conn, batch, ctx.settings.sql_dir)
+    finally:
+        conn.close()
+    return {"district_code": district_code, **counts, "load_seconds": round(time.monotonic() - started, 2)}
+
+
+def _candidate_rows(candidates: pd.DataFrame) -> pd.DataFrame:
+    cols = ["source_key", "role", "candidate_id", "score", "rank"]
+    if candidates.empty:
+        return pd.DataFrame(columns=cols)
+    frame = candidates.rename(columns={"so_dinh_danh": "candidate_id", "candidate_order": "rank"})
+    if "rank" not in frame:
+        frame = frame.sort_values(["source_key", "role", "score"], ascending=[True, True, False])
+        frame["rank"] = frame.groupby(["source_key", "role"]).cumcount() + 1
+    return frame.drop_duplicates(["source_key", "role", "candidate_id"])[cols]
