@@ -44,8 +44,11 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 STAGES = ("extract", "validate", "reconcile", "load")
 
 
-def run_stage(ctx: pipeline.RunContext, district, stage: str, uris: dict[str, str], register_uri: str):
+def run_stage(
+    ctx: pipeline.RunContext, district, stage: str, uris: dict[str, str], register_uri: str
+):
     """One task in a fresh worker process, as Airflow runs it: seconds, counts, peak RSS."""
+
     def resolve(conn_id: str) -> str:
         return uris[f"AIRFLOW_CONN_{conn_id.upper()}"]
 
@@ -63,7 +66,15 @@ def run_stage(ctx: pipeline.RunContext, district, stage: str, uris: dict[str, st
     else:
         pipeline.load_district(ctx, district.code)
     span = (started_at, time.time())
-    return district, stage, time.monotonic() - t0, out.get("extracted", 0), stats, peak_rss_mb(), span
+    return (
+        district,
+        stage,
+        time.monotonic() - t0,
+        out.get("extracted", 0),
+        stats,
+        peak_rss_mb(),
+        span,
+    )
 
 
 stage_rss: dict[str, float] = {}
@@ -84,7 +95,9 @@ def peak_rss_mb() -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reuse", action="store_true", help="reuse the province generated before")
@@ -100,15 +113,23 @@ def main() -> int:
         from hotich_dev.synth.province import generate
 
         t0 = time.monotonic()
-        generate(scale=args.scale, seed=args.seed, out=province, pg_url=server, mariadb_url=mariadb,
-                 db_prefix=f"hotich_bench_{str(args.scale).replace('.', '_')}_")
+        generate(
+            scale=args.scale,
+            seed=args.seed,
+            out=province,
+            pg_url=server,
+            mariadb_url=mariadb,
+            db_prefix=f"hotich_bench_{str(args.scale).replace('.', '_')}_",
+        )
         gen_s = time.monotonic() - t0
     national = fresh_database(server, "hotich_bench_national")
     uris = read_env_file(province / "connections.env")
     districts = load_districts(province / "districts.yaml")
     ctx = pipeline.RunContext(
-        run_id=f"bench-{dt.datetime.now():%Y%m%dT%H%M%S}", run_date=dt.date.today(),
-        settings=Settings(data_dir=OUT / "work"), civil_status_uri=national,
+        run_id=f"bench-{dt.datetime.now():%Y%m%dT%H%M%S}",
+        run_date=dt.date.today(),
+        settings=Settings(data_dir=OUT / "work"),
+        civil_status_uri=national,
     )
     pipeline.prepare_database(ctx)
     stages = {"extract": 0.0, "validate": 0.0, "reconcile": 0.0, "load": 0.0}
@@ -121,8 +142,12 @@ def main() -> int:
         # LocalExecutor runs the mapped district tasks on two cores.
         # spawn, not fork: a task's peak memory is then its own, not the parent's.
         spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=args.workers, max_tasks_per_child=1, mp_context=spawn) as pool:
-            pending = {pool.submit(run_stage, ctx, d, STAGES[0], uris, register_uri) for d in districts}
+        with ProcessPoolExecutor(
+            max_workers=args.workers, max_tasks_per_child=1, mp_context=spawn
+        ) as pool:
+            pending = {
+                pool.submit(run_stage, ctx, d, STAGES[0], uris, register_uri) for d in districts
+            }
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -137,7 +162,10 @@ def main() -> int:
                     if nxt < len(STAGES):
                         pending.add(pool.submit(run_stage, ctx, d, STAGES[nxt], uris, register_uri))
                     else:
-                        print(f"district {d.code}: done, {time.monotonic() - started:.0f} s so far", flush=True)
+                        print(
+                            f"district {d.code}: done, {time.monotonic() - started:.0f} s so far",
+                            flush=True,
+                        )
     total = time.monotonic() - started
     conn = pipeline.connect(ctx)
     try:
@@ -150,20 +178,31 @@ def main() -> int:
     progress = read_progress(national, Settings(districts_file=province / "districts.yaml"))
     progress_s = time.monotonic() - t0
     rows = [
-        ("scale", f"{args.scale:g}"), ("records", f"{records:,}"),
+        ("scale", f"{args.scale:g}"),
+        ("records", f"{records:,}"),
         ("generation (s)", f"{gen_s:.1f}" if gen_s else "reused"),
         ("district workers in parallel", str(args.workers)),
         *[(f"{k}, summed over districts (s)", f"{v:.1f}") for k, v in stages.items()],
-        ("extract + validate + load, wall estimate (s)",
-         f"{total * (1 - stages['reconcile'] / max(sum(stages.values()), 1e-9)):.1f}"),
+        (
+            "extract + validate + load, wall estimate (s)",
+            f"{total * (1 - stages['reconcile'] / max(sum(stages.values()), 1e-9)):.1f}",
+        ),
         ("total wall time with reconcile (s)", f"{total:.1f}"),
-        ("register requests / retries / 429s", f"{stats['requests']} / {stats['retries']} / {stats['rate_limited']}"),
+        (
+            "register requests / retries / 429s",
+            f"{stats['requests']} / {stats['retries']} / {stats['rate_limited']}",
+        ),
         ("register quota (rps)", f"{args.quota:g}" if args.quota else "off"),
         *[(f"peak memory of one {k} task (MB)", f"{v:.0f}") for k, v in stage_rss.items()],
-        ("peak memory, two tasks together at most (MB)",
-         f"{sum(sorted(stage_rss.values())[-args.workers:]):.0f}"),
+        (
+            "peak memory, two tasks together at most (MB)",
+            f"{sum(sorted(stage_rss.values())[-args.workers :]):.0f}",
+        ),
         ("status agreement with truth", f"{accuracy.status_agreement:.4%}"),
-        ("campaign progress (dashboard view) read (s)", f"{progress_s:.2f} ({progress['totals']['records']:,} records)"),
+        (
+            "campaign progress (dashboard view) read (s)",
+            f"{progress_s:.2f} ({progress['totals']['records']:,} records)",
+        ),
     ]
     if args.quota:
         # The floor: every admitted data request at Q per second (429s and tokens are free).
@@ -171,12 +210,18 @@ def main() -> int:
         floor = admitted / args.quota
         first = min(a for a, _ in spans["reconcile"])
         last = max(b for _, b in spans["reconcile"])
-        rows.append(("reconcile span (first start to last end) / quota floor",
-                     f"{last - first:.1f} s / {floor:.1f} s = {(last - first) / max(floor, 1e-9):.2f}"))
+        rows.append(
+            (
+                "reconcile span (first start to last end) / quota floor",
+                f"{last - first:.1f} s / {floor:.1f} s = {(last - first) / max(floor, 1e-9):.2f}",
+            )
+        )
     table = "| measure | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     print(table)
     with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(f"\n## Pipeline, scale {args.scale:g} ({dt.date.today()}, {_cpus()} cores)\n\n{table}\n")
+        f.write(
+            f"\n## Pipeline, scale {args.scale:g} ({dt.date.today()}, {_cpus()} cores)\n\n{table}\n"
+        )
     return 0
 
 

@@ -117,7 +117,10 @@ def main() -> int:
     rows = [
         ("scale", f"{args.scale}"),
         ("machine", f"{os.cpu_count()} cores"),
-        ("sources", f"PostgreSQL {'yes' if pg else 'no (SQLite)'}, MariaDB {'yes' if my else 'no (SQLite)'}"),
+        (
+            "sources",
+            f"PostgreSQL {'yes' if pg else 'no (SQLite)'}, MariaDB {'yes' if my else 'no (SQLite)'}",
+        ),
         ("register people", f"{res['register']:,}"),
         ("source records", f"{res['records']:,}"),
         ("statuses", ", ".join(f"{k} {v:,}" for k, v in sorted(res["status"].items()))),
@@ -131,7 +134,9 @@ def main() -> int:
     if not args.no_append:
         path = ROOT / "benchmarks" / "RESULTS.md"
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"\n## Synthetic province\n\n{dt.date.today().isoformat()}, `benchmarks/bench_synth.py`\n\n{table}\n")
+            fh.write(
+                f"\n## Synthetic province\n\n{dt.date.today().isoformat()}, `benchmarks/bench_synth.py`\n\n{table}\n"
+            )
     return 0
 
 

@@ -22,5 +22,10 @@ class HotichPlugin(AirflowPlugin):
     ]
     # Relative href: the UI resolves it against its own base URL (works behind a proxy).
     external_views = [
-        {"name": "Campaign progress", "href": "hotich/", "destination": "nav", "url_route": "hotich"}
+        {
+            "name": "Campaign progress",
+            "href": "hotich/",
+            "destination": "nav",
+            "url_route": "hotich",
+        }
     ]

@@ -30,17 +30,22 @@ class Score:
     def table(self) -> str:
         """A Markdown table of the scores."""
         lines = [
-            "| measure | value |", "|---|---|",
+            "| measure | value |",
+            "|---|---|",
             f"| records scored | {self.records} |",
             f"| missing from ledger | {self.missing} |",
             f"| not in truth | {self.extra} |",
             f"| status agreement | {self.status_agreement:.4%} |",
             f"| reasons exactly equal | {self.reasons_exact:.4%} |",
             f"| personal_id agreement (loaded) | {self.personal_id_agreement:.4%} |",
-            "", "| code | truth | ledger | precision | recall |", "|---|---|---|---|---|",
+            "",
+            "| code | truth | ledger | precision | recall |",
+            "|---|---|---|---|---|",
         ]
         for r in self.per_code.itertuples():
-            lines.append(f"| {r.code} | {r.truth} | {r.ledger} | {r.precision:.4%} | {r.recall:.4%} |")
+            lines.append(
+                f"| {r.code} | {r.truth} | {r.ledger} | {r.precision:.4%} | {r.recall:.4%} |"
+            )
         return "\n".join(lines)
 
 
@@ -72,10 +77,16 @@ def score(ledger: pd.DataFrame, truth: pd.DataFrame) -> Score:
         if not tc and not lc:
             continue
         tp = len(tc & lc)
-        rows.append({
-            "code": code, "truth": len(tc), "ledger": len(lc), "tp": tp,
-            "precision": tp / len(lc) if lc else 1.0, "recall": tp / len(tc) if tc else 1.0,
-        })
+        rows.append(
+            {
+                "code": code,
+                "truth": len(tc),
+                "ledger": len(lc),
+                "tp": tp,
+                "precision": tp / len(lc) if lc else 1.0,
+                "recall": tp / len(tc) if tc else 1.0,
+            }
+        )
     return Score(
         records=len(common),
         missing=len(tru.index.difference(led.index)),
@@ -83,7 +94,9 @@ def score(ledger: pd.DataFrame, truth: pd.DataFrame) -> Score:
         status_agreement=float(status_ok),
         reasons_exact=float(reasons_ok),
         personal_id_agreement=float(id_ok),
-        per_code=pd.DataFrame(rows, columns=["code", "truth", "ledger", "tp", "precision", "recall"]),
+        per_code=pd.DataFrame(
+            rows, columns=["code", "truth", "ledger", "tp", "precision", "recall"]
+        ),
     )
 
 

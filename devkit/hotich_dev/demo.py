@@ -42,8 +42,9 @@ def fresh_database(server_uri: str, name: str) -> str:
 
 def ledger_table(ledger: pd.DataFrame) -> str:
     """Records per district and status, as Markdown."""
-    pivot = ledger.pivot_table(index="district_code", columns="status", values="source_key",
-                               aggfunc="count", fill_value=0)
+    pivot = ledger.pivot_table(
+        index="district_code", columns="status", values="source_key", aggfunc="count", fill_value=0
+    )
     for col in ("loaded", "review", "quarantined"):
         if col not in pivot:
             pivot[col] = 0
@@ -51,7 +52,9 @@ def ledger_table(ledger: pd.DataFrame) -> str:
     pivot.loc["all"] = pivot.sum()
     lines = ["| district | loaded | review | quarantined | total |", "|---|---|---|---|---|"]
     for code, r in pivot.iterrows():
-        lines.append(f"| {code} | {r['loaded']} | {r['review']} | {r['quarantined']} | {r['total']} |")
+        lines.append(
+            f"| {code} | {r['loaded']} | {r['review']} | {r['quarantined']} | {r['total']} |"
+        )
     return "\n".join(lines)
 
 
@@ -78,7 +81,9 @@ def main() -> int:
         logs = DEMO_DIR / "work"
         print(f"[demo] running hotich_reconcile (airflow dags test; log: {logs / 'run-1.log'}) ...")
         first = run_dag(env, logs / "run-1.log")
-        print(f"[demo] running it again: a second run reads nothing twice (log: {logs / 'run-2.log'}) ...")
+        print(
+            f"[demo] running it again: a second run reads nothing twice (log: {logs / 'run-2.log'}) ..."
+        )
         second = run_dag(env, logs / "run-2.log")
     conn = db.pg_connect(national)
     try:
@@ -88,8 +93,10 @@ def main() -> int:
     runs = ledger.groupby("run_id")["processed_at"].min().sort_values().index.tolist()
     truth = pd.read_parquet(DEMO_DIR / "truth.parquet")
     print("\n== hotich demo ==")
-    print(f"first run {'succeeded' if first == 0 else 'FAILED'}; second run "
-          f"{'succeeded' if second == 0 else 'FAILED'} in {time.monotonic() - t0:.0f} s in all\n")
+    print(
+        f"first run {'succeeded' if first == 0 else 'FAILED'}; second run "
+        f"{'succeeded' if second == 0 else 'FAILED'} in {time.monotonic() - t0:.0f} s in all\n"
+    )
     if runs:
         first_run = ledger[ledger["run_id"] == runs[0]]
         print(ledger_table(first_run))
@@ -97,13 +104,17 @@ def main() -> int:
         print("agreement with the generator's ground truth:\n")
         print(score(first_run, truth).table())
         # What the campaign's managers see (make progress, or /hotich/ in the Airflow UI).
-        settings = Settings.from_env({**os.environ, "HOTICH_DISTRICTS_FILE": str(DEMO_DIR / "districts.yaml")})
+        settings = Settings.from_env(
+            {**os.environ, "HOTICH_DISTRICTS_FILE": str(DEMO_DIR / "districts.yaml")}
+        )
         print("\ncampaign progress (a small synthetic province against the real targets):\n")
         print(render_text(read_progress(national, settings)))
     print(f"\nnational database: {db.masked(national)} (recon.ledger, civil.*)")
     print(f"run reports and GX validation results: {DEMO_DIR / 'work' / 'runs'}")
-    print(f"explore it in the Airflow UI, the campaign dashboard at /hotich/ included:"
-          f" HOTICH_NATIONAL_DB={DEMO_DB} make up")
+    print(
+        f"explore it in the Airflow UI, the campaign dashboard at /hotich/ included:"
+        f" HOTICH_NATIONAL_DB={DEMO_DB} make up"
+    )
     return 0 if first == 0 and second == 0 else 1
 
 

@@ -53,8 +53,10 @@ def stop_embedded(datadir: Path = EMBEDDED_DATADIR) -> bool:
     server = pgserver.get_server(datadir, cleanup_mode=None, start=False)
     # pg_ctl directly: pgserver's own cleanup stops the server only when the last process
     # that opened it lets go, and the server is shared by design.
-    pgexec("pg_ctl", ("-w", "-D", str(server.pgdata), "stop"), bin_path=server.bin_path,
-           user=server.system_user)
+    pgexec(
+        "pg_ctl",
+        ("-w", "-D", str(server.pgdata), "stop"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+    )
     return True
-
-

@@ -67,7 +67,9 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
             # HOTICH_NATIONAL_DB picks another database of the embedded server: make demo
             # fills civil_status_demo, and the UI can show it.
             env["AIRFLOW_CONN_CIVIL_STATUS_DB"] = env.get("HOTICH_DATABASE_URL") or (
-                db.ensure_database(server, env.get("HOTICH_NATIONAL_DB") or embedded.CIVIL_STATUS_DB)
+                db.ensure_database(
+                    server, env.get("HOTICH_NATIONAL_DB") or embedded.CIVIL_STATUS_DB
+                )
             )
     return env
 
@@ -114,8 +116,11 @@ def up() -> int:
             continue
         with open(logs / f"{service}.log", "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "airflow", service], env=env, stdout=out,
-                stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "airflow", service],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         pid_file.write_text(str(proc.pid))
     url = env["AIRFLOW__API__BASE_URL"]
@@ -129,10 +134,15 @@ def up() -> int:
             pass
         api_pid = int((pid_dir / "api-server.pid").read_text())
         if not pid_alive(api_pid) or time.monotonic() > deadline:
-            print(f"the api-server did not come up at {url}: see {logs / 'api-server.log'}", file=sys.stderr)
+            print(
+                f"the api-server did not come up at {url}: see {logs / 'api-server.log'}",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(1)
-    print(f"Airflow UI: {url}  (campaign progress: {url}/hotich/; logs in {logs}; stop with make down)")
+    print(
+        f"Airflow UI: {url}  (campaign progress: {url}/hotich/; logs in {logs}; stop with make down)"
+    )
     passwords = home / "simple_auth_manager_passwords.json.generated"
     shown = home / ".login-shown"
     if passwords.exists() and not shown.exists():
@@ -185,8 +195,16 @@ def down() -> int:
         stuck = pid_alive(pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)  # whatever of its process group is left
-        print(f"killed {service}: it did not stop within {DOWN_GRACE_S} s" if stuck else f"stopped {service}")
-    print("embedded PostgreSQL stopped" if embedded.stop_embedded() else "embedded PostgreSQL was not running")
+        print(
+            f"killed {service}: it did not stop within {DOWN_GRACE_S} s"
+            if stuck
+            else f"stopped {service}"
+        )
+    print(
+        "embedded PostgreSQL stopped"
+        if embedded.stop_embedded()
+        else "embedded PostgreSQL was not running"
+    )
     return 0
 
 

@@ -43,9 +43,20 @@ def register_simulator(
     client_id, secret = DEMO_CLIENT
     log = open(register_file.parent / "population_api.log", "ab")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hotich_dev.population_api", "--register", str(register_file),
-         "--port", str(port), "--client", f"{client_id}:{secret}", *(extra_args or [])],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "hotich_dev.population_api",
+            "--register",
+            str(register_file),
+            "--port",
+            str(port),
+            "--client",
+            f"{client_id}:{secret}",
+            *(extra_args or []),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 120
@@ -83,12 +94,22 @@ def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
 
     With ``log_file``, Airflow's output goes there instead of the terminal.
     """
-    cmd = [sys.executable, "-m", "hotich_dev.localenv", "airflow", "dags", "test", "hotich_reconcile"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hotich_dev.localenv",
+        "airflow",
+        "dags",
+        "test",
+        "hotich_reconcile",
+    ]
     if log_file is None:
         return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "wb") as out:
-        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
+        return subprocess.run(
+            cmd, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
+        ).returncode
 
 
 def main() -> int:
@@ -102,7 +123,9 @@ def main() -> int:
             env.setdefault(key, value)
     if env.get("AIRFLOW_CONN_POPULATION_API"):
         return run_dag(env)
-    register_file = Path(env.get("HOTICH_REGISTER_FILE", PROJECT_ROOT / "data" / "demo" / "register.parquet"))
+    register_file = Path(
+        env.get("HOTICH_REGISTER_FILE", PROJECT_ROOT / "data" / "demo" / "register.parquet")
+    )
     if not register_file.exists():
         print(
             "make run: no population register named: set AIRFLOW_CONN_POPULATION_API"

@@ -9,8 +9,15 @@ from urllib.parse import quote
 from hotich.config import Settings
 
 # Airflow connection types → URI schemes the readers and the register client know.
-_SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql",
-            "mariadb": "mysql", "sqlite": "sqlite", "http": "http", "https": "https"}
+_SCHEMES = {
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+    "http": "http",
+    "https": "https",
+}
 
 
 def uri_from_json(doc: str) -> str:
@@ -27,7 +34,12 @@ def uri_from_json(doc: str) -> str:
         scheme = c["schema"]
     auth = ""
     if c.get("login") is not None:
-        auth = quote(str(c["login"]), safe="") + ":" + quote(str(c.get("password") or ""), safe="") + "@"
+        auth = (
+            quote(str(c["login"]), safe="")
+            + ":"
+            + quote(str(c.get("password") or ""), safe="")
+            + "@"
+        )
     port = f":{c['port']}" if c.get("port") else ""
     path = f"/{c['schema']}" if c.get("schema") and scheme not in ("http", "https") else ""
     return f"{scheme}://{auth}{host.rstrip('/')}{port}{path}"

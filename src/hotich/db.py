@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine, make_url
 
 log = logging.getLogger(__name__)
 
+
 def with_database(uri: str, database: str) -> str:
     """The same server URI, naming another database."""
     parts = urlsplit(uri)
@@ -38,7 +39,9 @@ def pg_connect(uri: str):
     """A psycopg2 connection from an Airflow-style or SQLAlchemy PostgreSQL URI."""
     import psycopg2
 
-    return psycopg2.connect(sqlalchemy_url(uri).replace("postgresql+psycopg2://", "postgresql://", 1))
+    return psycopg2.connect(
+        sqlalchemy_url(uri).replace("postgresql+psycopg2://", "postgresql://", 1)
+    )
 
 
 def ensure_database(server_uri: str, database: str) -> str:

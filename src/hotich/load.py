@@ -24,18 +24,52 @@ from hotich.model import Status
 log = logging.getLogger(__name__)
 
 VERDICT_COLUMNS = (
-    "district_code", "record_type", "source_key", "status", "reasons", "personal_id",
-    "content_hash", "source_record", "book", "entry_no", "claims_entry",
+    "district_code",
+    "record_type",
+    "source_key",
+    "status",
+    "reasons",
+    "personal_id",
+    "content_hash",
+    "source_record",
+    "book",
+    "entry_no",
+    "claims_entry",
 )
 REGISTRATION_COLUMNS = (
-    "source_key", "district_code", "record_type", "book", "entry_no", "registration_date",
-    "place", "ethnicity", "nationality", "death_cause", "legacy_encoding", "content_hash",
+    "source_key",
+    "district_code",
+    "record_type",
+    "book",
+    "entry_no",
+    "registration_date",
+    "place",
+    "ethnicity",
+    "nationality",
+    "death_cause",
+    "legacy_encoding",
+    "content_hash",
     "run_id",
 )
 PERSON_COLUMNS = (
-    "source_key", "role", "full_name", "source_name", "sex", "date_of_birth", "year_of_birth",
-    "personal_id", "id_origin", "mother_name", "mother_dob", "father_name", "father_dob",
-    "death_date", "link_verdict", "link_name_level", "link_date_level", "link_corroborated",
+    "source_key",
+    "role",
+    "full_name",
+    "source_name",
+    "sex",
+    "date_of_birth",
+    "year_of_birth",
+    "personal_id",
+    "id_origin",
+    "mother_name",
+    "mother_dob",
+    "father_name",
+    "father_dob",
+    "death_date",
+    "link_verdict",
+    "link_name_level",
+    "link_date_level",
+    "link_corroborated",
 )
 CANDIDATE_COLUMNS = ("run_id", "source_key", "role", "candidate_id", "score", "rank")
 
@@ -107,7 +141,9 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     verdicts = batch.verdicts.assign(
         reasons=pg_array(batch.verdicts["reasons"]),
         # jsonb refuses the NUL escape; keep it visible as text instead of losing the record.
-        source_record=batch.verdicts["source_record"].str.replace("\\u0000", "\\\\u0000", regex=False),
+        source_record=batch.verdicts["source_record"].str.replace(
+            "\\u0000", "\\\\u0000", regex=False
+        ),
     )
     candidates = batch.candidates.assign(run_id=batch.run_id)
     registrations = batch.registrations.assign(run_id=batch.run_id)
@@ -151,7 +187,10 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
         raise
     log.info(
         "district %s: loaded %d, review %d, quarantined %d of %d extracted",
-        batch.district_code, counts["loaded"], counts["review"], counts["quarantined"],
+        batch.district_code,
+        counts["loaded"],
+        counts["review"],
+        counts["quarantined"],
         counts["extracted"],
     )
     return counts

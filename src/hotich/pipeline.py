@@ -96,12 +96,16 @@ def _write_json(path: Path, value: Any) -> None:
 # --- extract ----------------------------------------------------------------------------
 
 
-def extract_district(ctx: RunContext, district: District, resolve_uri: UriResolver) -> dict[str, Any]:
+def extract_district(
+    ctx: RunContext, district: District, resolve_uri: UriResolver
+) -> dict[str, Any]:
     """Read the district's new or changed records into its work folder; return counts."""
     started = time.monotonic()
     sql_dir = ctx.settings.sql_dir
     with connect(ctx) as conn, conn.cursor() as cur:
-        known = read_sql(cur, sql_dir / "load" / "known_hashes.sql", {"district_code": district.code})
+        known = read_sql(
+            cur, sql_dir / "load" / "known_hashes.sql", {"district_code": district.code}
+        )
         known_hashes = dict(zip(known["source_key"], known["content_hash"], strict=True))
         cur.execute(
             "SELECT table_name, updated_at FROM recon.watermark WHERE district_code = %s",
@@ -115,13 +119,19 @@ def extract_district(ctx: RunContext, district: District, resolve_uri: UriResolv
         known_files = dict(cur.fetchall())
     conn.close()
     # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
-    sink = RecordSink(ctx.workdir(district.code) / "extract.parquet", label=f"district {district.label}")
+    sink = RecordSink(
+        ctx.workdir(district.code) / "extract.parquet", label=f"district {district.label}"
+    )
     try:
         if district.flavor is Flavor.WORKBOOK:
             assert district.inbox is not None
             try:
                 extract = extract_workbook(
-                    district.code, district.inbox, known_files=known_files, known_hashes=known_hashes, sink=sink
+                    district.code,
+                    district.inbox,
+                    known_files=known_files,
+                    known_hashes=known_hashes,
+                    sink=sink,
                 )
             except FileNotFoundError as exc:
                 raise SourceError(f"district {district.label}: {exc}") from exc
@@ -130,15 +140,23 @@ def extract_district(ctx: RunContext, district: District, resolve_uri: UriResolv
             uri = resolve_uri(district.conn_id)
             if district.flavor is Flavor.MODERN:
                 extract = extract_modern(
-                    district.code, uri, sql_dir=sql_dir, watermarks=watermarks,
+                    district.code,
+                    uri,
+                    sql_dir=sql_dir,
+                    watermarks=watermarks,
                     known_hashes=known_hashes,
                     lookback=dt.timedelta(minutes=ctx.settings.watermark_lookback_minutes),
-                    chunk_rows=ctx.settings.chunk_rows, sink=sink,
+                    chunk_rows=ctx.settings.chunk_rows,
+                    sink=sink,
                 )
             else:
                 extract = extract_legacy(
-                    district.code, uri, sql_dir=sql_dir, known_hashes=known_hashes,
-                    chunk_rows=ctx.settings.chunk_rows, sink=sink,
+                    district.code,
+                    uri,
+                    sql_dir=sql_dir,
+                    known_hashes=known_hashes,
+                    chunk_rows=ctx.settings.chunk_rows,
+                    sink=sink,
                 )
     finally:
         sink.close()
@@ -162,8 +180,12 @@ def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str,
         "rejected_files": len(extract.rejected_files),
         "extract_seconds": round(seconds, 2),
     }
-    log.info("district %s: %d rows read, %d new or changed", extract.district_code,
-             extract.read, extract.extracted)
+    log.info(
+        "district %s: %d rows read, %d new or changed",
+        extract.district_code,
+        extract.read,
+        extract.extracted,
+    )
     return summary
 
 
@@ -178,7 +200,9 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     records = normalize.normalize_records(raw)
     with connect(ctx) as conn, conn.cursor() as cur:
         claimed = read_sql(
-            cur, ctx.settings.sql_dir / "load" / "claimed_entries.sql", {"district_code": district_code}
+            cur,
+            ctx.settings.sql_dir / "load" / "claimed_entries.sql",
+            {"district_code": district_code},
         )
     conn.close()
     outcome = validate.validate_records(
@@ -264,7 +288,9 @@ def persons_of(records: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def reconcile_district(ctx: RunContext, district_code: str, register: reconcile.RegisterLookup) -> dict[str, Any]:
+def reconcile_district(
+    ctx: RunContext, district_code: str, register: reconcile.RegisterLookup
+) -> dict[str, Any]:
     """Check every person of the records that passed the suites against the register."""
     started = time.monotonic()
     work = ctx.workdir(district_code)
@@ -273,7 +299,9 @@ def reconcile_district(ctx: RunContext, district_code: str, register: reconcile.
     persons = persons_of(clean)
     result = reconcile.reconcile(persons, register)
     person_verdicts = result.persons.merge(
-        persons[["source_key", "role", "full_name", "personal_id"]], on=["source_key", "role"], how="left"
+        persons[["source_key", "role", "full_name", "personal_id"]],
+        on=["source_key", "role"],
+        how="left",
     )
     person_verdicts.to_parquet(work / "persons.parquet", index=False)
     result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
@@ -292,7 +320,9 @@ def reconcile_district(ctx: RunContext, district_code: str, register: reconcile.
 
 def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.DataFrame:
     """One verdict per record: status, sorted reasons and the ledger's personal_id."""
-    out = records[["district_code", "record_type", "source_key", "content_hash", "book", "entry_no"]].copy()
+    out = records[
+        ["district_code", "record_type", "source_key", "content_hash", "book", "entry_no"]
+    ].copy()
     out["source_record"] = records["raw"]
     quality = records["quarantine_reasons"].map(code_list)
     quarantined = quality.map(len) > 0
@@ -312,8 +342,11 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     out["reasons"] = reasons
     out["status"] = status.values
     # A loaded record carries only information codes (contract): guard the invariant.
-    assert not any((QUARANTINE_CODES | REVIEW_CODES) & set(r)
-                   for r, s in zip(out["reasons"], out["status"], strict=True) if s == Status.LOADED.value)
+    assert not any(
+        (QUARANTINE_CODES | REVIEW_CODES) & set(r)
+        for r, s in zip(out["reasons"], out["status"], strict=True)
+        if s == Status.LOADED.value
+    )
     subject_ids = {}
     if not person_verdicts.empty:
         subj = person_verdicts[person_verdicts["role"] == ROLE_SUBJECT]
@@ -360,8 +393,9 @@ def load_frames(
     people = persons_of(recs)
     if people.empty:
         return registrations, pd.DataFrame(columns=["source_key", "role"])
-    pv = person_verdicts.drop(columns=["full_name", "personal_id", "record_type", "source_name"],
-                              errors="ignore")
+    pv = person_verdicts.drop(
+        columns=["full_name", "personal_id", "record_type", "source_name"], errors="ignore"
+    )
     people = people.merge(pv, on=["source_key", "role"], how="left")
     src = recs.set_index("source_key")
     is_birth = people["record_type"] == RecordType.BIRTH.value
@@ -428,7 +462,11 @@ def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         counts = load_batch(conn, batch, ctx.settings.sql_dir)
     finally:
         conn.close()
-    return {"district_code": district_code, **counts, "load_seconds": round(time.monotonic() - started, 2)}
+    return {
+        "district_code": district_code,
+        **counts,
+        "load_seconds": round(time.monotonic() - started, 2),
+    }
 
 
 def _candidate_rows(candidates: pd.DataFrame) -> pd.DataFrame:

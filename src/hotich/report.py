@@ -23,8 +23,12 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
             " WHERE run_id = %s ORDER BY district_code",
             (ctx.run_id,),
         )
-        done = {r[0]: dict(zip(["district", "extracted", "loaded", "review", "quarantined"], r, strict=True))
-                for r in cur.fetchall()}
+        done = {
+            r[0]: dict(
+                zip(["district", "extracted", "loaded", "review", "quarantined"], r, strict=True)
+            )
+            for r in cur.fetchall()
+        }
         cur.execute(
             "SELECT code, count(*) FROM recon.verdict, unnest(reasons) AS code"
             " WHERE run_id = %s GROUP BY code ORDER BY code",
@@ -33,14 +37,27 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         reasons = {code: n for code, n in cur.fetchall()}
     conn.close()
     rows = [done.get(code, {"district": code, "extracted": "FAILED"}) for code in district_codes]
-    totals = {k: sum(r[k] for r in done.values()) for k in ("extracted", "loaded", "review", "quarantined")}
+    totals = {
+        k: sum(r[k] for r in done.values())
+        for k in ("extracted", "loaded", "review", "quarantined")
+    }
     rows.append({"district": "all", **totals})
     table = _table(rows, ["district", "extracted", "loaded", "review", "quarantined"])
-    table += "\n\n" + _table([{"reason": k, "records": v} for k, v in reasons.items()], ["reason", "records"])
+    table += "\n\n" + _table(
+        [{"reason": k, "records": v} for k, v in reasons.items()], ["reason", "records"]
+    )
     unfinished = [code for code in district_codes if code not in done]
-    report = {"run_id": ctx.run_id, "run_date": str(ctx.run_date), "totals": totals,
-              "reasons": reasons, "unfinished": unfinished, "table": table}
+    report = {
+        "run_id": ctx.run_id,
+        "run_date": str(ctx.run_date),
+        "totals": totals,
+        "reasons": reasons,
+        "unfinished": unfinished,
+        "table": table,
+    }
     out = ctx.workdir("_report")
     (out / "report.md").write_text(f"# Run {ctx.run_id}\n\n{table}\n", encoding="utf-8")
-    (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out / "report.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return report

@@ -34,12 +34,16 @@ def province(tmp_path_factory, embedded_pg):
     out = tmp_path_factory.mktemp("province")
     mariadb = EXTERNAL_MARIADB if reachable("127.0.0.1", 3306) else None
     prefix = f"hotich_acc_{SEED}_"
-    generate(scale=SCALE, seed=SEED, out=out, pg_url=embedded_pg, mariadb_url=mariadb, db_prefix=prefix)
+    generate(
+        scale=SCALE, seed=SEED, out=out, pg_url=embedded_pg, mariadb_url=mariadb, db_prefix=prefix
+    )
     yield out
     if mariadb:  # the legacy district's database on the machine's MariaDB
         server = db.engine_for(mariadb, isolation_level="AUTOCOMMIT")
         with server.connect() as conn:
-            for name in conn.execute(text("SHOW DATABASES LIKE :p"), {"p": prefix + "%"}).scalars().all():
+            for name in (
+                conn.execute(text("SHOW DATABASES LIKE :p"), {"p": prefix + "%"}).scalars().all()
+            ):
                 conn.execute(text(f"DROP DATABASE `{name}`"))
         server.dispose()
 
@@ -55,8 +59,10 @@ def first_run(province, embedded_pg, tmp_path_factory):
                 key = f"AIRFLOW_CONN_{district.conn_id.upper()}" if district.conn_id else ""
                 run_district(ctx, district, {district.conn_id: uris.get(key, "")}, client)
             persons = pd.concat(
-                [pd.read_parquet(ctx.workdir(d.code) / "persons.parquet")
-                 for d in load_districts(province / "districts.yaml")],
+                [
+                    pd.read_parquet(ctx.workdir(d.code) / "persons.parquet")
+                    for d in load_districts(province / "districts.yaml")
+                ],
                 ignore_index=True,
             )
         conn = pipeline.connect(ctx)
@@ -75,7 +81,9 @@ def test_ledger_agrees_with_ground_truth(province, first_run):
     assert result.records == len(truth) > 40_000
     assert result.missing == 0 and result.extra == 0
     assert result.status_agreement >= 0.999
-    low = result.per_code[(result.per_code["precision"] < 0.995) | (result.per_code["recall"] < 0.995)]
+    low = result.per_code[
+        (result.per_code["precision"] < 0.995) | (result.per_code["recall"] < 0.995)
+    ]
     assert low.empty, low.to_string()
     # Every code of the contract is exercised by the generator.
     assert len(result.per_code) == 19
@@ -87,12 +95,16 @@ def test_every_person_without_an_id_is_linked_as_the_rule_says(province, first_r
     truth = truth[~truth["gives_id"] & truth["link_verdict"].notna()]
     got = persons.assign(
         link_verdict=persons["reasons"].map(
-            lambda r: next((c for c in (LINKED, LINK_AMBIGUOUS, LINK_NONE) if c in code_list(r)), None)
+            lambda r: next(
+                (c for c in (LINKED, LINK_AMBIGUOUS, LINK_NONE) if c in code_list(r)), None
+            )
         )
     )
     joined = truth.merge(got, on=["source_key", "role"], how="left", suffixes=("_truth", ""))
     verdict_diff = joined[joined["link_verdict_truth"] != joined["link_verdict"]]
-    assert verdict_diff.empty, verdict_diff[["source_key", "role", "link_verdict_truth", "link_verdict"]].head(20)
+    assert verdict_diff.empty, verdict_diff[
+        ["source_key", "role", "link_verdict_truth", "link_verdict"]
+    ].head(20)
     linked = joined[joined["link_verdict"] == LINKED]
     id_diff = linked[linked["linked_id"] != linked["loaded_personal_id"]]
     assert id_diff.empty, f"{len(id_diff)} persons linked to another citizen than the rule's"

@@ -40,14 +40,18 @@ def pids(home: Path) -> list[int]:
 def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path, embedded_pg):
     tag = uuid.uuid4().hex[:8]
     national = db.ensure_database(embedded_pg, f"national_{tag}")
-    ctx = pipeline.RunContext(run_id="-", run_date=None, settings=Settings(), civil_status_uri=national)
+    ctx = pipeline.RunContext(
+        run_id="-", run_date=None, settings=Settings(), civil_status_uri=national
+    )
     pipeline.prepare_database(ctx)  # what the DAG's first task does
     home, port = tmp_path / "airflow", free_port()
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.sqlalchemy_url(db.ensure_database(embedded_pg, f"airflow_{tag}")),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.sqlalchemy_url(
+            db.ensure_database(embedded_pg, f"airflow_{tag}")
+        ),
         "AIRFLOW_CONN_CIVIL_STATUS_DB": national,
         "HOTICH_PGDATA": str(tmp_path / "no-embedded-pg"),  # down must not stop the tests' server
     }

@@ -73,8 +73,20 @@ def webhook() -> Iterator[tuple[str, list[dict]]]:
 
 def airflow_dags_test(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "hotich_dev.localenv", "airflow", "dags", "test", "hotich_reconcile"],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "hotich_dev.localenv",
+            "airflow",
+            "dags",
+            "test",
+            "hotich_reconcile",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -116,15 +128,23 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         assert first.returncode != 0, "a run with a district down must fail"
         assert "districts that did not finish this run" in log and "905" in log
         rows = query(national, "SELECT source_key, status FROM recon.ledger ORDER BY source_key")
-        assert rows == [("901:birth:1", "loaded"), ("901:birth:2", "quarantined"),
-                        ("901:death:11", "loaded"), ("901:marriage:21", "loaded")]
+        assert rows == [
+            ("901:birth:1", "loaded"),
+            ("901:birth:2", "quarantined"),
+            ("901:death:11", "loaded"),
+            ("901:marriage:21", "loaded"),
+        ]
         # No full personal ID reaches the task logs.
         assert "027218000001" not in log
         # The person on call got two incidents: the district's source, then the run.
         assert [(i["kind"], i["district"], i["task_id"]) for i in incidents] == [
-            ("district_source_down", "905", "district.extract"), ("run_incomplete", None, "report")]
+            ("district_source_down", "905", "district.extract"),
+            ("run_incomplete", None, "report"),
+        ]
         down = incidents[0]
-        assert down["text"].startswith("[hotich] district 905: district source cannot be read; district.extract")
+        assert down["text"].startswith(
+            "[hotich] district 905: district source cannot be read; district.extract"
+        )
         assert "127.0.0.1:1/down" in down["error"] and down["runbook"] == "docs/reliability.md"
         assert "905" in incidents[1]["error"]
         incidents.clear()

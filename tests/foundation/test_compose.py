@@ -18,8 +18,14 @@ import yaml
 from tests.conftest import REPO
 
 COMPOSE = REPO / "docker-compose.yaml"
-AIRFLOW_SERVICES = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-worker", "airflow-triggerer", "airflow-init"}
+AIRFLOW_SERVICES = {
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-worker",
+    "airflow-triggerer",
+    "airflow-init",
+}
 
 
 def test_services_executor_and_volumes():
@@ -36,13 +42,19 @@ def test_services_executor_and_volumes():
         assert env["HOTICH_PROJECT_DIR"] == "/opt/airflow"
         assert "PYTHONPATH" not in env  # the package is installed, not put on a path
         mounts = {v.split(":")[1] for v in svc["volumes"]}
-        assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include",
-                "/opt/airflow/expectations"} <= mounts
+        assert {
+            "/opt/airflow/dags",
+            "/opt/airflow/plugins",
+            "/opt/airflow/include",
+            "/opt/airflow/expectations",
+        } <= mounts
         assert svc["build"] == "."
         command = " ".join(svc["command"] if isinstance(svc["command"], list) else [svc["command"]])
         assert "pip install" not in command  # installed when the image is built, not at start
     assert "api-server" in services["airflow-apiserver"]["command"]
-    assert "/api/v2/monitor/health" in " ".join(services["airflow-apiserver"]["healthcheck"]["test"])
+    assert "/api/v2/monitor/health" in " ".join(
+        services["airflow-apiserver"]["healthcheck"]["test"]
+    )
     assert "celery worker" in services["airflow-worker"]["command"]
     init_sql = REPO / "include" / "docker" / "init-civil-status.sql"
     assert "civil_status" in init_sql.read_text()
@@ -50,8 +62,11 @@ def test_services_executor_and_volumes():
 
 def _names(requirements: Path) -> set[str]:
     """Package names pinned in a requirements file (``name==version`` lines)."""
-    return {line.split("==")[0].strip().lower() for line in requirements.read_text().splitlines()
-            if "==" in line and not line.lstrip().startswith("#")}
+    return {
+        line.split("==")[0].strip().lower()
+        for line in requirements.read_text().splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    }
 
 
 def test_image_installs_the_package_and_the_runtime_set_only():
@@ -59,8 +74,13 @@ def test_image_installs_the_package_and_the_runtime_set_only():
     runs = " ".join(line for line in dockerfile.splitlines() if not line.lstrip().startswith("#"))
     assert "pip install --no-cache-dir -r /opt/hotich/requirements.txt" in runs
     assert "pip install --no-cache-dir --no-deps /opt/hotich" in runs
-    copied = {word for line in dockerfile.splitlines() if line.startswith("COPY")
-              for word in line.split()[1:-1] if not word.startswith("--")}
+    copied = {
+        word
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY")
+        for word in line.split()[1:-1]
+        if not word.startswith("--")
+    }
     assert copied == {"requirements.txt", "pyproject.toml", "README.md", "src"}
     assert not re.search(r"requirements-dev|devkit|tests|hotich_dev", runs)
     runtime, dev = _names(REPO / "requirements.txt"), _names(REPO / "requirements-dev.txt")
@@ -77,7 +97,13 @@ def test_image_installs_the_package_and_the_runtime_set_only():
 def test_docker_compose_config_validates_where_the_plugin_exists():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
-        pytest.skip("the docker client has no compose plugin here; the structural test covers the file")
-    out = subprocess.run([docker, "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True,
-                         text=True, env={"HOTICH_JWT_SECRET": "x", "PATH": "/usr/bin:/bin"})
+        pytest.skip(
+            "the docker client has no compose plugin here; the structural test covers the file"
+        )
+    out = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={"HOTICH_JWT_SECRET": "x", "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode == 0, out.stderr

@@ -13,7 +13,16 @@ from tests.conftest import REPO
 
 def test_default_districts_file_lists_the_eight_units():
     districts = load_districts(REPO / "include" / "config" / "districts.yaml")
-    assert sorted(d.code for d in districts) == ["256", "258", "259", "260", "261", "262", "263", "264"]
+    assert sorted(d.code for d in districts) == [
+        "256",
+        "258",
+        "259",
+        "260",
+        "261",
+        "262",
+        "263",
+        "264",
+    ]
     assert {d.flavor for d in districts} == set(Flavor)
 
 
@@ -28,11 +37,16 @@ def test_settings_from_env():
     ("body", "message"),
     [
         ("districts: []", "non-empty list"),
-        ("districts:\n  - {code: '260', name: X, flavor: cloud, conn_id: c}", "flavor must be one of"),
+        (
+            "districts:\n  - {code: '260', name: X, flavor: cloud, conn_id: c}",
+            "flavor must be one of",
+        ),
         ("districts:\n  - {code: '263', name: X, flavor: workbook}", "needs 'inbox'"),
         ("districts:\n  - {code: '260', name: X, flavor: modern}", "needs 'conn_id'"),
-        ("districts:\n  - {code: '1', flavor: modern, conn_id: a}\n  - {code: '1', flavor: modern, conn_id: b}",
-         "more than once"),
+        (
+            "districts:\n  - {code: '1', flavor: modern, conn_id: a}\n  - {code: '1', flavor: modern, conn_id: b}",
+            "more than once",
+        ),
         ("districts: [", "not valid YAML"),
     ],
 )
@@ -46,6 +60,8 @@ def test_bad_districts_files_name_the_file_and_entry(tmp_path, body, message):
 
 def test_workbook_inbox_is_resolved_relative_to_the_file(tmp_path):
     path = tmp_path / "d.yaml"
-    path.write_text("districts:\n  - {code: '263', name: Gia Bình, flavor: workbook, inbox: in/263}\n")
+    path.write_text(
+        "districts:\n  - {code: '263', name: Gia Bình, flavor: workbook, inbox: in/263}\n"
+    )
     (district,) = load_districts(path)
     assert district.inbox == tmp_path / "in" / "263"

@@ -13,13 +13,51 @@ def test_uri_taken_as_given(monkeypatch):
 
 
 def test_json_connections(monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_POPULATION_API", json.dumps(
-        {"conn_type": "http", "host": "127.0.0.1", "port": 8800, "login": "hotich", "password": "s/e:c@"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_POPULATION_API",
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "127.0.0.1",
+                "port": 8800,
+                "login": "hotich",
+                "password": "s/e:c@",
+            }
+        ),
+    )
     assert conn_uri("population_api") == "http://hotich:s%2Fe%3Ac%40@127.0.0.1:8800"
-    assert uri_from_json(json.dumps({"conn_type": "postgres", "host": "db", "port": 5432, "login": "u",
-                                     "password": "p", "schema": "civil"})) == "postgresql://u:p@db:5432/civil"
-    assert uri_from_json(json.dumps({"conn_type": "mysql", "host": "127.0.0.1", "login": "root",
-                                     "schema": "legacy"})) == "mysql://root:@127.0.0.1/legacy"
-    assert uri_from_json(json.dumps({"conn_type": "sqlite", "host": "/data/x.sqlite"})) == "sqlite:////data/x.sqlite"
-    assert uri_from_json(json.dumps({"conn_type": "http", "host": "https://reg.example", "login": "a",
-                                     "password": "b"})) == "https://a:b@reg.example"
+    assert (
+        uri_from_json(
+            json.dumps(
+                {
+                    "conn_type": "postgres",
+                    "host": "db",
+                    "port": 5432,
+                    "login": "u",
+                    "password": "p",
+                    "schema": "civil",
+                }
+            )
+        )
+        == "postgresql://u:p@db:5432/civil"
+    )
+    assert (
+        uri_from_json(
+            json.dumps(
+                {"conn_type": "mysql", "host": "127.0.0.1", "login": "root", "schema": "legacy"}
+            )
+        )
+        == "mysql://root:@127.0.0.1/legacy"
+    )
+    assert (
+        uri_from_json(json.dumps({"conn_type": "sqlite", "host": "/data/x.sqlite"}))
+        == "sqlite:////data/x.sqlite"
+    )
+    assert (
+        uri_from_json(
+            json.dumps(
+                {"conn_type": "http", "host": "https://reg.example", "login": "a", "password": "b"}
+            )
+        )
+        == "https://a:b@reg.example"
+    )

@@ -39,11 +39,19 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
 
 
 def _import_dags() -> dict:
-    env = {**os.environ, "HOTICH_TASK_RETRIES": "3", "AIRFLOW_HOME": str(REPO / ".airflow-test"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    env = {
+        **os.environ,
+        "HOTICH_TASK_RETRIES": "3",
+        "AIRFLOW_HOME": str(REPO / ".airflow-test"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    }
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, str(REPO / "dags")], env=env, capture_output=True,
-        text=True, timeout=120, check=True,
+        [sys.executable, "-c", PROBE, str(REPO / "dags")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -70,5 +78,11 @@ def test_daily_dag_schedule_and_mapping():
     assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
     assert dag.catchup is False and dag.max_active_runs == 1
     ids = set(dag.task_ids)
-    assert {"plan_districts", "district.extract", "district.validate", "district.reconcile",
-            "district.load", "report"} <= ids
+    assert {
+        "plan_districts",
+        "district.extract",
+        "district.validate",
+        "district.reconcile",
+        "district.load",
+        "report",
+    } <= ids

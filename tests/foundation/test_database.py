@@ -31,21 +31,37 @@ def test_migrations_are_idempotent_on_embedded_and_external(fresh_database):
     assert first and first[0].startswith("V001__")
     assert migrate(engine, sql_dir) == []
     with engine.connect() as conn:
-        cols = conn.execute(text(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = 'recon' AND table_name = 'ledger' ORDER BY ordinal_position"
-        )).scalars().all()
+        cols = (
+            conn.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = 'recon' AND table_name = 'ledger' ORDER BY ordinal_position"
+                )
+            )
+            .scalars()
+            .all()
+        )
         # Re-running a migration file by hand is harmless too.
         conn.exec_driver_sql((sql_dir / first[0]).read_text())
     engine.dispose()
-    assert cols == ["run_id", "district_code", "record_type", "source_key", "status", "reasons",
-                    "personal_id", "processed_at"]
+    assert cols == [
+        "run_id",
+        "district_code",
+        "record_type",
+        "source_key",
+        "status",
+        "reasons",
+        "personal_id",
+        "processed_at",
+    ]
 
 
 def test_civil_status_uri_prefers_hotich_database_url(monkeypatch):
     from hotich.connections import civil_status_uri
 
-    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", '{"conn_type": "postgres", "host": "h", "schema": "y"}')
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CIVIL_STATUS_DB", '{"conn_type": "postgres", "host": "h", "schema": "y"}'
+    )
     monkeypatch.delenv("HOTICH_DATABASE_URL", raising=False)
     assert civil_status_uri(Settings()) == "postgresql://h/y"
     monkeypatch.setenv("HOTICH_DATABASE_URL", "postgresql://x@h/db")
@@ -53,7 +69,10 @@ def test_civil_status_uri_prefers_hotich_database_url(monkeypatch):
 
 
 def test_uris_for_engines_and_logs():
-    assert db.sqlalchemy_url("mysql://root:@127.0.0.1:3306/t") == "mysql+pymysql://root:@127.0.0.1:3306/t"
+    assert (
+        db.sqlalchemy_url("mysql://root:@127.0.0.1:3306/t")
+        == "mysql+pymysql://root:@127.0.0.1:3306/t"
+    )
     assert "secret" not in db.masked("postgresql://u:secret@h:5432/d")
 
 
@@ -62,13 +81,19 @@ def test_localenv_names_the_national_database_of_the_embedded_server(embedded_pg
 
     monkeypatch.setattr(localenv.embedded, "embedded_uri", lambda: embedded_pg)
     base = {"PATH": "/usr/bin"}
-    assert localenv.airflow_env(base)["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(embedded_pg, "civil_status")
+    assert localenv.airflow_env(base)["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(
+        embedded_pg, "civil_status"
+    )
     env = localenv.airflow_env({**base, "HOTICH_NATIONAL_DB": "civil_status_demo_t"})
-    assert env["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(embedded_pg, "civil_status_demo_t")
+    assert env["AIRFLOW_CONN_CIVIL_STATUS_DB"] == db.with_database(
+        embedded_pg, "civil_status_demo_t"
+    )
     engine = db.engine_for(env["AIRFLOW_CONN_CIVIL_STATUS_DB"])  # created, and reachable
     with engine.connect() as conn:
         assert conn.execute(text("SELECT current_database()")).scalar() == "civil_status_demo_t"
     engine.dispose()
     # What the environment names wins.
-    named = localenv.airflow_env({**base, "HOTICH_NATIONAL_DB": "x", "AIRFLOW_CONN_CIVIL_STATUS_DB": "postgresql://h/n"})
+    named = localenv.airflow_env(
+        {**base, "HOTICH_NATIONAL_DB": "x", "AIRFLOW_CONN_CIVIL_STATUS_DB": "postgresql://h/n"}
+    )
     assert named["AIRFLOW_CONN_CIVIL_STATUS_DB"] == "postgresql://h/n"

@@ -91,16 +91,20 @@ def test_the_package_never_imports_the_dev_kit():
     assert {k: v for k, v in offenders.items() if v} == {}
     # The same with git grep, over what is committed (an import through importlib too).
     pattern = r"^\s*(from|import)\s+hotich_dev|import_module\(\s*['\"]hotich_dev"
-    out = subprocess.run(["git", "grep", "-nE", pattern, "--", "src/"], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "grep", "-nE", pattern, "--", "src/"], cwd=REPO, capture_output=True, text=True
+    )
     assert out.stdout == "", out.stdout
 
 
 def test_ops_knows_nothing_of_airflow():
     for path in (PACKAGE / "ops").rglob("*.py"):
         name = _module_name(path, PACKAGE.parent)
-        airflow = sorted(m for m in _imports(path, name)
-                         if m.split(".")[0] == "airflow" or m.startswith("hotich.airflow"))
+        airflow = sorted(
+            m
+            for m in _imports(path, name)
+            if m.split(".")[0] == "airflow" or m.startswith("hotich.airflow")
+        )
         assert airflow == [], f"{path.relative_to(REPO)} imports {airflow}"
 
 
@@ -111,8 +115,11 @@ def test_stages_know_nothing_of_airflow():
         paths = [path] if path.exists() else sorted((PACKAGE / stage).rglob("*.py"))
         for p in paths:
             name = _module_name(p, PACKAGE.parent)
-            airflow = sorted(m for m in _imports(p, name)
-                             if m.split(".")[0] == "airflow" or m.startswith("hotich.airflow"))
+            airflow = sorted(
+                m
+                for m in _imports(p, name)
+                if m.split(".")[0] == "airflow" or m.startswith("hotich.airflow")
+            )
             assert airflow == [], f"{p.relative_to(REPO)} imports {airflow}"
 
 

@@ -50,43 +50,99 @@ CREATE TABLE hotich (ID INT AUTO_INCREMENT PRIMARY KEY, LoaiGiay VARCHAR(2), SoQ
 STAMP = "2026-11-20 10:00:00"
 
 
-def birth(id_: int, *, book: str = "901-KS-2018-01", entry: int | None = None,
-          reg: str | None = "2018-03-01", pid: str | None = None, name: str | None = "Nguyễn Văn An",
-          sex: str | None = "Nam", dob: str | None = "2018-01-02", mother: str | None = "Lê Thị Hoa",
-          father: str | None = None, updated_at: str = STAMP) -> dict[str, Any]:
+def birth(
+    id_: int,
+    *,
+    book: str = "901-KS-2018-01",
+    entry: int | None = None,
+    reg: str | None = "2018-03-01",
+    pid: str | None = None,
+    name: str | None = "Nguyễn Văn An",
+    sex: str | None = "Nam",
+    dob: str | None = "2018-01-02",
+    mother: str | None = "Lê Thị Hoa",
+    father: str | None = None,
+    updated_at: str = STAMP,
+) -> dict[str, Any]:
     """One ``khai_sinh`` row."""
     return {
-        "id": id_, "ma_so": book, "so_dang_ky": entry if entry is not None else id_,
-        "ngay_dang_ky": reg, "so_dinh_danh": pid, "ho_ten": name, "gioi_tinh": sex,
-        "ngay_sinh": dob, "noi_sinh": "Bắc Ninh", "dan_toc": "Kinh", "quoc_tich": "Việt Nam",
-        "ho_ten_me": mother, "ngay_sinh_me": None, "ho_ten_cha": father, "ngay_sinh_cha": None,
+        "id": id_,
+        "ma_so": book,
+        "so_dang_ky": entry if entry is not None else id_,
+        "ngay_dang_ky": reg,
+        "so_dinh_danh": pid,
+        "ho_ten": name,
+        "gioi_tinh": sex,
+        "ngay_sinh": dob,
+        "noi_sinh": "Bắc Ninh",
+        "dan_toc": "Kinh",
+        "quoc_tich": "Việt Nam",
+        "ho_ten_me": mother,
+        "ngay_sinh_me": None,
+        "ho_ten_cha": father,
+        "ngay_sinh_cha": None,
         "updated_at": updated_at,
     }
 
 
-def death(id_: int, *, book: str = "901-KT-2019-01", entry: int | None = None,
-          reg: str | None = "2019-05-01", pid: str | None = None, name: str | None = "Đỗ Đức Độ",
-          sex: str | None = "Nam", dob: str | None = "1950-03-03", died: str | None = "2019-04-30",
-          updated_at: str = STAMP) -> dict[str, Any]:
+def death(
+    id_: int,
+    *,
+    book: str = "901-KT-2019-01",
+    entry: int | None = None,
+    reg: str | None = "2019-05-01",
+    pid: str | None = None,
+    name: str | None = "Đỗ Đức Độ",
+    sex: str | None = "Nam",
+    dob: str | None = "1950-03-03",
+    died: str | None = "2019-04-30",
+    updated_at: str = STAMP,
+) -> dict[str, Any]:
     """One ``khai_tu`` row."""
     return {
-        "id": id_, "ma_so": book, "so_dang_ky": entry if entry is not None else id_,
-        "ngay_dang_ky": reg, "so_dinh_danh": pid, "ho_ten": name, "gioi_tinh": sex,
-        "ngay_sinh": dob, "ngay_chet": died, "noi_chet": "Bắc Ninh", "nguyen_nhan": "Già yếu",
+        "id": id_,
+        "ma_so": book,
+        "so_dang_ky": entry if entry is not None else id_,
+        "ngay_dang_ky": reg,
+        "so_dinh_danh": pid,
+        "ho_ten": name,
+        "gioi_tinh": sex,
+        "ngay_sinh": dob,
+        "ngay_chet": died,
+        "noi_chet": "Bắc Ninh",
+        "nguyen_nhan": "Già yếu",
         "updated_at": updated_at,
     }
 
 
-def marriage(id_: int, *, book: str = "901-KH-2018-01", reg: str | None = "2018-06-01",
-             husband: str = "Nguyễn Văn Bình", husband_dob: str = "1990-01-02",
-             husband_id: str | None = None, wife: str = "Lê Thị Lan", wife_dob: str = "1992-02-03",
-             wife_id: str | None = None, updated_at: str = STAMP) -> dict[str, Any]:
+def marriage(
+    id_: int,
+    *,
+    book: str = "901-KH-2018-01",
+    reg: str | None = "2018-06-01",
+    husband: str = "Nguyễn Văn Bình",
+    husband_dob: str = "1990-01-02",
+    husband_id: str | None = None,
+    wife: str = "Lê Thị Lan",
+    wife_dob: str = "1992-02-03",
+    wife_id: str | None = None,
+    updated_at: str = STAMP,
+) -> dict[str, Any]:
     """One ``ket_hon`` row."""
     return {
-        "id": id_, "ma_so": book, "so_dang_ky": id_, "ngay_dang_ky": reg,
-        "chong_ho_ten": husband, "chong_ngay_sinh": husband_dob, "chong_so_dinh_danh": husband_id,
-        "chong_dan_toc": "Kinh", "vo_ho_ten": wife, "vo_ngay_sinh": wife_dob,
-        "vo_so_dinh_danh": wife_id, "vo_dan_toc": "Kinh", "updated_at": updated_at,
+        "id": id_,
+        "ma_so": book,
+        "so_dang_ky": id_,
+        "ngay_dang_ky": reg,
+        "chong_ho_ten": husband,
+        "chong_ngay_sinh": husband_dob,
+        "chong_so_dinh_danh": husband_id,
+        "chong_dan_toc": "Kinh",
+        "vo_ho_ten": wife,
+        "vo_ngay_sinh": wife_dob,
+        "vo_so_dinh_danh": wife_id,
+        "vo_dan_toc": "Kinh",
+        "updated_at": updated_at,
     }
 
 
@@ -99,11 +155,15 @@ def write_modern_sqlite(path: Path, births=(), deaths=(), marriages=()) -> str:
     for table, rows in (("khai_sinh", births), ("khai_tu", deaths), ("ket_hon", marriages)):
         for row in rows:
             book = row["ma_so"]
-            con.execute("INSERT OR IGNORE INTO so_ho_tich VALUES (?, ?, ?, ?, ?)",
-                        (book, book.split("-")[1], int(book.split("-")[2]), 1, "00001"))
+            con.execute(
+                "INSERT OR IGNORE INTO so_ho_tich VALUES (?, ?, ?, ?, ?)",
+                (book, book.split("-")[1], int(book.split("-")[2]), 1, "00001"),
+            )
             cols = ", ".join(row)
             marks = ", ".join("?" for _ in row)
-            con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+            con.execute(
+                f"INSERT OR REPLACE INTO {table} ({cols}) VALUES ({marks})", tuple(row.values())
+            )
     con.commit()
     con.close()
     return f"sqlite:///{path}"
@@ -118,12 +178,16 @@ def write_modern_server(uri: str, births=(), deaths=(), marriages=()) -> None:
                 conn.execute(text(statement))
             books = {row["ma_so"] for rows in (births, deaths, marriages) for row in rows}
             for book in sorted(books):
-                conn.execute(text("INSERT INTO so_ho_tich VALUES (:b, :l, :y, 1, '00001')"),
-                             {"b": book, "l": book.split("-")[1], "y": int(book.split("-")[2])})
+                conn.execute(
+                    text("INSERT INTO so_ho_tich VALUES (:b, :l, :y, 1, '00001')"),
+                    {"b": book, "l": book.split("-")[1], "y": int(book.split("-")[2])},
+                )
             for table, rows in (("khai_sinh", births), ("khai_tu", deaths), ("ket_hon", marriages)):
                 for row in rows:
                     marks = ", ".join(":" + c for c in row)
-                    conn.execute(text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"), row)
+                    conn.execute(
+                        text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})"), row
+                    )
     finally:
         engine.dispose()
 
@@ -157,15 +221,19 @@ def national_database(server_uri: str) -> Iterator[str]:
         engine.dispose()
 
 
-def run_context(national_uri: str, data_dir: Path, run_id: str,
-                run_date: dt.date = dt.date(2026, 11, 25)) -> pipeline.RunContext:
+def run_context(
+    national_uri: str, data_dir: Path, run_id: str, run_date: dt.date = dt.date(2026, 11, 25)
+) -> pipeline.RunContext:
     """A pipeline run context over the given national database."""
     settings = Settings(data_dir=data_dir)
-    return pipeline.RunContext(run_id=run_id, run_date=run_date, settings=settings,
-                               civil_status_uri=national_uri)
+    return pipeline.RunContext(
+        run_id=run_id, run_date=run_date, settings=settings, civil_status_uri=national_uri
+    )
 
 
-def run_district(ctx: pipeline.RunContext, district: District, uris: dict[str, str], register) -> dict:
+def run_district(
+    ctx: pipeline.RunContext, district: District, uris: dict[str, str], register
+) -> dict:
     """extract → validate → reconcile → load for one district; the stages' summaries merged."""
     pipeline.prepare_database(ctx)
     out = pipeline.extract_district(ctx, district, uris.__getitem__)
@@ -177,7 +245,9 @@ def run_district(ctx: pipeline.RunContext, district: District, uris: dict[str, s
 
 def modern(code: str = "901") -> District:
     """A modern district entry."""
-    return District(code=code, name=f"Test {code}", flavor=Flavor.MODERN, conn_id=f"district_{code}")
+    return District(
+        code=code, name=f"Test {code}", flavor=Flavor.MODERN, conn_id=f"district_{code}"
+    )
 
 
 def query(national_uri: str, sql: str, **params: Any) -> list[tuple]:

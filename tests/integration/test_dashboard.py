@@ -88,21 +88,39 @@ def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, regist
         assert old["on_track"] is True
         assert first["phases"][0]["on_track"] is None  # no deadline
         rows = {d["district_code"]: d for d in first["districts"]}
-        assert {k: rows["901"][k] for k in ("name", "records", "loaded", "review", "quarantined", "last_run_id")} \
-            == {"name": "Thử", "records": 6, "loaded": 4, "review": 1, "quarantined": 1, "last_run_id": "run-1"}
+        assert {
+            k: rows["901"][k]
+            for k in ("name", "records", "loaded", "review", "quarantined", "last_run_id")
+        } == {
+            "name": "Thử",
+            "records": 6,
+            "loaded": 4,
+            "review": 1,
+            "quarantined": 1,
+            "last_run_id": "run-1",
+        }
         # A configured district that never finished a run is shown as such.
         assert rows["902"]["records"] == 0 and rows["902"]["last_run_id"] is None
         assert first["backlog"] == [
-            {"queue": "quarantine", "district_code": "901", "code": "REQUIRED_MISSING", "records": 1},
+            {
+                "queue": "quarantine",
+                "district_code": "901",
+                "code": "REQUIRED_MISSING",
+                "records": 1,
+            },
             {"queue": "review", "district_code": "901", "code": "ID_NOT_FOUND", "records": 1},
         ]
 
         # The district fixes record 3 and edits record 4 (already loaded): the next run
         # loads 3 for the first time and 4 again, which must not count twice in the pace.
         con = sqlite3.connect(src)
-        con.execute("UPDATE khai_sinh SET ho_ten = 'Phạm Thị Hạnh', gioi_tinh = 'Nữ',"
-                    " updated_at = '2026-11-21 08:00:00' WHERE id = 3")
-        con.execute("UPDATE khai_sinh SET noi_sinh = 'Gia Bình', updated_at = '2026-11-21 08:00:00' WHERE id = 4")
+        con.execute(
+            "UPDATE khai_sinh SET ho_ten = 'Phạm Thị Hạnh', gioi_tinh = 'Nữ',"
+            " updated_at = '2026-11-21 08:00:00' WHERE id = 3"
+        )
+        con.execute(
+            "UPDATE khai_sinh SET noi_sinh = 'Gia Bình', updated_at = '2026-11-21 08:00:00' WHERE id = 4"
+        )
         con.commit()
         con.close()
         run_district(run_context(national, tmp_path / "data", "run-2"), district, uris, register)
@@ -110,16 +128,25 @@ def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, regist
         second = requests.get(f"{server.base_url}/api/progress", timeout=30).json()
         recent, old = second["phases"]
         assert (recent["loaded"], recent["share"], old["loaded"]) == (2, 1.0, 2)
-        assert recent["pace_per_day"] == pytest.approx(2 / 7) and old["pace_per_day"] == pytest.approx(2 / 7)
+        assert recent["pace_per_day"] == pytest.approx(2 / 7) and old[
+            "pace_per_day"
+        ] == pytest.approx(2 / 7)
         rows = {d["district_code"]: d for d in second["districts"]}
-        assert (rows["901"]["loaded"], rows["901"]["quarantined"], rows["901"]["last_run_id"]) == (5, 0, "run-2")
+        assert (rows["901"]["loaded"], rows["901"]["quarantined"], rows["901"]["last_run_id"]) == (
+            5,
+            0,
+            "run-2",
+        )
         assert second["backlog"] == [
-            {"queue": "review", "district_code": "901", "code": "ID_NOT_FOUND", "records": 1}]
+            {"queue": "review", "district_code": "901", "code": "ID_NOT_FOUND", "records": 1}
+        ]
         assert second["totals"] == {"records": 6, "loaded": 5, "review": 1, "quarantined": 0}
 
         page = requests.get(f"{server.base_url}/", timeout=30)
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        assert "Test campaign" in page.text and "901 Thử" in page.text and "ID_NOT_FOUND" in page.text
+        assert (
+            "Test campaign" in page.text and "901 Thử" in page.text and "ID_NOT_FOUND" in page.text
+        )
         assert "027218999999" not in page.text  # aggregates only: no personal ID
 
 

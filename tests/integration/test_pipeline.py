@@ -59,7 +59,9 @@ def rows_901() -> dict[str, list]:
             birth(1, pid="027218000001"),
             birth(2, pid="027218999999"),
             birth(3, name=None),
-            birth(4, name="Trần Thị Mai", sex="Nữ", dob="2017-05-05", reg="2017-06-01", mother=None),
+            birth(
+                4, name="Trần Thị Mai", sex="Nữ", dob="2017-05-05", reg="2017-06-01", mother=None
+            ),
             birth(5, entry=1, name="Phạm Văn Cường", mother=None),
             birth(6, pid="027219000001"),
         ],
@@ -87,8 +89,11 @@ EXPECTED_901 = {
 
 
 def ledger(national: str, run_id: str) -> dict[str, tuple]:
-    rows = query(national, "SELECT source_key, status, reasons, personal_id FROM recon.ledger"
-                 " WHERE run_id = :r", r=run_id)
+    rows = query(
+        national,
+        "SELECT source_key, status, reasons, personal_id FROM recon.ledger WHERE run_id = :r",
+        r=run_id,
+    )
     return {k: (s, list(r), p) for k, s, r, p in rows}
 
 
@@ -100,10 +105,15 @@ def test_modern_district_end_to_end_then_incremental(tmp_path, national, registe
     assert (out["loaded"], out["review"], out["quarantined"]) == (5, 1, 3)
     assert ledger(national, "run-1") == EXPECTED_901
     # Loaded people keep how they were linked; the quarantine keeps the source record.
-    link = query(national, "SELECT link_verdict, link_name_level, id_origin FROM civil.person"
-                 " WHERE source_key = '901:death:11'")
+    link = query(
+        national,
+        "SELECT link_verdict, link_name_level, id_origin FROM civil.person"
+        " WHERE source_key = '901:death:11'",
+    )
     assert link == [("LINKED", "exact", "linked")]
-    (src,) = query(national, "SELECT source_record FROM recon.quarantine WHERE source_key = '901:birth:3'")
+    (src,) = query(
+        national, "SELECT source_record FROM recon.quarantine WHERE source_key = '901:birth:3'"
+    )
     assert src[0]["id"] == "3" and src[0]["ho_ten"] is None
 
     # The next day: nothing changed, nothing read twice.
@@ -113,20 +123,25 @@ def test_modern_district_end_to_end_then_incremental(tmp_path, national, registe
 
     # The district corrects record 3 at the source: it replaces its quarantine verdict.
     con = sqlite3.connect(tmp_path / "901.sqlite")
-    con.execute("UPDATE khai_sinh SET ho_ten = 'Phạm Thị Hạnh', gioi_tinh = 'Nữ',"
-                " updated_at = '2026-11-21 08:00:00' WHERE id = 3")
+    con.execute(
+        "UPDATE khai_sinh SET ho_ten = 'Phạm Thị Hạnh', gioi_tinh = 'Nữ',"
+        " updated_at = '2026-11-21 08:00:00' WHERE id = 3"
+    )
     con.commit()
     con.close()
     ctx3 = run_context(national, tmp_path / "data", "run-3")
     out3 = run_district(ctx3, district, uris, register)
     assert out3["extracted"] == 1
     assert ledger(national, "run-3") == {"901:birth:3": ("loaded", ["LINK_NONE"], None)}
-    assert query(national, "SELECT closed_by_run FROM recon.quarantine WHERE source_key = '901:birth:3'") \
-        == [("run-3",)]
+    assert query(
+        national, "SELECT closed_by_run FROM recon.quarantine WHERE source_key = '901:birth:3'"
+    ) == [("run-3",)]
     assert query(national, "SELECT count(*) FROM civil.registration") == [(6,)]
 
 
-def test_crash_mid_load_leaves_nothing_and_the_rerun_completes(tmp_path, national, register, monkeypatch):
+def test_crash_mid_load_leaves_nothing_and_the_rerun_completes(
+    tmp_path, national, register, monkeypatch
+):
     district, uris = district_901(tmp_path)
     ctx = run_context(national, tmp_path / "data", "run-crash")
 
@@ -165,26 +180,76 @@ def _xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
     book.save(path)
 
 
-KS_HEADER = ["Số quyển", "Số đăng ký", "Ngày đăng ký", "Họ và tên", "Giới tính", "Ngày sinh",
-             "Số định danh", "Nơi sinh", "Dân tộc", "Họ tên mẹ", "Ngày sinh mẹ", "Họ tên cha"]
-KT_HEADER = ["Số quyển", "Số đăng ký", "Ngày đăng ký", "Họ và tên", "Giới tính", "Ngày sinh",
-             "Số định danh", "Ngày chết", "Nơi chết", "Nguyên nhân"]
+KS_HEADER = [
+    "Số quyển",
+    "Số đăng ký",
+    "Ngày đăng ký",
+    "Họ và tên",
+    "Giới tính",
+    "Ngày sinh",
+    "Số định danh",
+    "Nơi sinh",
+    "Dân tộc",
+    "Họ tên mẹ",
+    "Ngày sinh mẹ",
+    "Họ tên cha",
+]
+KT_HEADER = [
+    "Số quyển",
+    "Số đăng ký",
+    "Ngày đăng ký",
+    "Họ và tên",
+    "Giới tính",
+    "Ngày sinh",
+    "Số định danh",
+    "Ngày chết",
+    "Nơi chết",
+    "Nguyên nhân",
+]
 
 
 def test_workbook_inbox(tmp_path, national, register):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    _xlsx(inbox / "a.xlsx", {
-        "KhaiSinh": [
-            KS_HEADER,
-            # The ID was typed as a number and lost its leading zero.
-            ["Q1", 1, dt.datetime(2018, 3, 1), "Nguyễn Văn An", "Nam", "02/01/2018", 27218000001,
-             "Bắc Ninh", "Kinh", "Lê Thị Hoa", None, None],
-            ["Q1", 2, "1/3/2018", "Nguyễn Văn Ba", "nam", "2018", None, None, None, None, "1990", None],
-            [None] * 12,
-        ],
-        "Ghi chú": [["anything"]],
-    })
+    _xlsx(
+        inbox / "a.xlsx",
+        {
+            "KhaiSinh": [
+                KS_HEADER,
+                # The ID was typed as a number and lost its leading zero.
+                [
+                    "Q1",
+                    1,
+                    dt.datetime(2018, 3, 1),
+                    "Nguyễn Văn An",
+                    "Nam",
+                    "02/01/2018",
+                    27218000001,
+                    "Bắc Ninh",
+                    "Kinh",
+                    "Lê Thị Hoa",
+                    None,
+                    None,
+                ],
+                [
+                    "Q1",
+                    2,
+                    "1/3/2018",
+                    "Nguyễn Văn Ba",
+                    "nam",
+                    "2018",
+                    None,
+                    None,
+                    None,
+                    None,
+                    "1990",
+                    None,
+                ],
+                [None] * 12,
+            ],
+            "Ghi chú": [["anything"]],
+        },
+    )
     (inbox / "KhaiTu_2019.csv").write_text(
         "\ufeff" + ",".join(KT_HEADER) + "\n"
         "Q9,1,01/05/2019,Đỗ Đức Độ,Nam,1950,,30/04/2019,Bắc Ninh,Già\n",
@@ -207,14 +272,42 @@ def test_workbook_inbox(tmp_path, national, register):
     assert "c_broken.xlsx: cannot be opened" in problems["c_broken.xlsx"]
 
     # The campaign fixes row 3 and saves the file again: only that row is processed.
-    _xlsx(inbox / "a.xlsx", {
-        "KhaiSinh": [
-            KS_HEADER,
-            ["Q1", 1, dt.datetime(2018, 3, 1), "Nguyễn Văn An", "Nam", "02/01/2018", 27218000001,
-             "Bắc Ninh", "Kinh", "Lê Thị Hoa", None, None],
-            ["Q1", 2, "1/3/2018", "Nguyễn Văn Ba", "nam", "05/02/2018", None, None, None, None, "1990", None],
-        ],
-    })
+    _xlsx(
+        inbox / "a.xlsx",
+        {
+            "KhaiSinh": [
+                KS_HEADER,
+                [
+                    "Q1",
+                    1,
+                    dt.datetime(2018, 3, 1),
+                    "Nguyễn Văn An",
+                    "Nam",
+                    "02/01/2018",
+                    27218000001,
+                    "Bắc Ninh",
+                    "Kinh",
+                    "Lê Thị Hoa",
+                    None,
+                    None,
+                ],
+                [
+                    "Q1",
+                    2,
+                    "1/3/2018",
+                    "Nguyễn Văn Ba",
+                    "nam",
+                    "05/02/2018",
+                    None,
+                    None,
+                    None,
+                    None,
+                    "1990",
+                    None,
+                ],
+            ],
+        },
+    )
     ctx2 = run_context(national, tmp_path / "data", "run-wb2")
     run_district(ctx2, district, {}, register)
     assert ledger(national, "run-wb2") == {"903:birth:a.xlsx#3": ("loaded", ["LINK_NONE"], None)}
@@ -227,19 +320,47 @@ def test_legacy_district_on_mariadb(tmp_path, national, register, external_maria
             conn.execute(text(LEGACY_DDL))
             rows = [
                 # Typed with a TCVN3 font: converted and flagged.
-                {"LoaiGiay": "ks", "SoQuyen": "L1", "SoDK": "1", "NgayDK": "01/03/2018",
-                 "HoTen": encode_tcvn3("Nguyễn Văn An"), "GioiTinh": "NAM", "NgaySinh": "02/01/2018",
-                 "SoDinhDanh": "027218000001", "HoTen2": "Lê Thị Hoa"},
-                {"LoaiGiay": "XX", "SoQuyen": "L1", "SoDK": "2", "NgayDK": "01/03/2018",
-                 "HoTen": "Nguyễn Văn Ba", "GioiTinh": "Nam", "NgaySinh": "02/01/2018"},
-                {"LoaiGiay": "KT", "SoQuyen": "L2", "SoDK": "1", "NgayDK": "01/05/2019",
-                 "HoTen": "Đỗ Đức Độ", "GioiTinh": "Nam", "NgaySinh": "1950", "NgayChet": "30/04/2019"},
+                {
+                    "LoaiGiay": "ks",
+                    "SoQuyen": "L1",
+                    "SoDK": "1",
+                    "NgayDK": "01/03/2018",
+                    "HoTen": encode_tcvn3("Nguyễn Văn An"),
+                    "GioiTinh": "NAM",
+                    "NgaySinh": "02/01/2018",
+                    "SoDinhDanh": "027218000001",
+                    "HoTen2": "Lê Thị Hoa",
+                },
+                {
+                    "LoaiGiay": "XX",
+                    "SoQuyen": "L1",
+                    "SoDK": "2",
+                    "NgayDK": "01/03/2018",
+                    "HoTen": "Nguyễn Văn Ba",
+                    "GioiTinh": "Nam",
+                    "NgaySinh": "02/01/2018",
+                },
+                {
+                    "LoaiGiay": "KT",
+                    "SoQuyen": "L2",
+                    "SoDK": "1",
+                    "NgayDK": "01/05/2019",
+                    "HoTen": "Đỗ Đức Độ",
+                    "GioiTinh": "Nam",
+                    "NgaySinh": "1950",
+                    "NgayChet": "30/04/2019",
+                },
             ]
             for row in rows:
                 cols = ", ".join(row)
-                conn.execute(text(f"INSERT INTO hotich ({cols}) VALUES ({', '.join(':' + c for c in row)})"), row)
+                conn.execute(
+                    text(f"INSERT INTO hotich ({cols}) VALUES ({', '.join(':' + c for c in row)})"),
+                    row,
+                )
         engine.dispose()
-        district = District(code="902", name="Test 902", flavor=Flavor.LEGACY, conn_id="district_902")
+        district = District(
+            code="902", name="Test 902", flavor=Flavor.LEGACY, conn_id="district_902"
+        )
         ctx = run_context(national, tmp_path / "data", "run-legacy")
         run_district(ctx, district, {"district_902": uri}, register)
     assert ledger(national, "run-legacy") == {
@@ -247,7 +368,9 @@ def test_legacy_district_on_mariadb(tmp_path, national, register, external_maria
         "902:unknown:2": ("quarantined", ["REQUIRED_MISSING"], None),
         "902:death:3": ("loaded", ["LINKED"], "027050000003"),
     }
-    (name_loaded,) = query(national, "SELECT full_name FROM civil.person WHERE source_key = '902:birth:1'")
+    (name_loaded,) = query(
+        national, "SELECT full_name FROM civil.person WHERE source_key = '902:birth:1'"
+    )
     assert name_loaded == ("Nguyễn Văn An",)
 
 
@@ -271,7 +394,9 @@ def test_national_database_on_the_external_postgres(tmp_path, external_pg, regis
         assert ledger(national, "run-ext") == EXPECTED_901
 
 
-def test_register_outage_fails_the_district_without_verdicts_then_next_run_completes(tmp_path, national):
+def test_register_outage_fails_the_district_without_verdicts_then_next_run_completes(
+    tmp_path, national
+):
     from hotich.register.client import ClientSettings, RegisterUnavailable
     from register_fixtures import admin
 

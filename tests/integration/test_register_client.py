@@ -192,15 +192,22 @@ def test_token_expiry_and_revocation_mid_run(index: RegisterIndex, register: pd.
 # --- pacing -------------------------------------------------------------------------------------
 
 
-def test_429_storm_respects_retry_after(index: RegisterIndex, register: pd.DataFrame, caplog) -> None:
+def test_429_storm_respects_retry_after(
+    index: RegisterIndex, register: pd.DataFrame, caplog
+) -> None:
     with serve(index, quota_rps=10) as s:
         settings = ClientSettings(**{**FAST.__dict__, "batch_size": 50, "max_concurrency": 8,
                                      "progress_every_s": 1.0})  # fmt: skip
-        with _client(s.base_url, settings) as c, caplog.at_level("INFO", logger="hotich.register.client"):
+        with (
+            _client(s.base_url, settings) as c,
+            caplog.at_level("INFO", logger="hotich.register.client"),
+        ):
             found, not_found = c.batch_get(_ids_for_lookup(register))  # 2,500 IDs: 50 batches
         _check_lookup(found, not_found, register)
         # Paced at 10 requests/s, the 50 batches take seconds: progress is reported meanwhile.
-        progress = [m for m in caplog.messages if m.startswith("batch_get: ") and "of 50 batches done" in m]
+        progress = [
+            m for m in caplog.messages if m.startswith("batch_get: ") and "of 50 batches done" in m
+        ]
         assert progress, caplog.messages
         done = [int(m.split()[1]) for m in progress]
         assert done == sorted(done) and done[-1] < 50

@@ -48,7 +48,9 @@ def test_config_files(local_province):
     doc = yaml.safe_load(res.files["districts"].read_text(encoding="utf-8"))
     codes = [d["code"] for d in doc["districts"]]
     assert codes == ["256", "258", "259", "260", "261", "262", "263", "264"]
-    env = dict(line.split("=", 1) for line in res.files["connections"].read_text().splitlines() if line)
+    env = dict(
+        line.split("=", 1) for line in res.files["connections"].read_text().splitlines() if line
+    )
     for d in doc["districts"]:
         assert d["flavor"] in ("modern", "legacy", "workbook")
         if d["flavor"] == "workbook":
@@ -69,7 +71,10 @@ def test_sqlite_sources_have_contract_columns(local_province):
             for table, cols in MODERN_COLUMNS.items():
                 assert _sqlite_columns(path, table) == cols
             con = sqlite3.connect(path)
-            n = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("khai_sinh", "khai_tu", "ket_hon"))
+            n = sum(
+                con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("khai_sinh", "khai_tu", "ket_hon")
+            )
             stamp = con.execute("SELECT updated_at FROM khai_sinh LIMIT 1").fetchone()[0]
             con.close()
             dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")
@@ -124,7 +129,10 @@ def test_server_sources(external_pg, external_mariadb, tmp_path):
     env = res.files["connections"].read_text()
     try:
         for d in pg_dbs:
-            assert f"AIRFLOW_CONN_DISTRICT_{d['code']}=postgresql://postgres@127.0.0.1:5432/{prefix}{d['code']}" in env
+            assert (
+                f"AIRFLOW_CONN_DISTRICT_{d['code']}=postgresql://postgres@127.0.0.1:5432/{prefix}{d['code']}"
+                in env
+            )
             con = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=f"{prefix}{d['code']}")
             with con.cursor() as cur:
                 n = 0
@@ -141,7 +149,9 @@ def test_server_sources(external_pg, external_mariadb, tmp_path):
             con.close()
         for d in my_dbs:
             p = urlsplit(d["uri"])
-            con = pymysql.connect(host=p.hostname, port=p.port, user="root", password="", database=p.path[1:])
+            con = pymysql.connect(
+                host=p.hostname, port=p.port, user="root", password="", database=p.path[1:]
+            )
             with con.cursor() as cur:
                 cur.execute("SELECT * FROM hotich LIMIT 1")
                 assert [c[0] for c in cur.description] == list(LEGACY_COLUMNS)

@@ -56,7 +56,9 @@ def webhook():
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            state["received"].append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            state["received"].append(
+                json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            )
             self.send_response(state["answer"])
             self.end_headers()
 
@@ -80,9 +82,15 @@ def test_an_incident_reaches_the_webhook_and_the_log(webhook, caplog):
     with caplog.at_level(logging.ERROR, logger="hotich.oncall"):
         assert report_incident(INCIDENT, webhook["url"]) is True
     (body,) = webhook["received"]
-    assert body["kind"] == "district_source_down" and body["district"] == "262" and body["try_number"] == 4
+    assert (
+        body["kind"] == "district_source_down"
+        and body["district"] == "262"
+        and body["try_number"] == 4
+    )
     assert body["text"] == INCIDENT.summary
-    assert body["text"].startswith("[hotich] district 262: district source cannot be read; district.extract failed")
+    assert body["text"].startswith(
+        "[hotich] district 262: district source cannot be read; district.extract failed"
+    )
     assert "VPN" in body["action"] and body["runbook"] == "docs/reliability.md"
     assert caplog.messages == ["FAILED " + INCIDENT.summary]
 

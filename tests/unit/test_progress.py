@@ -51,7 +51,11 @@ def test_behind_when_the_pace_misses_the_deadline_and_done_when_the_target_is_me
     _, behind = phase_progress(CAMPAIGN, by_year({2000: 150}), slow, TODAY)
     assert behind.on_track is False and behind.projected_finish == TODAY + dt.timedelta(days=200)
     _, done = phase_progress(CAMPAIGN, by_year({2000: 400}), slow, TODAY)
-    assert done.on_track is True and done.share == pytest.approx(400 / 350) and done.projected_finish is None
+    assert (
+        done.on_track is True
+        and done.share == pytest.approx(400 / 350)
+        and done.projected_finish is None
+    )
     _, late = phase_progress(CAMPAIGN, by_year({2000: 150}), slow, DEADLINE + dt.timedelta(days=3))
     assert late.days_left == -3 and late.needed_per_day == 200 and late.on_track is False
 

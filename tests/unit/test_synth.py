@@ -46,7 +46,9 @@ def _digest(path) -> str:
             h.update(p.name.encode() + p.read_bytes())
         elif p.suffix == ".sqlite":
             con = sqlite3.connect(p)
-            for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+            for (t,) in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"
+            ):
                 for row in con.execute(f"SELECT * FROM {t} ORDER BY 1"):
                     h.update(repr(row).encode())
             con.close()
@@ -59,7 +61,9 @@ def test_deterministic_by_seed(tmp_path):
     c = generate(0.003, 6, tmp_path / "c", run_date=RUN_DATE, write_sources_=False)
     ta, tb = pd.read_parquet(a.files["truth"]), pd.read_parquet(b.files["truth"])
     pd.testing.assert_frame_equal(ta, tb)
-    pd.testing.assert_frame_equal(pd.read_parquet(a.files["register"]), pd.read_parquet(b.files["register"]))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(a.files["register"]), pd.read_parquet(b.files["register"])
+    )
     # Everything but the absolute paths in districts.yaml/connections.env is identical.
     for f in ("districts.yaml", "connections.env"):
         (tmp_path / "a" / f).unlink()
@@ -115,7 +119,9 @@ def test_register_ids_valid_unless_labelled(province):
     res, _t, _d, _p, register = province
     labelled = set(pd.read_parquet(res.out / "register_defects.parquet")["so_dinh_danh"])
     bad = []
-    for pid, sex, dob in zip(register["so_dinh_danh"], register["gioi_tinh"], register["ngay_sinh"], strict=True):
+    for pid, sex, dob in zip(
+        register["so_dinh_danh"], register["gioi_tinh"], register["ngay_sinh"], strict=True
+    ):
         problems = _id_problems(pid, sex, pd.Timestamp(dob).date())
         if problems and not (pid in labelled and problems == {"century_sex"}):
             bad.append(problems)
@@ -171,7 +177,9 @@ def test_hard_link_cases(province):
     pm = persons.merge(defects, on="source_key")
 
     def verdicts(kind):
-        return pm[pm["defects"].map(lambda k: kind in k) & pm["link_verdict"].notna()]["link_verdict"]
+        return pm[pm["defects"].map(lambda k: kind in k) & pm["link_verdict"].notna()][
+            "link_verdict"
+        ]
 
     assert (verdicts("ghost_namesake") == "LINK_NONE").all() and len(verdicts("ghost_namesake")) > 5
     assert (verdicts("cluster50") == "LINK_AMBIGUOUS").all() and len(verdicts("cluster50")) >= 2
@@ -217,12 +225,41 @@ def _register(rows):
 
 def _birth(name, dob, mother=None):
     d = parse_date(dob, False, RUN_DATE)
-    return Person("subject", name, "Nam", d, None, None, mother=mother, reg=parse_date("2000-06-01", False, RUN_DATE))
+    return Person(
+        "subject",
+        name,
+        "Nam",
+        d,
+        None,
+        None,
+        mother=mother,
+        reg=parse_date("2000-06-01", False, RUN_DATE),
+    )
 
 
 def test_linkage_rules():
-    a = ("027085000001", "Nguyễn Văn Hùng", "Nam", "1985-03-04", "027", None, "Lê Thị Lan", "con_song", None)
-    b = ("027085000002", "Nguyễn Văn Hưng", "Nam", "1985-03-04", "027", None, None, "con_song", None)
+    a = (
+        "027085000001",
+        "Nguyễn Văn Hùng",
+        "Nam",
+        "1985-03-04",
+        "027",
+        None,
+        "Lê Thị Lan",
+        "con_song",
+        None,
+    )
+    b = (
+        "027085000002",
+        "Nguyễn Văn Hưng",
+        "Nam",
+        "1985-03-04",
+        "027",
+        None,
+        None,
+        "con_song",
+        None,
+    )
     reg = _register([a, b])
     # Exact name and date: LINKED even beside a folded namesake (which is not corroborated).
     assert link(_birth("Nguyễn Văn Hùng", "1985-03-04"), "birth", reg).linked_id == a[0]
@@ -261,15 +298,31 @@ def test_oracle_record_rules():
         base | {"entry": "3", "sid": "02708500001", "local_key": "3"},  # format
         base | {"entry": "4", "sid": "027085000009", "local_key": "4"},  # not found
         base | {"entry": "1", "local_key": "5", "name": "Nguyen Van Hung"},  # duplicate of 1
-        base | {"entry": "6", "local_key": "6", "dob": "1985", "reg": "1984-01-01"},  # year-only birth dob
-        base | {"entry": "7", "local_key": "7", "sid": "027085000001", "dob": "1985-04-03", "name": "Nguyễn văn HÙNG"},
+        base
+        | {
+            "entry": "6",
+            "local_key": "6",
+            "dob": "1985",
+            "reg": "1984-01-01",
+        },  # year-only birth dob
+        base
+        | {
+            "entry": "7",
+            "local_key": "7",
+            "sid": "027085000001",
+            "dob": "1985-04-03",
+            "name": "Nguyễn văn HÙNG",
+        },
         base | {"entry": "8", "local_key": "8", "store": "legacy", "loai": "XX"},
         base | {"entry": "9", "local_key": "9", "legacy_cols": "name"},
     ]
     rec = pd.DataFrame(rows)
     rec["sort_a"], rec["sort_b"] = "", rec["local_key"].astype(int)
     truth, _persons = compute_truth(rec, reg, RUN_DATE)
-    got = {k.split(":", 2)[2]: (s, list(r)) for k, s, r in zip(truth["source_key"], truth["status"], truth["reasons"], strict=True)}
+    got = {
+        k.split(":", 2)[2]: (s, list(r))
+        for k, s, r in zip(truth["source_key"], truth["status"], truth["reasons"], strict=True)
+    }
     assert got["1"] == ("loaded", [])
     assert got["2"] == ("quarantined", ["ID_CENTURY_SEX"])
     assert got["3"] == ("quarantined", ["ID_FORMAT"])

@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--pg-url", default=None, help="PostgreSQL server for the modern districts")
     ap.add_argument("--mariadb-url", default=None, help="MariaDB server for the legacy district")
-    ap.add_argument("--run-date", default=None, help="YYYY-MM-DD (default: today in Asia/Ho_Chi_Minh)")
+    ap.add_argument(
+        "--run-date", default=None, help="YYYY-MM-DD (default: today in Asia/Ho_Chi_Minh)"
+    )
     ap.add_argument("--defect-scale", type=float, default=1.0, help="multiply every defect rate")
     ap.add_argument("--db-prefix", default="hotich_src_", help="server database name prefix")
     ap.add_argument("-q", "--quiet", action="store_true")

@@ -209,7 +209,9 @@ class Defects:
         # Equal values share one object: a cell-by-cell conversion of a million records
         # would hold a string object per cell (gigabytes at scale 1.0).
         self.cols: dict[str, np.ndarray] = {
-            c: shared_objects(rec[c]) if rec[c].dtype.kind in "OUT" else rec[c].to_numpy(dtype=object, na_value=None)
+            c: shared_objects(rec[c])
+            if rec[c].dtype.kind in "OUT"
+            else rec[c].to_numpy(dtype=object, na_value=None)
             for c in rec.columns
         }
         self.n = len(rec)
@@ -265,10 +267,17 @@ class Defects:
         """(rows, name col, dob col, true-id col) of persons without an ID but in the register."""
         c = self.cols
         out = []
-        subj = np.array([(s is None) and (t is not None) for s, t in zip(c["sid"], c["true_pid"], strict=True)])
+        subj = np.array(
+            [(s is None) and (t is not None) for s, t in zip(c["sid"], c["true_pid"], strict=True)]
+        )
         out.append((np.flatnonzero(subj & (self.rtype != "marriage")), "name", "dob", "true_pid"))
-        for nc, dc, ic, tc in (("h_name", "h_dob", "h_id", "true_h"), ("w_name", "w_dob", "w_id", "true_w")):
-            m = np.array([(s is None) and (t is not None) for s, t in zip(c[ic], c[tc], strict=True)])
+        for nc, dc, ic, tc in (
+            ("h_name", "h_dob", "h_id", "true_h"),
+            ("w_name", "w_dob", "w_id", "true_w"),
+        ):
+            m = np.array(
+                [(s is None) and (t is not None) for s, t in zip(c[ic], c[tc], strict=True)]
+            )
             out.append((np.flatnonzero(m & (self.rtype == "marriage")), nc, dc, tc))
         return out
 
@@ -279,7 +288,9 @@ class Defects:
         for rows, ncol, dcol, tcol in self._idless_persons():
             rows = rows[self.clean()[rows]]
             u = rng.random(len(rows))
-            edges = np.cumsum([r.link_folded, r.link_slip, r.link_swap, r.namesake_tie, r.namesake_resolved])
+            edges = np.cumsum(
+                [r.link_folded, r.link_slip, r.link_swap, r.namesake_tie, r.namesake_resolved]
+            )
             kind_idx = np.searchsorted(edges, u, side="right")
             for i, k in zip(rows.tolist(), kind_idx.tolist(), strict=True):
                 if k >= 5:
@@ -320,7 +331,10 @@ class Defects:
                     p = people.loc[prow]
                     other_mother = make_names(rng, np.zeros(1, bool), np.array([1960]))[0]
                     self.add_register_person(
-                        name=p["name"], male=p["male"], dob=p["dob"], ppp=p["ppp"],
+                        name=p["name"],
+                        male=p["male"],
+                        dob=p["dob"],
+                        ppp=p["ppp"],
                         mother_name=other_mother,
                     )
                     self.mark(i, "namesake_resolved")
@@ -346,7 +360,9 @@ class Defects:
             if dob < "1920":  # the register holds people born from 1920
                 continue
             self.add_register_person(
-                name=c["name"][i], male=c["sex"][i] == "Nam", dob=to_days(dt.date.fromisoformat(dob)),
+                name=c["name"][i],
+                male=c["sex"][i] == "Nam",
+                dob=to_days(dt.date.fromisoformat(dob)),
             )
             self.mark(i, "ghost_namesake")
 
@@ -378,7 +394,11 @@ class Defects:
             ("wrong_sex", r.wrong_sex), ("register_sex", r.register_sex),
         )  # fmt: skip
         edges = np.cumsum([p for _k, p in kinds])
-        for icol, ncol, dcol in (("sid", "name", "dob"), ("h_id", "h_name", "h_dob"), ("w_id", "w_name", "w_dob")):
+        for icol, ncol, dcol in (
+            ("sid", "name", "dob"),
+            ("h_id", "h_name", "h_dob"),
+            ("w_id", "w_name", "w_dob"),
+        ):
             rows = np.flatnonzero(np.array([v is not None for v in c[icol]]) & self.clean())
             k_idx = np.searchsorted(edges, rng.random(len(rows)), side="right")
             for i, k in zip(rows.tolist(), k_idx.tolist(), strict=True):
@@ -395,7 +415,9 @@ class Defects:
                         else pid[:j] + "O" + pid[j + 1 :]
                     )  # fmt: skip
                 elif kind == "id_province":
-                    c[icol][i] = INVALID_PROVINCES[int(rng.integers(0, len(INVALID_PROVINCES)))] + pid[3:]
+                    c[icol][i] = (
+                        INVALID_PROVINCES[int(rng.integers(0, len(INVALID_PROVINCES)))] + pid[3:]
+                    )
                 elif kind == "id_century":
                     g = int(pid[3])
                     bad = [x for x in range(10) if x != g]
@@ -419,7 +441,11 @@ class Defects:
                 elif kind in ("dob_swap", "dob_day"):
                     s = _swap(c[dcol][i]) if kind == "dob_swap" else _day_slip(c[dcol][i], rng)
                     # Keep the new date before the registration and the death (no DATE_ORDER).
-                    limit = min(v for v in (c["reg"][i], c["death"][i], "9999") if _is_full(v) or v == "9999")
+                    limit = min(
+                        v
+                        for v in (c["reg"][i], c["death"][i], "9999")
+                        if _is_full(v) or v == "9999"
+                    )
                     if s is None or s > limit:
                         continue
                     c[dcol][i] = s
@@ -488,7 +514,9 @@ class Defects:
                 continue
             f = fs[int(rng.integers(0, len(fs)))]
             y, mo = c[f][i][:4], c[f][i][5:7]
-            c[f][i] = ["không rõ", f"??/{mo}/{y}", f"00/00/{y}", f"{mo}.{y}"][int(rng.integers(0, 4))]
+            c[f][i] = ["không rõ", f"??/{mo}/{y}", f"00/00/{y}", f"{mo}.{y}"][
+                int(rng.integers(0, 4))
+            ]
             self.mark(i, "date_garbage")
         for i in self.pick(self.clean() & text_store & (b | m), r.year_only_bad).tolist():
             f = "dob" if self.rtype[i] == "birth" else ("h_dob" if rng.random() < 0.5 else "w_dob")
@@ -532,12 +560,18 @@ class Defects:
             if not fields:
                 continue
             f = fields[int(rng.integers(0, len(fields)))]
-            ch = "\x7f" if self.store[i] == "workbook" else ["\x01", "\x07", "\x1a", "\x7f", "\x02"][int(rng.integers(0, 5))]
+            ch = (
+                "\x7f"
+                if self.store[i] == "workbook"
+                else ["\x01", "\x07", "\x1a", "\x7f", "\x02"][int(rng.integers(0, 5))]
+            )
             v = c[f][i]
             j = int(rng.integers(1, len(v)))
             c[f][i] = v[:j] + ch + v[j:]
             self.mark(i, "control_char")
-        for i in self.pick(self.clean() & np.isin(self.store, ("sqlite", "workbook")), r.over_long).tolist():
+        for i in self.pick(
+            self.clean() & np.isin(self.store, ("sqlite", "workbook")), r.over_long
+        ).tolist():
             fields = [f for f in ("name", "place", "h_name", "w_name") if c[f][i]]
             if not fields:
                 continue
@@ -572,13 +606,21 @@ class Defects:
         legacy = self.store == "legacy"
         for i in self.pick(legacy, r.loai_case).tolist():
             # VARCHAR(2): only the case can vary.
-            c["loai"][i] = c["loai"][i].lower() if rng.random() < 0.7 else c["loai"][i][0] + c["loai"][i][1].lower()
+            c["loai"][i] = (
+                c["loai"][i].lower()
+                if rng.random() < 0.7
+                else c["loai"][i][0] + c["loai"][i][1].lower()
+            )
         for i in self.pick(legacy & self.clean(), r.legacy_type).tolist():
             c["loai"][i] = [None, "", "KN", "XX", "K", "CN"][int(rng.integers(0, 6))]
             self.mark(i, "legacy_type")
             c["legacy_unknown"][i] = True
         # NFD text in a few Unicode records (not those that will be legacy-encoded).
-        enc_rate = np.where(legacy, r.legacy_encoding, np.where(self.store == "workbook", r.workbook_legacy_encoding, 0.0))
+        enc_rate = np.where(
+            legacy,
+            r.legacy_encoding,
+            np.where(self.store == "workbook", r.workbook_legacy_encoding, 0.0),
+        )
         u = rng.random(self.n)
         encode = (u < enc_rate) & ~c["legacy_unknown"].astype(bool)
         for i in np.flatnonzero(encode).tolist():
@@ -643,7 +685,10 @@ class Defects:
                 self.intents.setdefault(base + j, []).append("duplicate")
                 cols["dup_of"][base + j] = src
         rec = pd.DataFrame(
-            {k: pd.Series(v, dtype=object, copy=False) if v.dtype == object else v for k, v in cols.items()},
+            {
+                k: pd.Series(v, dtype=object, copy=False) if v.dtype == object else v
+                for k, v in cols.items()
+            },
             copy=False,
         )
         del cols

@@ -27,7 +27,9 @@ def release_memory() -> None:
         pass
 
 
-def shared_objects(values: pd.Series | np.ndarray, convert: Callable[[Any], Any] | None = None) -> np.ndarray:
+def shared_objects(
+    values: pd.Series | np.ndarray, convert: Callable[[Any], Any] | None = None
+) -> np.ndarray:
     """``values`` as an object array in which equal values are one Python object.
 
     Missing values become None; ``convert`` maps each distinct value once. A column of

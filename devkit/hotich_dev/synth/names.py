@@ -86,7 +86,12 @@ OTHER_PROVINCES: tuple[tuple[str, float], ...] = (
 )  # fmt: skip
 
 ETHNICITIES: tuple[tuple[str, float], ...] = (
-    ("Kinh", 98.6), ("Tày", 0.4), ("Nùng", 0.4), ("Hoa", 0.2), ("Sán Dìu", 0.2), ("Mường", 0.2),
+    ("Kinh", 98.6),
+    ("Tày", 0.4),
+    ("Nùng", 0.4),
+    ("Hoa", 0.2),
+    ("Sán Dìu", 0.2),
+    ("Mường", 0.2),
 )
 
 

@@ -79,7 +79,9 @@ def within_slip(a: str, b: str) -> bool:
 
 
 def _empty(v) -> bool:
-    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v.strip() == "")
+    return (
+        v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v.strip() == "")
+    )
 
 
 # --- dates ----------------------------------------------------------------------------------
@@ -202,22 +204,32 @@ class Register:
         self.mother = _shared(frame["ho_ten_me"])
         self.father = _shared(frame["ho_ten_cha"])
         self.dead = (frame["trang_thai"] == "da_chet").tolist()
-        self.death = _shared_dates(pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]"))
+        self.death = _shared_dates(
+            pd.to_datetime(frame["ngay_chet"]).to_numpy().astype("datetime64[D]")
+        )
         # Lookups by (sex, folded name, year) and by (sex, date of birth) are binary
         # searches in sorted numpy arrays (hash of the key, and a verification).
         ny_hash = np.fromiter(
-            (hash(k) for k in zip(self.sex, self.fold, self.year, strict=True)), dtype=np.int64, count=len(ids)
+            (hash(k) for k in zip(self.sex, self.fold, self.year, strict=True)),
+            dtype=np.int64,
+            count=len(ids),
         )
         order = np.argsort(ny_hash, kind="stable")
         # array.array: compact, and bisect on it is much faster than numpy on one value.
-        self._ny_order, self._ny_hash = array("q", order.tobytes()), array("q", ny_hash[order].tobytes())
+        self._ny_order, self._ny_hash = (
+            array("q", order.tobytes()),
+            array("q", ny_hash[order].tobytes()),
+        )
         del ny_hash, order
         self._sex_code = {v: k for k, v in enumerate(dict.fromkeys(self.sex))}
         sex_code = np.array([self._sex_code[v] for v in self.sex], dtype=np.int64)
         day = dob.astype(np.int64) + _EPOCH_DATE.toordinal()
         dob_key = sex_code * 10_000_000 + day
         order = np.argsort(dob_key, kind="stable")
-        self._dob_order, self._dob_sorted = array("q", order.tobytes()), array("q", dob_key[order].tobytes())
+        self._dob_order, self._dob_sorted = (
+            array("q", order.tobytes()),
+            array("q", dob_key[order].tobytes()),
+        )
 
     def by_name_year(self, sex: str, f: str, year: int) -> list[int]:
         """Rows of that sex, folded name and birth year (ascending)."""
@@ -225,7 +237,9 @@ class Register:
         lo = bisect_left(self._ny_hash, h)
         hi = bisect_right(self._ny_hash, h, lo)
         rows = self._ny_order[lo:hi].tolist()
-        return [i for i in rows if self.sex[i] == sex and self.fold[i] == f and self.year[i] == year]
+        return [
+            i for i in rows if self.sex[i] == sex and self.fold[i] == f and self.year[i] == year
+        ]
 
     def by_dob(self, sex: str, ordinal: int) -> list[int]:
         """Rows of that sex born on that day (ascending)."""
@@ -337,7 +351,11 @@ def link(person: Person, rtype: str, reg: Register) -> Verdict:
                     excluded = True
             if reg.dead[i] and reg.death[i] is not None and reg.death[i] < person.reg.date:
                 excluded = True
-            if not _empty(person.mother) and not _empty(reg.mother[i]) and within_slip(person.mother, reg.mother[i]):
+            if (
+                not _empty(person.mother)
+                and not _empty(reg.mother[i])
+                and within_slip(person.mother, reg.mother[i])
+            ):
                 corroborated = not (
                     not _empty(person.father) and not _empty(reg.father[i])
                     and not within_slip(person.father, reg.father[i])
@@ -345,9 +363,15 @@ def link(person: Person, rtype: str, reg: Register) -> Verdict:
         elif rtype == "death":
             if not reg.dead[i]:
                 excluded = True
-            elif reg.death[i] is not None and person.death.date is not None and reg.death[i] != person.death.date:
+            elif (
+                reg.death[i] is not None
+                and person.death.date is not None
+                and reg.death[i] != person.death.date
+            ):
                 excluded = True
-            corroborated = reg.dead[i] and reg.death[i] is not None and reg.death[i] == person.death.date
+            corroborated = (
+                reg.dead[i] and reg.death[i] is not None and reg.death[i] == person.death.date
+            )
         else:  # marriage: spouses are never corroborated
             if reg.dead[i] and reg.death[i] is not None and reg.death[i] < person.reg.date:
                 excluded = True
@@ -475,7 +499,9 @@ class _Prepared:
 def record_types(rec: pd.DataFrame) -> list[str]:
     """Each record's type as read: a legacy LoaiGiay after trimming and upper case."""
     rtypes = []
-    for s, t, loai in zip(rec["store"].tolist(), rec["rtype"].tolist(), _values(rec, "loai"), strict=True):
+    for s, t, loai in zip(
+        rec["store"].tolist(), rec["rtype"].tolist(), _values(rec, "loai"), strict=True
+    ):
         if s == "legacy":
             key = "" if _empty(loai) else str(loai).strip().upper()
             rtypes.append(RTYPE_OF_LOAI.get(key, "unknown"))
@@ -486,7 +512,10 @@ def record_types(rec: pd.DataFrame) -> list[str]:
 
 def _prepare(rec: pd.DataFrame, run_date: dt.date, losers: set[int] | None = None) -> _Prepared:
     """``losers``: the duplicate losers among these rows when ``rec`` is a slice."""
-    cols = {c: _values(rec, c) for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")}
+    cols = {
+        c: _values(rec, c)
+        for c in (*TEXT_COLS, *DATE_COLS, "legacy_cols", "true_pid", "true_h", "true_w")
+    }
     rtypes = record_types(rec)
     n = len(rec)
     # VALUE_INVALID: a control character, or longer than the column allows (after NFC).
@@ -498,8 +527,12 @@ def _prepare(rec: pd.DataFrame, run_date: dt.date, losers: set[int] | None = Non
         if arr.null_count == n:
             continue
         limit = NAME_MAX if c in NAME_COLS else TEXT_MAX
-        ctrl = pc.fill_null(pc.match_substring_regex(arr, _CONTROL.pattern), False).to_numpy(zero_copy_only=False)
-        long = pc.fill_null(pc.greater(pc.utf8_length(arr), limit), False).to_numpy(zero_copy_only=False)
+        ctrl = pc.fill_null(pc.match_substring_regex(arr, _CONTROL.pattern), False).to_numpy(
+            zero_copy_only=False
+        )
+        long = pc.fill_null(pc.greater(pc.utf8_length(arr), limit), False).to_numpy(
+            zero_copy_only=False
+        )
         for i in np.flatnonzero(long).tolist():
             long[i] = len(nfc(cols[c][i])) > limit
         bad |= ctrl | long
@@ -509,10 +542,14 @@ def _prepare(rec: pd.DataFrame, run_date: dt.date, losers: set[int] | None = Non
     for c in DATE_COLS:
         codes_, uniques = pd.factorize(pd.Series(cols[c], dtype=object), use_na_sentinel=True)
         parents = c in ("mother_dob", "father_dob")
-        strict = np.array([MISSING] + [parse_date(v, parents, run_date) for v in uniques], dtype=object)
+        strict = np.array(
+            [MISSING] + [parse_date(v, parents, run_date) for v in uniques], dtype=object
+        )
         picked = strict[codes_ + 1]
         if c == "dob":  # a death record's date of birth may be a year alone
-            loose = np.array([MISSING] + [parse_date(v, True, run_date) for v in uniques], dtype=object)
+            loose = np.array(
+                [MISSING] + [parse_date(v, True, run_date) for v in uniques], dtype=object
+            )
             picked = np.where(is_death, loose[codes_ + 1], picked)
         dates[c] = picked.tolist()
     sex_cache: dict = {}
@@ -549,7 +586,9 @@ def compute_truth(
     if workers > 1 and pre.n > 40_000 and "fork" in mp.get_all_start_methods():
         bounds = np.linspace(0, pre.n, workers * 4 + 1).astype(int)
         with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.starmap(_run_range, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
+            parts = pool.starmap(
+                _run_range, zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+            )
     else:
         parts = [_run_range(0, pre.n)]
     _STATE.clear()
@@ -599,9 +638,14 @@ def truth_from_files(
     with tempfile.TemporaryDirectory(prefix="oracle_", dir=Path(truth_path).parent) as tmp:
         if workers > 1:
             bounds = np.linspace(0, n, workers * CHUNKS_PER_WORKER + 1).astype(int)
-            ctx = mp.get_context(start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn"))
+            ctx = mp.get_context(
+                start_method or ("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+            )
             with ctx.Pool(workers, initializer=_init_worker, initargs=init) as pool:
-                args = [(a, b, tmp) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+                args = [
+                    (a, b, tmp)
+                    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+                ]
                 parts = pool.starmap(_run_file_range, args)
         else:
             _init_worker(*init)
@@ -609,7 +653,9 @@ def truth_from_files(
                 parts = [_run_file_range(0, n, tmp)]
             finally:
                 _STATE.clear()
-        for k, (path, schema) in enumerate(((truth_path, TRUTH_SCHEMA), (persons_path, PERSON_SCHEMA))):
+        for k, (path, schema) in enumerate(
+            ((truth_path, TRUTH_SCHEMA), (persons_path, PERSON_SCHEMA))
+        ):
             with pq.ParquetWriter(path, schema) as writer:
                 for part in parts:
                     writer.write_table(pq.read_table(part[k], schema=schema))
@@ -798,11 +844,16 @@ def _quality(g: dict, rtype: str, pre: _Prepared, row: int, persons: list[Person
         if not _empty(g[nc]) and sex is not None and dates[dc].valid:
             persons.append(
                 Person(
-                    role=role, name=nfc(str(g[nc])), sex=sex, dob=dates[dc], pid=pid,
+                    role=role,
+                    name=nfc(str(g[nc])),
+                    sex=sex,
+                    dob=dates[dc],
+                    pid=pid,
                     true_pid=g[tc],
                     mother=None if _empty(g["mother_name"]) else nfc(str(g["mother_name"])),
                     father=None if _empty(g["father_name"]) else nfc(str(g["father_name"])),
-                    death=dates["death"], reg=reg,
+                    death=dates["death"],
+                    reg=reg,
                 )  # fmt: skip
             )
     return codes
@@ -810,10 +861,19 @@ def _quality(g: dict, rtype: str, pre: _Prepared, row: int, persons: list[Person
 
 def oracle_frame_columns() -> list[str]:
     """The columns of ``oracle_frame``."""
-    return [*TEXT_COLS, *DATE_COLS, "district", "store", "rtype", "local_key", "sort_a", "sort_b", "legacy_cols"]
+    return [
+        *TEXT_COLS,
+        *DATE_COLS,
+        "district",
+        "store",
+        "rtype",
+        "local_key",
+        "sort_a",
+        "sort_b",
+        "legacy_cols",
+    ]
 
 
 def oracle_frame(rec: pd.DataFrame) -> pd.DataFrame:
     """The columns the oracle reads, for saving beside the truth (debugging)."""
     return rec[oracle_frame_columns()]
-

@@ -94,7 +94,10 @@ def id_strings(ids: np.ndarray) -> np.ndarray:
 
 
 def make_names(
-    rng: np.random.Generator, male: np.ndarray, birth_year: np.ndarray, surname: np.ndarray | None = None
+    rng: np.random.Generator,
+    male: np.ndarray,
+    birth_year: np.ndarray,
+    surname: np.ndarray | None = None,
 ) -> np.ndarray:
     """Full names ``family middle given`` for people of the given sex and birth year."""
     n = len(male)
@@ -116,10 +119,17 @@ def make_parents(
     father_dob = dob - father_age
     father = make_names(rng, np.ones(n, bool), years_of(father_dob), surname)
     mother = make_names(rng, np.zeros(n, bool), years_of(mother_dob))
-    return {"father_name": father, "mother_name": mother, "father_dob": father_dob, "mother_dob": mother_dob}
+    return {
+        "father_name": father,
+        "mother_name": mother,
+        "father_dob": father_dob,
+        "mother_dob": mother_dob,
+    }
 
 
-def make_register_people(rng: np.random.Generator, alloc: IdAllocator, scale: float) -> pd.DataFrame:
+def make_register_people(
+    rng: np.random.Generator, alloc: IdAllocator, scale: float
+) -> pd.DataFrame:
     """The register's people (before hard-case additions), one row each.
 
     Columns: ``pid`` (int64), ``name``, ``surname``, ``male``, ``dob`` (days),

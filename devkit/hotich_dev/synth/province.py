@@ -150,11 +150,13 @@ def generate(
     work = out / ".records.parquet"
     losers = duplicate_losers(rec, record_types(rec))
     index = rec.index.to_numpy()
-    work_cols = list(dict.fromkeys(["_index", *oracle_frame(rec).columns, *INPUT_COLUMNS, *SOURCE_COLUMNS]))
-    frame = rec.assign(_index=index)[work_cols]
-    frame.astype({c: "object" for c in frame.columns if c not in ("sort_b", "_index", "updated_at")}).to_parquet(
-        work, index=False, row_group_size=50_000
+    work_cols = list(
+        dict.fromkeys(["_index", *oracle_frame(rec).columns, *INPUT_COLUMNS, *SOURCE_COLUMNS])
     )
+    frame = rec.assign(_index=index)[work_cols]
+    frame.astype(
+        {c: "object" for c in frame.columns if c not in ("sort_b", "_index", "updated_at")}
+    ).to_parquet(work, index=False, row_group_size=50_000)
     del rec, frame
     intents_blob = pickle.dumps(intents)
     del intents
@@ -178,7 +180,13 @@ def generate(
 
     workers = min(2, os.cpu_count() or 1) if large else 1
     truth_from_files(
-        str(work), str(files["register"]), run_date, losers, str(files["truth"]), str(files["truth_persons"]), workers
+        str(work),
+        str(files["register"]),
+        run_date,
+        losers,
+        str(files["truth"]),
+        str(files["truth_persons"]),
+        workers,
     )
     gc.unfreeze()
     lap("oracle")
@@ -191,7 +199,9 @@ def generate(
         lap("sources (after oracle)")
     truth = pq.read_table(files["truth"], columns=["source_key", "status"])
     rec_keys = truth.column("source_key").to_numpy()
-    status_counts = {r["values"]: r["counts"] for r in pc.value_counts(truth.column("status")).to_pylist()}
+    status_counts = {
+        r["values"]: r["counts"] for r in pc.value_counts(truth.column("status")).to_pylist()
+    }
     del truth
     intents = pickle.loads(intents_blob)
     pos = {k: i for i, k in enumerate(index.tolist())}
@@ -199,7 +209,9 @@ def generate(
         {"source_key": rec_keys[pos[i]] if i in pos else None, "defects": sorted(kinds)}
         for i, kinds in sorted(intents.items())
     ]
-    pd.DataFrame(intent_rows, columns=["source_key", "defects"]).to_parquet(files["defects"], index=False)
+    pd.DataFrame(intent_rows, columns=["source_key", "defects"]).to_parquet(
+        files["defects"], index=False
+    )
     del intent_rows, intents
     # The oracle's input beside the truth (Arrow all the way: no Python object per cell).
     logical_cols = [*oracle_frame_columns(), "true_pid", "true_h", "true_w", "legacy_enc"]
@@ -253,5 +265,7 @@ def _write_config(entries: list[dict], districts_file: Path, env_file: Path) -> 
             item["conn_id"] = e["conn_id"]
             lines.append(f"AIRFLOW_CONN_{e['conn_id'].upper()}={e['uri']}")
         doc["districts"].append(item)
-    districts_file.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    districts_file.write_text(
+        yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
     env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")

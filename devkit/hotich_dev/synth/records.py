@@ -107,13 +107,17 @@ def _days_to_str(days: np.ndarray) -> np.ndarray:
     return s
 
 
-def _uniform_days(rng: np.random.Generator, lo: np.ndarray | int, hi: np.ndarray | int, n: int) -> np.ndarray:
+def _uniform_days(
+    rng: np.random.Generator, lo: np.ndarray | int, hi: np.ndarray | int, n: int
+) -> np.ndarray:
     lo = np.broadcast_to(np.asarray(lo, np.int64), (n,))
     hi = np.broadcast_to(np.asarray(hi, np.int64), (n,))
     return lo + (rng.random(n) * (hi - lo + 1)).astype(np.int64)
 
 
-def _reg_days_in_years(rng: np.random.Generator, first: int, last: int, n: int, ramp: bool) -> np.ndarray:
+def _reg_days_in_years(
+    rng: np.random.Generator, first: int, last: int, n: int, ramp: bool
+) -> np.ndarray:
     """Registration days spread over [first, last] (more in later years when ``ramp``)."""
     years = np.arange(first, last + 1)
     w = np.linspace(1.0, 3.0, len(years)) if ramp else np.ones(len(years))
@@ -136,7 +140,9 @@ class PeopleBook:
         self.frames = [people]
         self.n = len(people)
 
-    def add_ghosts(self, rng: np.random.Generator, male: np.ndarray, dob: np.ndarray, death: np.ndarray) -> np.ndarray:
+    def add_ghosts(
+        self, rng: np.random.Generator, male: np.ndarray, dob: np.ndarray, death: np.ndarray
+    ) -> np.ndarray:
         """Append ghosts; return their row numbers."""
         g = make_ghosts(rng, male, dob, death)
         g.index = np.arange(self.n, self.n + len(g))
@@ -165,7 +171,9 @@ def _births(rng, people: pd.DataFrame, book: PeopleBook, scale: float) -> pd.Dat
             subj = _pick_pool(rng, pool, n - n_ghost)
             used[subj] = True
             # Births of people who died before the register existed.
-            gdob = _uniform_days(rng, to_days(dt.date(first, 1, 1)), to_days(dt.date(last, 12, 31)), n_ghost)
+            gdob = _uniform_days(
+                rng, to_days(dt.date(first, 1, 1)), to_days(dt.date(last, 12, 31)), n_ghost
+            )
             gdeath = _uniform_days(rng, gdob + 1, to_days(REGISTER_START) - 1, n_ghost)
             ghosts = book.add_ghosts(rng, rng.random(n_ghost) < 0.51, gdob, gdeath)
             subj_all = np.concatenate([subj, ghosts])
@@ -228,7 +236,9 @@ def _deaths(rng, people: pd.DataFrame, book: PeopleBook, scale: float) -> pd.Dat
     return out
 
 
-def _spouses(rng, people: pd.DataFrame, male: bool, reg: np.ndarray, min_age: float, mean_extra: float) -> np.ndarray:
+def _spouses(
+    rng, people: pd.DataFrame, male: bool, reg: np.ndarray, min_age: float, mean_extra: float
+) -> np.ndarray:
     """Register people of one sex, alive at ``reg`` and of a plausible age for marriage."""
     sel = np.flatnonzero(people["male"].to_numpy() == male)
     order = sel[np.argsort(people["dob"].to_numpy()[sel], kind="stable")]
@@ -273,7 +283,9 @@ def _marriages(rng, people: pd.DataFrame, book: PeopleBook, scale: float) -> pd.
     return out
 
 
-def build_records(rng: np.random.Generator, people: pd.DataFrame, scale: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_records(
+    rng: np.random.Generator, people: pd.DataFrame, scale: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The clean logical records (no defects yet) and the people frame with ghosts.
 
     Returns ``(records, all_people)``; records reference people by row number in
@@ -304,7 +316,9 @@ def build_records(rng: np.random.Generator, people: pd.DataFrame, scale: float) 
     n_books = np.maximum(1, np.round(size / ENTRIES_PER_BOOK)).astype(np.int64)
     quyen = rank * n_books // size + 1
     ev["quyen"] = quyen
-    ev["entry_n"] = ev.groupby(["d_idx", "rt", "year", "quyen"], sort=False).cumcount().to_numpy() + 1
+    ev["entry_n"] = (
+        ev.groupby(["d_idx", "rt", "year", "quyen"], sort=False).cumcount().to_numpy() + 1
+    )
     d_idx = ev["d_idx"].to_numpy()
     district = codes[d_idx]
     loai = np.array(["KS", "KT", "KH"], dtype=object)[ev["rt"].to_numpy()]
@@ -312,7 +326,12 @@ def build_records(rng: np.random.Generator, people: pd.DataFrame, scale: float) 
     ev["district"] = pd.Series(district, dtype=object)
     ev["loai"] = pd.Series(loai, dtype=object)
     ev["book"] = pd.Series(
-        [f"{d}-{lo}-{y}-{q:02d}" for d, lo, y, q in zip(district.tolist(), loai.tolist(), year.tolist(), quyen.tolist(), strict=True)],
+        [
+            f"{d}-{lo}-{y}-{q:02d}"
+            for d, lo, y, q in zip(
+                district.tolist(), loai.tolist(), year.tolist(), quyen.tolist(), strict=True
+            )
+        ],
         dtype=object,
     )
     comm = communes(rng)
@@ -422,14 +441,20 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray
     eth = eth_names[rng.choice(len(eth_names), n, p=eth_p / eth_p.sum())]
     out["ethnicity"] = np.where(is_m, None, eth)
     out["h_eth"] = np.where(is_m, eth, None)
-    out["w_eth"] = np.where(is_m, eth_names[rng.choice(len(eth_names), n, p=eth_p / eth_p.sum())], None)
+    out["w_eth"] = np.where(
+        is_m, eth_names[rng.choice(len(eth_names), n, p=eth_p / eth_p.sum())], None
+    )
     out["nationality"] = np.where(is_b, "Việt Nam", None)
     dname = np.array([DISTRICT_NAMES[d] for d in out["district"].tolist()], dtype=object)
     cname = np.array(commune_name, dtype=object)
     hospital = rng.random(n) < np.where(reg >= to_days(dt.date(2000, 1, 1)), 0.7, 0.2)
     place_b = np.where(
         hospital,
-        np.where(rng.random(n) < 0.6, "Bệnh viện Đa khoa tỉnh Bắc Ninh", _combine(lambda d: "Trung tâm Y tế " + d, dname)),
+        np.where(
+            rng.random(n) < 0.6,
+            "Bệnh viện Đa khoa tỉnh Bắc Ninh",
+            _combine(lambda d: "Trung tâm Y tế " + d, dname),
+        ),
         _combine(lambda c, d: "Trạm Y tế xã " + c + ", " + d + ", Bắc Ninh", cname, dname),
     )
     place_d = np.where(
@@ -438,7 +463,9 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray
     )  # fmt: skip
     out["place"] = np.where(is_b, place_b, np.where(is_d, place_d, None))
     causes = np.array(DEATH_CAUSES, dtype=object)
-    out["cause"] = np.where(is_d & (rng.random(n) < 0.8), causes[rng.integers(0, len(causes), n)], None)
+    out["cause"] = np.where(
+        is_d & (rng.random(n) < 0.8), causes[rng.integers(0, len(causes), n)], None
+    )
     late = ev["late"].to_numpy()
     out["note"] = np.where(late, "Đăng ký lại", None)
 
@@ -450,9 +477,7 @@ def _logical(rng, ev: pd.DataFrame, allp: pd.DataFrame, commune_name: np.ndarray
         np.minimum(reg + rng.integers(0, 3, n), to_days(DATA_END)),
     )
     secs = rng.integers(7 * 3600, 18 * 3600, n)
-    out["updated_at"] = as_dt64(stamp_day).astype("datetime64[s]") + secs.astype(
-        "timedelta64[s]"
-    )
+    out["updated_at"] = as_dt64(stamp_day).astype("datetime64[s]") + secs.astype("timedelta64[s]")
     out["subj"], out["h"], out["w"] = subj, h, w
     out["legacy_enc"] = np.full(n, None, dtype=object)
     for c in (*DATE_COLS, "sex", "place", "book", "entry"):

@@ -105,9 +105,9 @@ CREATE TABLE hotich (
   GhiChu      TEXT
 ) DEFAULT CHARSET=utf8mb4
 """
-LEGACY_DDL_SQLITE = LEGACY_DDL_MYSQL.replace("INT AUTO_INCREMENT PRIMARY KEY", "INTEGER PRIMARY KEY").replace(
-    " DEFAULT CHARSET=utf8mb4", ""
-)
+LEGACY_DDL_SQLITE = LEGACY_DDL_MYSQL.replace(
+    "INT AUTO_INCREMENT PRIMARY KEY", "INTEGER PRIMARY KEY"
+).replace(" DEFAULT CHARSET=utf8mb4", "")
 
 # Logical column -> source column, per modern table.
 MODERN_TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -194,7 +194,9 @@ def assign_keys(rec: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         as_csv = {b: rng.random() < 0.3 for b in batches}
         sheet = w["rtype"].map({k: v[0] for k, v in WORKBOOK_SHEETS.items()})
         files = [
-            f"{sh}_{a}-{a + BATCH_YEARS - 1}.csv" if as_csv[(d, a)] else f"so_ho_tich_{a}-{a + BATCH_YEARS - 1}.xlsx"
+            f"{sh}_{a}-{a + BATCH_YEARS - 1}.csv"
+            if as_csv[(d, a)]
+            else f"so_ho_tich_{a}-{a + BATCH_YEARS - 1}.xlsx"
             for d, a, sh in zip(w["district"], y0, sheet, strict=True)
         ]
         rec.loc[w.index, "file"] = files
@@ -202,7 +204,9 @@ def assign_keys(rec: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         rec.loc[rows.index, "row"] = rows
         rec.loc[w.index, "sort_a"] = rec.loc[w.index, "file"]
         rec.loc[w.index, "sort_b"] = rec.loc[w.index, "row"]
-        rec.loc[w.index, "local_key"] = rec.loc[w.index, "file"] + "#" + rec.loc[w.index, "row"].astype(str)
+        rec.loc[w.index, "local_key"] = (
+            rec.loc[w.index, "file"] + "#" + rec.loc[w.index, "row"].astype(str)
+        )
     return rec.drop(columns="_pos").sort_index()
 
 
@@ -238,7 +242,9 @@ def _dmy(v, style: int = 0):
 
 
 # --- writers ---------------------------------------------------------------------------------------
-def _modern_rows(vals: dict[str, list], idx: list[int], rtype: str) -> tuple[str, list[str], list[list]]:
+def _modern_rows(
+    vals: dict[str, list], idx: list[int], rtype: str
+) -> tuple[str, list[str], list[list]]:
     table, mapping = MODERN_TABLES[rtype]
     cols = list(mapping.values())
     rows = []
@@ -260,11 +266,21 @@ def _modern_rows(vals: dict[str, list], idx: list[int], rtype: str) -> tuple[str
 def _books(rec: pd.DataFrame) -> list[tuple]:
     b = rec.dropna(subset=["book"]).drop_duplicates("book")
     out = []
-    for book, loai, year, commune in zip(b["book"], b["rtype"], b["book_year"], b["commune"], strict=True):
+    for book, loai, year, commune in zip(
+        b["book"], b["rtype"], b["book_year"], b["commune"], strict=True
+    ):
         if not book:
             continue
         quyen = int(str(book).rsplit("-", 1)[1])
-        out.append((book, {"birth": "KS", "death": "KT", "marriage": "KH"}[loai], int(year), quyen, commune))
+        out.append(
+            (
+                book,
+                {"birth": "KS", "death": "KT", "marriage": "KH"}[loai],
+                int(year),
+                quyen,
+                commune,
+            )
+        )
     return out
 
 
@@ -367,7 +383,10 @@ def write_legacy_sqlite(rec: pd.DataFrame, vals: dict[str, list], path: Path) ->
     con = sqlite3.connect(path)
     try:
         con.execute(LEGACY_DDL_SQLITE)
-        con.executemany(f"INSERT INTO hotich VALUES ({','.join('?' * len(LEGACY_COLUMNS))})", _legacy_rows(rec, vals))
+        con.executemany(
+            f"INSERT INTO hotich VALUES ({','.join('?' * len(LEGACY_COLUMNS))})",
+            _legacy_rows(rec, vals),
+        )
         con.commit()
     finally:
         con.close()
@@ -395,7 +414,9 @@ def write_legacy_mariadb(rec: pd.DataFrame, vals: dict[str, list], url: str, dat
         con.close()
 
 
-def write_workbooks(rec: pd.DataFrame, vals: dict[str, list], inbox: Path, rng: np.random.Generator) -> None:
+def write_workbooks(
+    rec: pd.DataFrame, vals: dict[str, list], inbox: Path, rng: np.random.Generator
+) -> None:
     """The workbook district's inbox: xlsx workbooks and per-sheet CSV files."""
     from openpyxl import Workbook
 
@@ -408,12 +429,26 @@ def write_workbooks(rec: pd.DataFrame, vals: dict[str, list], inbox: Path, rng: 
         if is_csv:
             rtype = part["rtype"].iloc[0]
             sheet, spec = WORKBOOK_SHEETS[rtype]
-            with open(inbox / file, "w", encoding="utf-8-sig" if rng.random() < 0.5 else "utf-8", newline="") as fh:
+            with open(
+                inbox / file,
+                "w",
+                encoding="utf-8-sig" if rng.random() < 0.5 else "utf-8",
+                newline="",
+            ) as fh:
                 w = csv.writer(fh)
                 w.writerow([h for h, _c in spec])
                 for k in part.sort_values("row").index:
                     i = pos[k]
-                    w.writerow(["" if vals[c][i] is None else _dmy(vals[c][i]) if c in WORKBOOK_DATES else vals[c][i] for _h, c in spec])
+                    w.writerow(
+                        [
+                            ""
+                            if vals[c][i] is None
+                            else _dmy(vals[c][i])
+                            if c in WORKBOOK_DATES
+                            else vals[c][i]
+                            for _h, c in spec
+                        ]
+                    )
             continue
         wb = Workbook(write_only=True)
         for rtype in ("birth", "death", "marriage"):
@@ -443,7 +478,9 @@ def write_workbooks(rec: pd.DataFrame, vals: dict[str, list], inbox: Path, rng: 
                         row.append(_dmy(v, 1 if x > 0.85 else 0))
                     elif c in WORKBOOK_IDS:
                         # An ID typed as a number loses its leading zeros (the reader pads it).
-                        row.append(int(v) if (len(v) == 12 and v.isdigit() and u[r_i, c_i] < 0.5) else v)
+                        row.append(
+                            int(v) if (len(v) == 12 and v.isdigit() and u[r_i, c_i] < 0.5) else v
+                        )
                     elif c == "entry":
                         row.append(int(v) if v.isdigit() else v)
                     else:
@@ -491,7 +528,9 @@ def write_sources_from(
 
     def parts():
         for code, *_ in DISTRICTS:
-            part = pq.read_table(records, columns=["_index", *SOURCE_COLUMNS], filters=[("district", "==", code)])
+            part = pq.read_table(
+                records, columns=["_index", *SOURCE_COLUMNS], filters=[("district", "==", code)]
+            )
             part = part.to_pandas().set_index("_index")
             part.index.name = None
             vals = _encoded(part)

@@ -38,8 +38,11 @@ def run_context() -> pipeline.RunContext:
 
 def _district(entry: dict[str, Any]) -> District:
     return District(
-        code=entry["code"], name=entry["name"], flavor=Flavor(entry["flavor"]),
-        conn_id=entry.get("conn_id"), inbox=Path(entry["inbox"]) if entry.get("inbox") else None,
+        code=entry["code"],
+        name=entry["name"],
+        flavor=Flavor(entry["flavor"]),
+        conn_id=entry.get("conn_id"),
+        inbox=Path(entry["inbox"]) if entry.get("inbox") else None,
     )
 
 
@@ -51,11 +54,21 @@ def plan_districts() -> list[dict[str, Any]]:
     applied = pipeline.prepare_database(ctx)
     if applied:
         log.info("national database migrated: %s", ", ".join(applied))
-    log.info("run %s (date %s): %d districts from %s", ctx.run_id, ctx.run_date, len(districts),
-             ctx.settings.districts_file)
+    log.info(
+        "run %s (date %s): %d districts from %s",
+        ctx.run_id,
+        ctx.run_date,
+        len(districts),
+        ctx.settings.districts_file,
+    )
     return [
-        {"code": d.code, "name": d.name, "flavor": d.flavor.value, "conn_id": d.conn_id,
-         "inbox": str(d.inbox) if d.inbox else None}
+        {
+            "code": d.code,
+            "name": d.name,
+            "flavor": d.flavor.value,
+            "conn_id": d.conn_id,
+            "inbox": str(d.inbox) if d.inbox else None,
+        }
         for d in districts
     ]
 
@@ -76,7 +89,10 @@ def extract(district: dict[str, Any]) -> dict[str, Any]:
     """Read the district's new or changed records (a source that is down fails this task)."""
     _mark_district(district["code"], district.get("name"))
     ctx = run_context()
-    return {**pipeline.extract_district(ctx, _district(district), conn_uri), "district_name": district.get("name")}
+    return {
+        **pipeline.extract_district(ctx, _district(district), conn_uri),
+        "district_name": district.get("name"),
+    }
 
 
 @task(map_index_template=DISTRICT_LABEL)
@@ -95,15 +111,19 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
     ctx = run_context()
     reg = ctx.settings.register
     settings = ClientSettings(
-        timeout_s=reg.timeout_s, max_concurrency=reg.max_concurrency,
-        max_retries=reg.max_retries, retry_budget_s=reg.retry_budget_s,
+        timeout_s=reg.timeout_s,
+        max_concurrency=reg.max_concurrency,
+        max_retries=reg.max_retries,
+        retry_budget_s=reg.retry_budget_s,
     )
     with PopulationClient.from_uri(conn_uri(reg.conn_id), settings) as client:
         try:
             result = pipeline.reconcile_district(ctx, validated["district_code"], client)
         except RegisterAuthError as exc:
             # Refused credentials will not get better on a retry.
-            raise AirflowFailException(f"population register refused the credentials: {exc}") from exc
+            raise AirflowFailException(
+                f"population register refused the credentials: {exc}"
+            ) from exc
         result["register"] = client.stats.as_dict()
     log.info("district %s: register calls %s", validated["district_code"], result["register"])
     return {**validated, **result}

@@ -28,8 +28,17 @@ from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS
 log = logging.getLogger(__name__)
 
 RAW_COLUMNS: tuple[str, ...] = (
-    "source_key", "district_code", "record_type", "local_key", "sort_key", "content_hash", "raw",
-    *NAME_FIELDS, *ID_FIELDS, *OTHER_TEXT_FIELDS, *DATE_FIELDS,
+    "source_key",
+    "district_code",
+    "record_type",
+    "local_key",
+    "sort_key",
+    "content_hash",
+    "raw",
+    *NAME_FIELDS,
+    *ID_FIELDS,
+    *OTHER_TEXT_FIELDS,
+    *DATE_FIELDS,
 )
 
 
@@ -56,7 +65,9 @@ class RecordSink:
         (a large district over a slow link reads for minutes)."""
         self.read += read
         if not chunk.empty:
-            table = pa.Table.from_pandas(chunk.loc[:, list(RAW_COLUMNS)], schema=self.SCHEMA, preserve_index=False)
+            table = pa.Table.from_pandas(
+                chunk.loc[:, list(RAW_COLUMNS)], schema=self.SCHEMA, preserve_index=False
+            )
             self._writer.write_table(table)
             self.rows += len(chunk)
         now = time.monotonic()
@@ -98,7 +109,11 @@ def _cell_text(value: Any) -> str:
     import datetime as dt
 
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S") if value.time() != dt.time() else value.strftime("%Y-%m-%d")
+        return (
+            value.strftime("%Y-%m-%d %H:%M:%S")
+            if value.time() != dt.time()
+            else value.strftime("%Y-%m-%d")
+        )
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -142,7 +157,11 @@ def to_canonical(
     out = pd.DataFrame(index=text_rows.index, columns=list(RAW_COLUMNS), dtype=object)
     for source_col, canonical in mapping.items():
         out[canonical] = text_rows[source_col]
-    rtype = record_type if isinstance(record_type, pd.Series) else pd.Series(record_type, index=text_rows.index)
+    rtype = (
+        record_type
+        if isinstance(record_type, pd.Series)
+        else pd.Series(record_type, index=text_rows.index)
+    )
     out["district_code"] = district_code
     out["record_type"] = rtype
     out["local_key"] = local_key

@@ -36,33 +36,66 @@ COMMON = {"SoQuyen": "book", "SoDK": "entry_no", "NgayDK": "registration_date", 
 MAPPINGS: dict[RecordType, dict[str, str]] = {
     RecordType.BIRTH: COMMON
     | {
-        "HoTen": "subject_name", "GioiTinh": "subject_sex", "NgaySinh": "subject_dob",
-        "SoDinhDanh": "subject_id", "HoTen2": "mother_name", "NgaySinh2": "mother_dob",
-        "HoTenCha": "father_name", "NoiSinhChet": "place", "DanToc": "ethnicity",
+        "HoTen": "subject_name",
+        "GioiTinh": "subject_sex",
+        "NgaySinh": "subject_dob",
+        "SoDinhDanh": "subject_id",
+        "HoTen2": "mother_name",
+        "NgaySinh2": "mother_dob",
+        "HoTenCha": "father_name",
+        "NoiSinhChet": "place",
+        "DanToc": "ethnicity",
     },
     RecordType.DEATH: COMMON
     | {
-        "HoTen": "subject_name", "GioiTinh": "subject_sex", "NgaySinh": "subject_dob",
-        "SoDinhDanh": "subject_id", "NgayChet": "death_date", "NoiSinhChet": "place",
+        "HoTen": "subject_name",
+        "GioiTinh": "subject_sex",
+        "NgaySinh": "subject_dob",
+        "SoDinhDanh": "subject_id",
+        "NgayChet": "death_date",
+        "NoiSinhChet": "place",
         "DanToc": "ethnicity",
     },
     RecordType.MARRIAGE: COMMON
     | {
-        "HoTen": "husband_name", "NgaySinh": "husband_dob", "SoDinhDanh": "husband_id",
-        "HoTen2": "wife_name", "NgaySinh2": "wife_dob", "SoDinhDanh2": "wife_id",
+        "HoTen": "husband_name",
+        "NgaySinh": "husband_dob",
+        "SoDinhDanh": "husband_id",
+        "HoTen2": "wife_name",
+        "NgaySinh2": "wife_dob",
+        "SoDinhDanh2": "wife_id",
         "DanToc": "husband_ethnicity",
     },
     # A record of no known kind keeps its subject fields, so that its other rules can
     # still be evaluated; it is quarantined for its kind anyway.
     RecordType.UNKNOWN: COMMON
     | {
-        "HoTen": "subject_name", "GioiTinh": "subject_sex", "NgaySinh": "subject_dob",
-        "SoDinhDanh": "subject_id", "NoiSinhChet": "place", "DanToc": "ethnicity",
+        "HoTen": "subject_name",
+        "GioiTinh": "subject_sex",
+        "NgaySinh": "subject_dob",
+        "SoDinhDanh": "subject_id",
+        "NoiSinhChet": "place",
+        "DanToc": "ethnicity",
     },
 }
 CONTENT_COLUMNS = [
-    "ID", "LoaiGiay", "SoQuyen", "SoDK", "NgayDK", "HoTen", "GioiTinh", "NgaySinh", "SoDinhDanh",
-    "HoTen2", "NgaySinh2", "SoDinhDanh2", "HoTenCha", "NgayChet", "NoiSinhChet", "DanToc", "GhiChu",
+    "ID",
+    "LoaiGiay",
+    "SoQuyen",
+    "SoDK",
+    "NgayDK",
+    "HoTen",
+    "GioiTinh",
+    "NgaySinh",
+    "SoDinhDanh",
+    "HoTen2",
+    "NgaySinh2",
+    "SoDinhDanh2",
+    "HoTenCha",
+    "NgayChet",
+    "NoiSinhChet",
+    "DanToc",
+    "GhiChu",
 ]
 
 
@@ -88,7 +121,10 @@ def extract_legacy(
         with engine.connect() as conn:
             conn = conn.execution_options(stream_results=True)
             for chunk in pd.read_sql(query, conn, chunksize=chunk_rows):
-                sink.write(changed_only(canonical_legacy(district_code, chunk), known_hashes), read=len(chunk))
+                sink.write(
+                    changed_only(canonical_legacy(district_code, chunk), known_hashes),
+                    read=len(chunk),
+                )
     except Exception as exc:
         raise SourceError(
             f"district {district_code}: cannot read the legacy source at {masked(uri)}: {exc}"
@@ -123,4 +159,8 @@ def canonical_legacy(district_code: str, chunk: pd.DataFrame) -> pd.DataFrame:
                 raw=raw[mask],
             )
         )
-    return pd.concat(parts).sort_index() if parts else pd.DataFrame(columns=list(RAW_COLUMNS), dtype=object)
+    return (
+        pd.concat(parts).sort_index()
+        if parts
+        else pd.DataFrame(columns=list(RAW_COLUMNS), dtype=object)
+    )

@@ -41,18 +41,29 @@ TABLES: dict[str, tuple[RecordType, dict[str, str]]] = {
         RecordType.BIRTH,
         COMMON
         | {
-            "so_dinh_danh": "subject_id", "ho_ten": "subject_name", "gioi_tinh": "subject_sex",
-            "ngay_sinh": "subject_dob", "noi_sinh": "place", "dan_toc": "ethnicity",
-            "quoc_tich": "nationality", "ho_ten_me": "mother_name", "ngay_sinh_me": "mother_dob",
-            "ho_ten_cha": "father_name", "ngay_sinh_cha": "father_dob",
+            "so_dinh_danh": "subject_id",
+            "ho_ten": "subject_name",
+            "gioi_tinh": "subject_sex",
+            "ngay_sinh": "subject_dob",
+            "noi_sinh": "place",
+            "dan_toc": "ethnicity",
+            "quoc_tich": "nationality",
+            "ho_ten_me": "mother_name",
+            "ngay_sinh_me": "mother_dob",
+            "ho_ten_cha": "father_name",
+            "ngay_sinh_cha": "father_dob",
         },
     ),
     "khai_tu": (
         RecordType.DEATH,
         COMMON
         | {
-            "so_dinh_danh": "subject_id", "ho_ten": "subject_name", "gioi_tinh": "subject_sex",
-            "ngay_sinh": "subject_dob", "ngay_chet": "death_date", "noi_chet": "place",
+            "so_dinh_danh": "subject_id",
+            "ho_ten": "subject_name",
+            "gioi_tinh": "subject_sex",
+            "ngay_sinh": "subject_dob",
+            "ngay_chet": "death_date",
+            "noi_chet": "place",
             "nguyen_nhan": "death_cause",
         },
     ),
@@ -60,9 +71,13 @@ TABLES: dict[str, tuple[RecordType, dict[str, str]]] = {
         RecordType.MARRIAGE,
         COMMON
         | {
-            "chong_ho_ten": "husband_name", "chong_ngay_sinh": "husband_dob",
-            "chong_so_dinh_danh": "husband_id", "chong_dan_toc": "husband_ethnicity",
-            "vo_ho_ten": "wife_name", "vo_ngay_sinh": "wife_dob", "vo_so_dinh_danh": "wife_id",
+            "chong_ho_ten": "husband_name",
+            "chong_ngay_sinh": "husband_dob",
+            "chong_so_dinh_danh": "husband_id",
+            "chong_dan_toc": "husband_ethnicity",
+            "vo_ho_ten": "wife_name",
+            "vo_ngay_sinh": "wife_dob",
+            "vo_so_dinh_danh": "wife_id",
             "vo_dan_toc": "wife_ethnicity",
         },
     ),
@@ -90,10 +105,14 @@ def extract_modern(
             for table, (record_type, mapping) in TABLES.items():
                 since = watermarks.get(table)
                 since = (since - lookback) if since else EPOCH
-                query = text((sql_dir / "extract" / f"modern_{table}.sql").read_text(encoding="utf-8"))
+                query = text(
+                    (sql_dir / "extract" / f"modern_{table}.sql").read_text(encoding="utf-8")
+                )
                 newest = None
                 for chunk in pd.read_sql(
-                    query, conn, params={"since": since.strftime("%Y-%m-%d %H:%M:%S")},
+                    query,
+                    conn,
+                    params={"since": since.strftime("%Y-%m-%d %H:%M:%S")},
                     chunksize=chunk_rows,
                 ):
                     stamps = pd.to_datetime(chunk["updated_at"], errors="coerce")
@@ -101,7 +120,9 @@ def extract_modern(
                     if pd.notna(top) and (newest is None or top > newest):
                         newest = top
                     sink.write(
-                        changed_only(_canonical(district_code, record_type, mapping, chunk), known_hashes),
+                        changed_only(
+                            _canonical(district_code, record_type, mapping, chunk), known_hashes
+                        ),
                         read=len(chunk),
                     )
                 if newest is not None:

@@ -35,17 +35,27 @@ SHEETS: dict[str, tuple[RecordType, dict[str, str]]] = {
         RecordType.BIRTH,
         COMMON
         | {
-            "Họ và tên": "subject_name", "Giới tính": "subject_sex", "Ngày sinh": "subject_dob",
-            "Số định danh": "subject_id", "Nơi sinh": "place", "Dân tộc": "ethnicity",
-            "Họ tên mẹ": "mother_name", "Ngày sinh mẹ": "mother_dob", "Họ tên cha": "father_name",
+            "Họ và tên": "subject_name",
+            "Giới tính": "subject_sex",
+            "Ngày sinh": "subject_dob",
+            "Số định danh": "subject_id",
+            "Nơi sinh": "place",
+            "Dân tộc": "ethnicity",
+            "Họ tên mẹ": "mother_name",
+            "Ngày sinh mẹ": "mother_dob",
+            "Họ tên cha": "father_name",
         },
     ),
     "KhaiTu": (
         RecordType.DEATH,
         COMMON
         | {
-            "Họ và tên": "subject_name", "Giới tính": "subject_sex", "Ngày sinh": "subject_dob",
-            "Số định danh": "subject_id", "Ngày chết": "death_date", "Nơi chết": "place",
+            "Họ và tên": "subject_name",
+            "Giới tính": "subject_sex",
+            "Ngày sinh": "subject_dob",
+            "Số định danh": "subject_id",
+            "Ngày chết": "death_date",
+            "Nơi chết": "place",
             "Nguyên nhân": "death_cause",
         },
     ),
@@ -53,9 +63,12 @@ SHEETS: dict[str, tuple[RecordType, dict[str, str]]] = {
         RecordType.MARRIAGE,
         COMMON
         | {
-            "Họ tên chồng": "husband_name", "Ngày sinh chồng": "husband_dob",
-            "Số định danh chồng": "husband_id", "Họ tên vợ": "wife_name",
-            "Ngày sinh vợ": "wife_dob", "Số định danh vợ": "wife_id",
+            "Họ tên chồng": "husband_name",
+            "Ngày sinh chồng": "husband_dob",
+            "Số định danh chồng": "husband_id",
+            "Họ tên vợ": "wife_name",
+            "Ngày sinh vợ": "wife_dob",
+            "Số định danh vợ": "wife_id",
         },
     ),
 }
@@ -78,8 +91,10 @@ def inbox_files(inbox: Path) -> list[Path]:
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox folder {inbox} does not exist")
     return sorted(
-        p for p in inbox.iterdir()
-        if p.is_file() and not p.name.startswith((".", "~$"))
+        p
+        for p in inbox.iterdir()
+        if p.is_file()
+        and not p.name.startswith((".", "~$"))
         and p.suffix.lower() in {".xlsx", ".csv"}
     )
 
@@ -103,7 +118,9 @@ def _check_header(file_name: str, sheet: str, header: list[str]) -> None:
             detail.append("unexpected " + ", ".join(repr(c) for c in extra))
         if not detail:
             detail.append("columns out of template order")
-        raise RejectedFile(f"{file_name}: sheet {sheet}: headers differ from the template ({'; '.join(detail)})")
+        raise RejectedFile(
+            f"{file_name}: sheet {sheet}: headers differ from the template ({'; '.join(detail)})"
+        )
 
 
 def _rows_frame(sheet: str, rows: list[tuple]) -> pd.DataFrame:
@@ -147,17 +164,23 @@ def read_csv(path: Path) -> dict[str, pd.DataFrame]:
             f"{path.name}: a .csv file must be named <sheet>_*.csv with sheet one of {', '.join(SHEETS)}"
         )
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", header=None)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", header=None
+        )
     except Exception as exc:
         raise RejectedFile(f"{path.name}: cannot be read as UTF-8 CSV: {exc}") from exc
     if frame.empty:
         raise RejectedFile(f"{path.name}: sheet {sheet}: the file is empty (no header row)")
     _check_header(path.name, sheet, _header(frame.iloc[0].tolist()))
-    rows = [tuple(None if v == "" else v for v in r) for r in frame.iloc[1:].itertuples(index=False)]
+    rows = [
+        tuple(None if v == "" else v for v in r) for r in frame.iloc[1:].itertuples(index=False)
+    ]
     return {sheet: _rows_frame(sheet, rows)}
 
 
-def sheet_records(district_code: str, file_name: str, sheet: str, cells: pd.DataFrame) -> pd.DataFrame:
+def sheet_records(
+    district_code: str, file_name: str, sheet: str, cells: pd.DataFrame
+) -> pd.DataFrame:
     """One sheet's rows as a raw canonical frame (IDs that lost their zeros padded)."""
     record_type, mapping = SHEETS[sheet]
     text_cells = as_text(cells)
@@ -202,8 +225,12 @@ def extract_workbook(
         n = 0
         for sheet, cells in sheets.items():
             n += len(cells)
-            sink.write(changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes),
-                       read=len(cells))
+            sink.write(
+                changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes),
+                read=len(cells),
+            )
         files.append({"file_name": path.name, "content_hash": digest, "rows_read": n})
         log.info("district %s: read %s (%d rows)", district_code, path.name, n)
-    return Extract(district_code, sink.rows, read=sink.read, workbook_files=files, rejected_files=rejected)
+    return Extract(
+        district_code, sink.rows, read=sink.read, workbook_files=files, rejected_files=rejected
+    )

@@ -76,7 +76,12 @@ class Incident:
 
     def payload(self) -> dict:
         """The webhook's JSON body."""
-        return {"text": self.summary, **asdict(self), "action": KINDS[self.kind][1], "runbook": RUNBOOK}
+        return {
+            "text": self.summary,
+            **asdict(self),
+            "action": KINDS[self.kind][1],
+            "runbook": RUNBOOK,
+        }
 
 
 def classify(task_id: str, exc: BaseException | None) -> str:
@@ -126,5 +131,10 @@ def report_incident(incident: Incident, webhook_uri: str | None) -> bool:
         reason = type(exc).__name__
     # A webhook URL carries its secret in the path or the query: name the host only.
     parts = urlsplit(webhook_uri)
-    log.warning("alerts webhook at %s://%s did not take the incident: %s", parts.scheme, parts.hostname, reason)
+    log.warning(
+        "alerts webhook at %s://%s did not take the incident: %s",
+        parts.scheme,
+        parts.hostname,
+        reason,
+    )
     return False

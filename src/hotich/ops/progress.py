@@ -62,7 +62,11 @@ def phase_progress(
     (``year``, ``entries``) and the first loads per day and year (``day``, ``year``,
     ``entries``) of the last ``PACE_DAYS`` days."""
     since = today - dt.timedelta(days=PACE_DAYS - 1)
-    recent = first_loaded[pd.to_datetime(first_loaded["day"]).dt.date >= since] if len(first_loaded) else first_loaded
+    recent = (
+        first_loaded[pd.to_datetime(first_loaded["day"]).dt.date >= since]
+        if len(first_loaded)
+        else first_loaded
+    )
     out = []
     for phase in campaign.phases:
         loaded = int(loaded_by_year.loc[_in_phase(loaded_by_year["year"], phase), "entries"].sum())
@@ -78,9 +82,16 @@ def phase_progress(
             on_track = remaining == 0 or (finish is not None and finish <= phase.deadline)
         out.append(
             PhaseProgress(
-                name=phase.name, target_entries=phase.target_entries, loaded=loaded,
-                share=loaded / phase.target_entries, deadline=phase.deadline, days_left=days_left,
-                needed_per_day=needed, pace_per_day=pace, projected_finish=finish, on_track=on_track,
+                name=phase.name,
+                target_entries=phase.target_entries,
+                loaded=loaded,
+                share=loaded / phase.target_entries,
+                deadline=phase.deadline,
+                days_left=days_left,
+                needed_per_day=needed,
+                pace_per_day=pace,
+                projected_finish=finish,
+                on_track=on_track,
             )  # fmt: skip
         )
     return out
@@ -118,7 +129,9 @@ def district_rows(
     return rows
 
 
-def read_progress(civil_status_uri: str, settings: Settings, now: dt.datetime | None = None) -> dict[str, Any]:
+def read_progress(
+    civil_status_uri: str, settings: Settings, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """The whole progress picture, JSON-ready, read from the national database."""
     now = now or dt.datetime.now(zoneinfo.ZoneInfo(TIMEZONE))
     today = now.astimezone(zoneinfo.ZoneInfo(TIMEZONE)).date()
@@ -127,7 +140,9 @@ def read_progress(civil_status_uri: str, settings: Settings, now: dt.datetime | 
         names = {d.code: d.name for d in load_districts(settings.districts_file)}
     except ConfigError:  # the figures still stand without the names
         names = {}
-    since = dt.datetime.combine(today - dt.timedelta(days=PACE_DAYS - 1), dt.time(), zoneinfo.ZoneInfo(TIMEZONE))
+    since = dt.datetime.combine(
+        today - dt.timedelta(days=PACE_DAYS - 1), dt.time(), zoneinfo.ZoneInfo(TIMEZONE)
+    )
     try:
         frames = _read_frames(civil_status_uri, settings.sql_dir / "ops", since)
     except psycopg2.errors.UndefinedTable as exc:
@@ -137,11 +152,15 @@ def read_progress(civil_status_uri: str, settings: Settings, now: dt.datetime | 
         ) from exc
     except psycopg2.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ProgressUnavailable(f"national database {masked(civil_status_uri)} cannot be read: {first}") from exc
+        raise ProgressUnavailable(
+            f"national database {masked(civil_status_uri)} cannot be read: {first}"
+        ) from exc
     counts, last_runs, backlog, by_year, first_loaded = frames
     phases = phase_progress(campaign, by_year, first_loaded, today)
     districts = district_rows(names, counts, last_runs, now)
-    totals = {k: sum(d[k] for d in districts) for k in ("records", "loaded", "review", "quarantined")}
+    totals = {
+        k: sum(d[k] for d in districts) for k in ("records", "loaded", "review", "quarantined")
+    }
     return {
         "campaign": campaign.name,
         "generated_at": now.isoformat(timespec="seconds"),
@@ -150,8 +169,10 @@ def read_progress(civil_status_uri: str, settings: Settings, now: dt.datetime | 
         "phases": [_jsonable(asdict(p)) for p in phases],
         "districts": districts,
         "totals": totals,
-        "backlog": [{k: (int(v) if k == "records" else v) for k, v in row.items()}
-                    for row in backlog.to_dict("records")],  # fmt: skip
+        "backlog": [
+            {k: (int(v) if k == "records" else v) for k, v in row.items()}
+            for row in backlog.to_dict("records")
+        ],  # fmt: skip
     }
 
 
@@ -211,7 +232,7 @@ def render_html(progress: dict[str, Any]) -> str:
     t = progress["totals"]
     backlog = _backlog_table(progress)
     return f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><title>hotich: {_n(progress['campaign'])}</title>
+<html lang="vi"><head><meta charset="utf-8"><title>hotich: {_n(progress["campaign"])}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }}
 table {{ border-collapse: collapse; margin-bottom: 1.5rem; }}
@@ -220,9 +241,9 @@ th:first-child, td:first-child {{ text-align: left; }}
 td.zero {{ color: #bbb; }}
 tr.behind td {{ background: #fde2e2; }} tr.on-track td, tr.done td {{ background: #e3f6e5; }}
 </style></head><body>
-<h1>{_n(progress['campaign'])}</h1>
-<p>Figures as of {_n(progress['generated_at'])} (Asia/Ho_Chi_Minh). Pace: entries loaded
-for the first time per day, over the last {progress['pace_days']} days.
+<h1>{_n(progress["campaign"])}</h1>
+<p>Figures as of {_n(progress["generated_at"])} (Asia/Ho_Chi_Minh). Pace: entries loaded
+for the first time per day, over the last {progress["pace_days"]} days.
 <a href="api/progress">JSON</a></p>
 <h2>Phases</h2>
 <table><tr><th>phase</th><th>loaded</th><th>target</th><th>done</th><th>deadline</th><th>days left</th>
@@ -230,8 +251,8 @@ for the first time per day, over the last {progress['pace_days']} days.
 <h2>Districts</h2>
 <table><tr><th>district</th><th>records read</th><th>loaded</th><th>review</th><th>quarantined</th>
 <th>last finished run</th><th>finished at</th><th>hours since</th></tr>{districts}
-<tr><th>all</th><th>{_n(t['records'])}</th><th>{_n(t['loaded'])}</th><th>{_n(t['review'])}</th>
-<th>{_n(t['quarantined'])}</th><th colspan="3"></th></tr></table>
+<tr><th>all</th><th>{_n(t["records"])}</th><th>{_n(t["loaded"])}</th><th>{_n(t["review"])}</th>
+<th>{_n(t["quarantined"])}</th><th colspan="3"></th></tr></table>
 <h2>Waiting, by reason and district: quarantine (the district fixes the source) and review
 (the register disagrees)</h2>
 {backlog}
@@ -248,14 +269,20 @@ def _backlog_table(progress: dict[str, Any]) -> str:
     if not progress["backlog"]:
         return "<p>Nothing waits.</p>"
     table = pd.DataFrame(progress["backlog"]).pivot_table(
-        index=["queue", "code"], columns="district_code", values="records", aggfunc="sum", fill_value=0
+        index=["queue", "code"],
+        columns="district_code",
+        values="records",
+        aggfunc="sum",
+        fill_value=0,
     )
     table = table.reindex(columns=[d["district_code"] for d in progress["districts"]], fill_value=0)
     table["all"] = table.sum(axis=1)
     head = "".join(f"<th>{_n(c)}</th>" for c in table.columns)
     body = "".join(
         f"<tr><td>{_n(queue)}</td><td>{_n(code)}</td>"
-        + "".join("<td class='zero'>·</td>" if v == 0 else f"<td>{_n(int(v))}</td>" for v in row.tolist())
+        + "".join(
+            "<td class='zero'>·</td>" if v == 0 else f"<td>{_n(int(v))}</td>" for v in row.tolist()
+        )
         + "</tr>"
         for (queue, code), row in table.iterrows()
     )
@@ -272,11 +299,19 @@ def render_text(progress: dict[str, Any]) -> str:
                      f"{p['needed_per_day']:,.0f}/day, pace {p['pace_per_day']:,.0f}/day")  # fmt: skip
         lines.append(line)
     lines.append("")
-    lines.append(f"{'district':<18}{'read':>10}{'loaded':>10}{'review':>8}{'quarant.':>10}  last finished run")
+    lines.append(
+        f"{'district':<18}{'read':>10}{'loaded':>10}{'review':>8}{'quarant.':>10}  last finished run"
+    )
     for d in progress["districts"]:
         label = f"{d['district_code']} {d['name']}"[:17]
-        last = f"{d['last_run_id']} ({d['hours_since_last_run']} h ago)" if d["last_run_id"] else "never"
-        lines.append(f"{label:<18}{d['records']:>10,}{d['loaded']:>10,}{d['review']:>8,}{d['quarantined']:>10,}  {last}")
+        last = (
+            f"{d['last_run_id']} ({d['hours_since_last_run']} h ago)"
+            if d["last_run_id"]
+            else "never"
+        )
+        lines.append(
+            f"{label:<18}{d['records']:>10,}{d['loaded']:>10,}{d['review']:>8,}{d['quarantined']:>10,}  {last}"
+        )
     return "\n".join(lines)
 
 
@@ -290,7 +325,11 @@ def main(argv: list[str]) -> int:
     except (ProgressUnavailable, ConfigError, LookupError) as exc:
         print(f"progress: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(progress, ensure_ascii=False, indent=1) if "--json" in argv else render_text(progress))
+    print(
+        json.dumps(progress, ensure_ascii=False, indent=1)
+        if "--json" in argv
+        else render_text(progress)
+    )
     return 0
 
 

@@ -532,7 +532,9 @@ class PopulationClient:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="population-api") as pool:
             futures: list[Future[R]] = [pool.submit(fn, b, cancel) for b in batches]
             while True:
-                done, pending = wait(futures, timeout=self.settings.progress_every_s, return_when=FIRST_EXCEPTION)
+                done, pending = wait(
+                    futures, timeout=self.settings.progress_every_s, return_when=FIRST_EXCEPTION
+                )
                 failed = next((f for f in done if f.exception() is not None), None)
                 if failed is not None:
                     cancel.set()
@@ -541,7 +543,13 @@ class PopulationClient:
                     raise failed.exception()  # type: ignore[misc]
                 if not pending:
                     return [f.result() for f in futures]
-                log.info("%s: %d of %d batches done, %.0f s", what, len(done), len(futures), time.monotonic() - t0)
+                log.info(
+                    "%s: %d of %d batches done, %.0f s",
+                    what,
+                    len(done),
+                    len(futures),
+                    time.monotonic() - t0,
+                )
 
     # --- HTTP with auth, pacing, retries ---------------------------------------------
 
