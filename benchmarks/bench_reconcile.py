@@ -27,12 +27,12 @@ import pyarrow.compute as pc
 from bench_names import GIVENS, MIDDLES, SURNAMES  # noqa: E402
 
 from hotich.model import PERSON_COLUMNS  # noqa: E402
+from hotich.names import fold_keys  # noqa: E402
 from hotich.reconcile import (  # noqa: E402
     CANDIDATE_COLUMNS,
     CITIZEN_COLUMNS,
     build_match_queries,
     check_ids,
-    fold_keys,
     link,
     reconcile,
 )

@@ -14,7 +14,6 @@ MB and a 500-ID batchGet costs a few milliseconds.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import math
@@ -44,6 +43,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import cpdist
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hotich.names import fold_keys
 from hotich.register import (
     BATCH_GET_MAX_IDS,
     CITIZEN_COLUMNS,
@@ -63,29 +63,10 @@ _MAX_DL = 2  # the contract's "at most two typing slips"
 _NO_DOB = np.iinfo(np.int32).min  # marks a register row without a date of birth
 
 
-@functools.cache
-def _fold_table() -> dict[int, str | None]:
-    # Built once: every combining mark dropped, đ→d (đ does not decompose under NFD).
-    table: dict[int, str | None] = {
-        cp: None for cp in range(0x110000) if unicodedata.combining(chr(cp))
-    }
-    table[ord("đ")] = "d"
-    return table
-
-
 def fold_name(name: str) -> str:
-    """Fold a name as the contract defines it.
-
-    NFC, lower case, NFD with combining marks dropped, đ→d, runs of whitespace made one
-    space, trimmed.
-    """
-    s = unicodedata.normalize("NFC", name).lower()
-    s = unicodedata.normalize("NFD", s).translate(_fold_table())
-    return " ".join(s.split())
-
-
-_fold_cached = functools.lru_cache(maxsize=1 << 16)(fold_name)
-"""``fold_name`` for queries: names repeat across requests (names, not rows, are cached)."""
+    """One name folded as the contract defines it, by the platform's one implementation
+    (``hotich.names.fold_keys``): the simulator and the client agree on it by construction."""
+    return str(fold_keys([name])[0].as_py())
 
 
 # --- the register and its indexes ----------------------------------------------------------
@@ -176,7 +157,7 @@ class RegisterIndex:
         # Names: fold each distinct spelling once, not each row.
         names = pc.fill_null(pc.cast(table.column("ho_ten"), pa.string()), "").combine_chunks()
         enc = names.dictionary_encode()
-        folded = [fold_name(s) for s in enc.dictionary.to_pylist()]
+        folded = fold_keys(enc.dictionary).to_pylist()
         fold_codes, fold_uniques = pd.factorize(np.array(folded, dtype=object))
         self._folded_names: np.ndarray = np.asarray(fold_uniques, dtype=object)
         self._folded_to_code: dict[str, int] = {s: i for i, s in enumerate(self._folded_names)}
@@ -879,7 +860,7 @@ def create_app(
             raise _Problem(400, "Bad Request", "refs must be unique within a request")
         refs, names, sexes, days, years = zip(*parsed, strict=True)
         q, rows = index.match_many(
-            [_fold_cached(name) for name in names],
+            fold_keys(names).to_pylist(),
             np.array(sexes, dtype=np.int64),
             np.array([_NO_DATE if d is None else d for d in days], dtype=np.int64),
             np.array(years, dtype=np.int64),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -36,12 +35,12 @@ from hotich.model import (
     SEX_MALE,
     DateState,
 )
+from hotich.names import WHITESPACE
 from hotich.vnencoding import decode_legacy
 
-# Whitespace that trimming and collapsing may touch. Deliberately not Python's `\s`,
-# which also matches the controls U+001C-U+001F and U+0085: those must reach validation.
-_WS_CHARS = " \t\n\r\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
-_WS_RUN = re.compile(f"[{_WS_CHARS}]+")
+# Whitespace that trimming and collapsing may touch (not the controls validation must see).
+_WS_CHARS = WHITESPACE
+_WS_RUN = re.compile(f"[{re.escape(WHITESPACE)}]+")
 
 # Output columns: the key columns, text, then each date as X / X_year / X_state.
 NORMALIZED_COLUMNS: tuple[str, ...] = (
@@ -181,40 +180,6 @@ def clean_name(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return clean_text(s, collapse_whitespace=True)
 
 
-def _fold_value(value: Any) -> tuple[str | None, bool]:
-    text = _to_text(value)
-    if text is None:
-        return None, False
-    text = unicodedata.normalize("NFC", text).lower()
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    text = _WS_RUN.sub(" ", text.replace("đ", "d")).strip(_WS_CHARS)
-    return text, False
-
-
-def _exact_value(value: Any) -> tuple[str | None, bool]:
-    text = _to_text(value)
-    if text is None:
-        return None, False
-    text = unicodedata.normalize("NFC", text).lower()
-    return _WS_RUN.sub(" ", text).strip(_WS_CHARS), False
-
-
-def fold_name(s: pd.Series) -> pd.Series:
-    """The contract's *folding*: NFC, lower case, diacritics dropped (NFD) with đ→d,
-    whitespace runs made one space, trimmed. Missing stays ``None``.
-
-    ``Nguyễn  Thị Đào`` -> ``nguyen thi dao``.
-    """
-    return _map_unique(s, _fold_value)[0]
-
-
-def exact_name(s: pd.Series) -> pd.Series:
-    """The contract's *exact* form: NFC, lower case, whitespace runs made one space,
-    trimmed (diacritics kept). Missing stays ``None``.
-    """
-    return _map_unique(s, _exact_value)[0]
-
-
 def _sex_value(value: Any) -> tuple[str | None, bool]:
     text, converted = _clean_value(value, collapse=True)
     if text is None:
@@ -273,12 +238,23 @@ def normalize_personal_id(s: pd.Series) -> pd.Series:
     return normalize_personal_id_flagged(s)[0]
 
 
-def normalize_entry_no(s: pd.Series) -> pd.Series:
-    """Entry numbers as text: ``12.0`` -> ``'12'``, text trimmed, empty ``None``."""
-    return clean_text(s)[0]
-
-
 # --- dates ------------------------------------------------------------------------------------
+def date_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of ``datetime64[D]`` values as int64 arrays; -1 where NaT.
+
+    The one way the platform splits dates (validation and linkage both use it).
+    """
+    nat = np.isnat(days)
+    safe = np.where(nat, np.datetime64("1970-01-01", "D"), days)
+    month_start = safe.astype("datetime64[M]")
+    y = safe.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = month_start.astype(np.int64) % 12 + 1
+    d = (safe - month_start).astype(np.int64) + 1
+    for arr in (y, m, d):
+        arr[nat] = -1
+    return y, m, d
+
+
 _DATE_TEXT = re.compile(
     r"^(?:"
     r"(?P<d>\d{1,2})(?P<sep>[/.\-])(?P<m>\d{1,2})(?P=sep)(?P<y>\d{4})"  # d/m/yyyy

@@ -20,7 +20,6 @@ pair of folded names with rapidfuzz. ``reconcile`` wires it all to a ``RegisterL
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -33,6 +32,8 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from hotich import model
+from hotich.names import arrow_strings, exact_keys, name_forms
+from hotich.normalize import date_parts
 
 log = logging.getLogger(__name__)
 
@@ -128,67 +129,6 @@ class ReconcileResult:
 
 
 # --- names --------------------------------------------------------------------------------
-_SPACE = pa.scalar(" ", pa.large_string())
-
-
-def _arrow_strings(values: object) -> pa.Array:
-    """Values (a Series, array or sequence) as an Arrow large_string array, nulls for
-    None/NaN; zero-copy when the Series is already Arrow-backed."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    if isinstance(values, pa.Array):
-        return values.cast(pa.large_string())
-    if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
-        return pa.array(values.array).cast(pa.large_string())
-    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    return pa.array(series.astype(object), type=pa.large_string(), from_pandas=True)
-
-
-def _fold_word(word: str) -> str:
-    decomposed = unicodedata.normalize("NFD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("đ", "d")
-
-
-def _name_forms(values: object) -> tuple[pa.Array, pa.Array]:
-    """The *exact* and *folded* forms of names (contracts/README.md), nulls kept.
-
-    exact: NFC, lower case, runs of whitespace made one space, trimmed; folded: the same
-    with diacritics removed (NFD, combining marks dropped) and đ→d. Names are split on
-    Unicode whitespace and each distinct *word* is normalized once in Python: names share
-    a few thousand words, so this is far cheaper than normalizing each name. Word by word
-    is equivalent, as neither NFC nor lower case acts across whitespace.
-    """
-    arr = _arrow_strings(values)
-    lists = pc.utf8_split_whitespace(arr)  # runs collapse; a leading/trailing run gives ''
-    encoded = pc.dictionary_encode(pc.list_flatten(lists))
-    words = encoded.dictionary.to_pylist()
-    exact_words = [unicodedata.normalize("NFC", w).lower() for w in words]
-    folded_words = [_fold_word(w) for w in exact_words]
-    list_type = type(lists)
-    out = []
-    for forms in (exact_words, folded_words):
-        taken = pa.array(forms, type=pa.large_string()).take(encoded.indices)
-        rebuilt = list_type.from_arrays(lists.offsets, taken, mask=lists.is_null())
-        joined = pc.utf8_trim(pc.binary_join(rebuilt, _SPACE), " ")
-        if pc.any(pc.match_substring(joined, "  ")).as_py():
-            # A word made only of combining marks folds to '': collapse its spaces.
-            joined = pc.replace_substring_regex(joined, " {2,}", " ")
-        out.append(joined)
-    return out[0], out[1]
-
-
-def exact_keys(values: object) -> pa.Array:
-    """Names in the contract's *exact* form: NFC, lower case, whitespace runs → one space,
-    trimmed. Vectorized; nulls stay null."""
-    return _name_forms(values)[0]
-
-
-def fold_keys(values: object) -> pa.Array:
-    """Names *folded* as the contract defines it: NFC, lower case, diacritics removed (NFD,
-    combining marks dropped) with đ→d, whitespace runs → one space, trimmed."""
-    return _name_forms(values)[1]
-
-
 @dataclass
 class _Names:
     """Integer codes of names: ``exact[i]``/``fold[i]`` per input column, -1 when absent
@@ -203,10 +143,10 @@ class _Names:
 def _encode_names(*columns: object) -> _Names:
     """Code several name columns in one shared vocabulary, normalizing each distinct
     spelling once (all in Arrow: no Python object per row)."""
-    encoded = [pc.dictionary_encode(_arrow_strings(col)) for col in columns]
+    encoded = [pc.dictionary_encode(arrow_strings(col)) for col in columns]
     dictionaries = [e.dictionary.cast(pa.large_string()) for e in encoded]
     distinct = pa.concat_arrays(dictionaries) if dictionaries else pa.array([], pa.large_string())
-    exact, folded = _name_forms(distinct)
+    exact, folded = name_forms(distinct)
     empty = pc.equal(pc.utf8_length(exact), 0).to_numpy(zero_copy_only=False)
     e_enc, f_enc = pc.dictionary_encode(exact), pc.dictionary_encode(folded)
     e_code = np.where(empty, -1, e_enc.indices.to_numpy(zero_copy_only=False))
@@ -231,7 +171,7 @@ def _encode_names(*columns: object) -> _Names:
 def _codes_of(values: object, mapping: dict[str, int]) -> np.ndarray:
     """Map a low-cardinality text column (sex, status) to small ints via its distinct
     values' exact form; -1 for anything else."""
-    enc = pc.dictionary_encode(_arrow_strings(values))
+    enc = pc.dictionary_encode(arrow_strings(values))
     keys = exact_keys(enc.dictionary).to_pylist()
     table = np.array([mapping.get(k or "", -1) for k in keys] + [-1], dtype=np.int64)
     idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -303,7 +243,7 @@ def _days(values: pd.Series) -> np.ndarray:
 
 def _parse_iso(values: pd.Series) -> np.ndarray:
     """ISO 'yyyy-mm-dd' strings as ``datetime64[D]``, parsing each distinct string once."""
-    enc = pc.dictionary_encode(_arrow_strings(values))
+    enc = pc.dictionary_encode(arrow_strings(values))
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     parsed = pd.to_datetime(
         pd.Series(enc.dictionary.to_pylist(), dtype=object), format="%Y-%m-%d", errors="coerce"
@@ -312,25 +252,12 @@ def _parse_iso(values: pd.Series) -> np.ndarray:
     return parsed[codes]
 
 
-def _ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Year, month, day of ``datetime64[D]`` values; -1 for NaT."""
-    nat = np.isnat(days)
-    safe = np.where(nat, np.datetime64("1970-01-01", "D"), days)
-    month_start = safe.astype("datetime64[M]")
-    y = safe.astype("datetime64[Y]").astype(np.int64) + 1970
-    m = month_start.astype(np.int64) % 12 + 1
-    d = (safe - month_start).astype(np.int64) + 1
-    for arr in (y, m, d):
-        arr[nat] = -1
-    return y, m, d
-
-
 def _dob_parts(persons: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per person: full date of birth (NaT when year-only), its year, and whether only the
     year is known."""
     dob = _days(persons["dob"])
     year = persons["dob_year"].astype("Int64").to_numpy(dtype=np.int64, na_value=-1)
-    full_year = _ymd(dob)[0]
+    full_year = date_parts(dob)[0]
     year = np.where(year >= 0, year, full_year)
     year_only = persons["dob_year_only"].fillna(False).to_numpy(dtype=bool) | np.isnat(dob)
     dob = np.where(year_only, _NAT, dob)
@@ -436,7 +363,7 @@ def check_ids(
 
     dob, year, year_only = _dob_parts(persons)
     reg_dob = _parse_iso(reg("ngay_sinh"))
-    reg_year = _ymd(reg_dob)[0]
+    reg_year = date_parts(reg_dob)[0]
     dob_ok = np.where(year_only, year == reg_year, dob == reg_dob)
     dob_mismatch = found & ~dob_ok
 
@@ -520,7 +447,7 @@ def _dedup_by_query(cand_q: np.ndarray, ids: pd.Series, n_queries: int) -> np.nd
     try:
         # 12-digit IDs fit in 40 bits: (query, ID) packs into one int64, so a single sort
         # orders by query and puts duplicates side by side.
-        id_int = pc.cast(_arrow_strings(ids), pa.int64()).fill_null(-1)
+        id_int = pc.cast(arrow_strings(ids), pa.int64()).fill_null(-1)
         id_int = id_int.to_numpy(zero_copy_only=False)[known]
         packable = n_queries < 2**23 and (id_int >= 0).all() and (id_int < 2**40).all()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -567,10 +494,10 @@ def link(
     cands = candidates if len(candidates) else pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
 
     # Query id per person and per candidate row (hashing in Arrow, not Python objects).
-    ref_enc = pc.dictionary_encode(_arrow_strings(persons["ref"]))
+    ref_enc = pc.dictionary_encode(arrow_strings(persons["ref"]))
     person_q = ref_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     n_queries = len(ref_enc.dictionary)
-    cand_q = pc.index_in(_arrow_strings(cands["ref"]), value_set=ref_enc.dictionary)
+    cand_q = pc.index_in(arrow_strings(cands["ref"]), value_set=ref_enc.dictionary)
     cand_q = cand_q.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     cand_rows = _dedup_by_query(cand_q, cands["so_dinh_danh"], n_queries)
     per_query = np.bincount(cand_q[cand_rows], minlength=n_queries)
@@ -619,8 +546,8 @@ def link(
     # Date level.
     dob, year, year_only = _dob_parts(persons)
     reg_dob = _parse_iso(cands["ngay_sinh"])
-    sy, sm, sd = _ymd(dob)
-    ry, rm, rd = _ymd(reg_dob)
+    sy, sm, sd = date_parts(dob)
+    ry, rm, rd = date_parts(reg_dob)
     p_full = ~year_only & ~np.isnat(dob)
     equal_full = p_full[p_idx] & (dob[p_idx] == reg_dob[c_idx])
     agrees = equal_full | (year_only[p_idx] & (year[p_idx] == ry[c_idx]))

@@ -21,9 +21,6 @@ from hotich.normalize import (
     NORMALIZED_COLUMNS,
     clean_name,
     clean_text,
-    exact_name,
-    fold_name,
-    normalize_entry_no,
     normalize_personal_id,
     normalize_records,
     normalize_sex,
@@ -34,23 +31,6 @@ from hotich.vnencoding import encode_tcvn3, encode_vni
 
 def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
-
-
-# --- folding ----------------------------------------------------------------------------------
-def test_fold_name() -> None:
-    s = pd.Series(["  Nguyễn  Thị\tĐào ", nfd("ĐẶNG Văn Hùng"), "Lê Thị Huệ", None, np.nan])
-    assert fold_name(s).tolist() == ["nguyen thi dao", "dang van hung", "le thi hue", None, None]
-
-
-def test_exact_name() -> None:
-    s = pd.Series(["  Nguyễn  Thị\tĐào ", nfd("ĐẶNG Văn Hùng"), None])
-    assert exact_name(s).tolist() == ["nguyễn thị đào", "đặng văn hùng", None]
-
-
-def test_exact_differs_from_fold_in_diacritics_only() -> None:
-    a, b = pd.Series(["Nguyễn Văn Hòa"]), pd.Series(["Nguyen Van Hoa"])
-    assert fold_name(a).equals(fold_name(b))
-    assert not exact_name(a).equals(exact_name(b))
 
 
 # --- clean_text -------------------------------------------------------------------------------
@@ -232,9 +212,9 @@ def test_normalize_personal_id() -> None:
     ]
 
 
-def test_normalize_entry_no() -> None:
+def test_entry_numbers_as_text() -> None:
     s = pd.Series([12.0, 12, np.int64(7), " 12 ", "12a", "", None])
-    assert normalize_entry_no(s).tolist() == ["12", "12", "7", "12", "12a", None, None]
+    assert clean_text(s)[0].tolist() == ["12", "12", "7", "12", "12a", None, None]
 
 
 # --- the whole frame --------------------------------------------------------------------------

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-import pytest
 from rapidfuzz.distance import OSA, DamerauLevenshtein
 
 from hotich import model
+from hotich.names import exact_keys, fold_keys
 from hotich.reconcile import (
     AMBIGUOUS_COLUMNS,
     CANDIDATE_COLUMNS,
@@ -26,8 +26,6 @@ from hotich.reconcile import (
     _slip_distance,
     build_match_queries,
     check_ids,
-    exact_keys,
-    fold_keys,
     link,
     merge_record_verdicts,
     reconcile,
@@ -164,25 +162,6 @@ def test_fold_and_exact_keys() -> None:
     assert fold_keys(names).to_pylist() == ["nguyen van duc", "nguyen thi hoa", None, "", "a b"]
     assert exact_keys(names).to_pylist()[:4] == ["nguyễn văn đức", "nguyén thị hoà", None, ""]
     assert exact_keys(pd.Series(["Ê"], dtype="str")).to_pylist() == ["ê"]
-
-
-def test_name_forms_agree_with_normalize_module() -> None:
-    # reconcile folds word by word in Arrow for speed; it must agree with normalize.py.
-    normalize = pytest.importorskip("hotich.normalize")
-    names = pd.Series(
-        [
-            "Nguyễn Văn An",
-            "  ĐẶNG\tthị\u3000 Ðào ",
-            "Nguye\u0302\u0303n  Thị\u00a0Hoà",
-            "Lê Thị Hoà",
-            "Lê Thị Hòa",
-            "Phạm Ngọc Ánh",
-            None,
-        ],
-        dtype=object,
-    )
-    assert fold_keys(names).to_pylist() == normalize.fold_name(names).tolist()
-    assert exact_keys(names).to_pylist() == normalize.exact_name(names).tolist()
 
 
 def test_slip_distance_is_true_damerau_levenshtein() -> None:

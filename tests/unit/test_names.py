@@ -1,0 +1,64 @@
+"""Name forms: the platform's one implementation (hotich.names) and the oracle's own twin.
+
+The synthetic province's oracle folds names with its own code on purpose (it must not
+share the pipeline's mistakes); both must agree on the edge cases the contract names:
+whitespace, NFD input, đ/Đ, case.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+import pytest
+
+from hotich.names import WHITESPACE, exact_keys, fold_keys
+from hotich_dev.simulator import fold_name as simulator_fold
+from hotich_dev.synth import oracle
+
+
+def nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+EDGE_CASES = [
+    "Nguyễn Văn An",
+    "  Nguyễn  Thị\tĐào ",  # runs and ends of whitespace, a tab
+    "Lê\u00a0Thị\u3000Huệ",  # no-break and ideographic spaces
+    "Trần\u2009Văn\u202fBình",  # thin and narrow no-break spaces
+    "Phạm\u2028Ngọc\u2029Ánh",  # line and paragraph separators
+    nfd("ĐẶNG Văn Hùng"),  # decomposed input, capital Đ
+    "Nguye\u0302\u0303n Thị Hoà",  # combining marks typed one by one
+    "ĐỖ ĐỨC ĐẠT",  # đ does not decompose under NFD
+    "lê thị hòa",
+    "LÊ THỊ HOÀ",
+]
+
+
+def test_fold_and_exact_forms():
+    s = pd.Series(["  Nguyễn  Thị\tĐào ", nfd("ĐẶNG Văn Hùng"), "Lê Thị Huệ", None])
+    assert fold_keys(s).to_pylist() == ["nguyen thi dao", "dang van hung", "le thi hue", None]
+    assert exact_keys(s).to_pylist() == ["nguyễn thị đào", "đặng văn hùng", "lê thị huệ", None]
+
+
+def test_exact_differs_from_fold_in_diacritics_only():
+    a, b = ["Nguyễn Văn Hòa"], ["Nguyen Van Hoa"]
+    assert fold_keys(a).to_pylist() == fold_keys(b).to_pylist()
+    assert exact_keys(a).to_pylist() != exact_keys(b).to_pylist()
+
+
+@pytest.mark.parametrize("name", EDGE_CASES)
+def test_the_oracle_folds_as_the_platform_does(name: str):
+    assert fold_keys([name]).to_pylist() == [oracle.fold(name)]
+    assert exact_keys([name]).to_pylist() == [oracle.exact_form(name)]
+
+
+@pytest.mark.parametrize("name", EDGE_CASES)
+def test_the_register_simulator_folds_as_the_client_does(name: str):
+    assert simulator_fold(name) == fold_keys([name])[0].as_py()
+
+
+def test_whitespace_excludes_the_controls_validation_must_see():
+    assert {" ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2028"} <= set(WHITESPACE)
+    for control in "\x0b\x0c\x1c\x1d\x1e\x1f\x85":
+        assert control.isspace() and control not in WHITESPACE
