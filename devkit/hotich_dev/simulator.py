@@ -1,6 +1,6 @@
 """A local simulator of the national population register's HTTP API.
 
-It implements ``contracts/population-api.yaml`` exactly (OAuth2 client credentials,
+It implements ``include/contracts/population-api.yaml`` (docs/register-api.md) exactly (OAuth2 client credentials,
 ``GET /v1/citizens/{id}``, ``POST /v1/citizens:batchGet``, ``POST /v1/citizens:match``,
 problem+json errors, a token-bucket quota per client) over a register held in memory,
 plus fault injection switchable at runtime through ``/_admin`` endpoints that are *not*
@@ -720,7 +720,7 @@ def create_app(
         title="Population register simulator",
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,  # the contract is population-api.yaml, not this app's schema
+        openapi_url=None,  # the contract is include/contracts/population-api.yaml, not this app's schema
     )
     app.state.simulator = state
     app.add_middleware(_StatusRecorder, state=state)

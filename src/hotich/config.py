@@ -83,7 +83,7 @@ class Campaign:
 
 @dataclass(frozen=True)
 class RegisterSettings:
-    """How the population register is called (see population-api.yaml)."""
+    """How the population register is called (docs/register-api.md)."""
 
     conn_id: str = "population_api"
     batch_get_size: int = 500
@@ -112,7 +112,7 @@ class Settings:
     # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
     chunk_rows: int = 20_000
     # Re-read this far behind a modern district's watermark: long transactions commit
-    # rows stamped slightly earlier than rows already read (district-sources.md).
+    # rows stamped slightly earlier than rows already read (docs/district-sources.md).
     watermark_lookback_minutes: int = 60
     register: RegisterSettings = field(default_factory=RegisterSettings)
 

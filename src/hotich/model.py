@@ -34,7 +34,7 @@ class RecordType(StrEnum):
 
 
 class Flavor(StrEnum):
-    """The three kinds of district source (district-sources.md)."""
+    """The three kinds of district source (docs/district-sources.md)."""
 
     MODERN = "modern"
     LEGACY = "legacy"
@@ -50,7 +50,7 @@ class DateState(StrEnum):
     INVALID = "invalid"  # present but unparseable or non-existent (30/02)
 
 
-# --- reason codes (contracts/README.md) -------------------------------------------------
+# --- reason codes (docs/ledger.md) -------------------------------------------------------
 # Quarantine
 REQUIRED_MISSING = "REQUIRED_MISSING"
 DATE_INVALID = "DATE_INVALID"
@@ -165,7 +165,7 @@ PERSON_COLUMNS: tuple[str, ...] = (
     "registration_date",
 )
 
-# --- the population register's API (population-api.yaml) -------------------------------
+# --- the population register's API (docs/register-api.md) -------------------------------
 CITIZEN_COLUMNS: tuple[str, ...] = (
     "so_dinh_danh",
     "ho_ten",

@@ -3,8 +3,8 @@
 Independent of the generator's intentions: it reads only the logical record values
 (what a reader sees once text is converted to Unicode, dates as they will be read, IDs
 after the workbook padding rule, and whether some text was legacy-encoded) and the
-register file, and applies contracts/README.md and the ``match`` semantics of
-contracts/population-api.yaml. Straightforward per-record Python, on purpose: it is
+register file, and applies docs/ledger.md and the ``match`` semantics of
+include/contracts/population-api.yaml (docs/register-api.md). Straightforward per-record Python, on purpose: it is
 the reference the vectorized pipeline is checked against.
 """
 
@@ -29,7 +29,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from hotich_dev.synth.memory import release_memory, shared_objects
 
-# contracts/province_codes.csv (the 63 codes of the personal ID).
+# include/contracts/province_codes.csv (the 63 codes of the personal ID).
 PROVINCE_CODES: frozenset[str] = frozenset(
     "001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 "
     "034 035 036 037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 "

@@ -4,7 +4,7 @@
 - ``legacy``: the ``hotich`` table in MariaDB, or in a SQLite file;
 - ``workbook``: ``.xlsx`` workbooks and ``<sheet>_*.csv`` files in the district's inbox.
 
-Column names are exactly those of contracts/district-sources.md.
+Column names are exactly those of docs/district-sources.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Readers of the three district source flavors (contracts/district-sources.md).
+"""Readers of the three district source flavors (docs/district-sources.md).
 
 Each reader streams the new or changed records, chunk by chunk, into a
 :class:`RecordSink` (a Parquet file of *raw canonical* rows: the record columns of

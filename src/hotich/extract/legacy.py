@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 KINDS = {"KS": RecordType.BIRTH, "KT": RecordType.DEATH, "KH": RecordType.MARRIAGE}
 COMMON = {"SoQuyen": "book", "SoDK": "entry_no", "NgayDK": "registration_date", "GhiChu": "note"}
-# Which wide-table column means what, by kind of record (district-sources.md).
+# Which wide-table column means what, by kind of record (docs/district-sources.md).
 MAPPINGS: dict[RecordType, dict[str, str]] = {
     RecordType.BIRTH: COMMON
     | {

@@ -1,6 +1,6 @@
 """The national population register: a client for its HTTP API and a local simulator.
 
-``hotich.register.client`` speaks ``contracts/population-api.yaml`` and knows nothing of
+``hotich.register.client`` speaks ``include/contracts/population-api.yaml`` (docs/register-api.md) and knows nothing of
 the simulator; ``hotich_dev.simulator`` implements the same contract for tests,
 benchmarks and local runs (``python -m hotich_dev.population_api``).
 """

@@ -1,4 +1,4 @@
-"""A client of the national population register's lookup API (population-api.yaml).
+"""A client of the national population register's lookup API (docs/register-api.md).
 
 Written against the contract only. What it does for its callers:
 
