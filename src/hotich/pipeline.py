@@ -310,7 +310,7 @@ def reconcile_district(
         "district_code": district_code,
         "persons": len(persons),
         "reasons": {k: int(v) for k, v in codes.items()},
-        "register": getattr(result, "stats", {}),
+        "register": result.counters,
         "reconcile_seconds": round(time.monotonic() - started, 2),
     }
 

@@ -104,6 +104,11 @@ def test_modern_district_end_to_end_then_incremental(tmp_path, national, registe
     assert out["extracted"] == 9
     assert (out["loaded"], out["review"], out["quarantined"]) == (5, 1, 3)
     assert ledger(national, "run-1") == EXPECTED_901
+    # The register's counters reach the run's summary (they were once always {}).
+    register_counts = out["register"]
+    assert register_counts["persons"] == out["persons"] > 0
+    assert register_counts["with_id"] + register_counts["without_id"] == out["persons"]
+    assert register_counts["ids_requested"] > 0 and register_counts["queries"] > 0
     # Loaded people keep how they were linked; the quarantine keeps the source record.
     link = query(
         national,
