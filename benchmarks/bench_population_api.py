@@ -32,6 +32,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from hotich.markdown import measure_table  # noqa: E402
 from hotich.register.client import PopulationClient  # noqa: E402
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
@@ -246,17 +247,29 @@ def main() -> None:
             f"{datetime.now().isoformat(timespec='minutes')}. Server in its own process, "
             f"one request at a time over keep-alive.",
             "",
-            "| measure | value |",
-            "| --- | --- |",
-            f"| build synthetic register (numpy) | {t_build:.1f} s |",
-            f"| simulator startup (read Parquet, fold, index) | {t_start:.1f} s |",
-            f"| simulator RSS after startup / after the run | {rss:.0f} MB / {rss_after:.0f} MB |",
-            f"| batchGet 500 IDs (400 known): p50 / p99 / max | {b50:.1f} / {b99:.1f} / {bmax:.1f} ms |",
-            f"| match 100 queries (30% typo, 10% year only): p50 / p99 / max | "
-            f"{m50:.1f} / {m99:.1f} / {mmax:.1f} ms |",
-            f"| match: mean candidates per query | {n_cands / (100 * args.calls):.1f} |",
-            f"| PopulationClient.batch_get 100,000 IDs (8 concurrent) | {t_client:.2f} s "
-            f"({100_000 / t_client:,.0f} IDs/s) |",
+            measure_table(
+                [
+                    ("build synthetic register (numpy)", f"{t_build:.1f} s"),
+                    ("simulator startup (read Parquet, fold, index)", f"{t_start:.1f} s"),
+                    (
+                        "simulator RSS after startup / after the run",
+                        f"{rss:.0f} MB / {rss_after:.0f} MB",
+                    ),
+                    (
+                        "batchGet 500 IDs (400 known): p50 / p99 / max",
+                        f"{b50:.1f} / {b99:.1f} / {bmax:.1f} ms",
+                    ),
+                    (
+                        "match 100 queries (30% typo, 10% year only): p50 / p99 / max",
+                        f"{m50:.1f} / {m99:.1f} / {mmax:.1f} ms",
+                    ),
+                    ("match: mean candidates per query", f"{n_cands / (100 * args.calls):.1f}"),
+                    (
+                        "PopulationClient.batch_get 100,000 IDs (8 concurrent)",
+                        f"{t_client:.2f} s ({100_000 / t_client:,.0f} IDs/s)",
+                    ),
+                ]
+            ),
         ]
     )
     print(table)

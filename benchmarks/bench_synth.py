@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hotich.markdown import measure_table
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 MARIADB = "mysql://root:@127.0.0.1:3306"
@@ -129,7 +131,7 @@ def main() -> int:
         ("peak RSS, main process", f"{peak_main / 2**30:.2f} GiB"),
         ("stages", stages),
     ]
-    table = "| measure | value |\n| --- | --- |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    table = measure_table(rows)
     print(table)
     if not args.no_append:
         path = ROOT / "benchmarks" / "RESULTS.md"

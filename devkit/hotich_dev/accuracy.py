@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from hotich.markdown import markdown_table, measure_table
 from hotich.model import ALL_CODES, code_list
 
 
@@ -29,29 +30,24 @@ class Score:
 
     def table(self) -> str:
         """A Markdown table of the scores."""
-        lines = [
-            "| measure | value |",
-            "|---|---|",
-            f"| records scored | {self.records} |",
-            f"| missing from ledger | {self.missing} |",
-            f"| not in truth | {self.extra} |",
-            f"| status agreement | {self.status_agreement:.4%} |",
-            f"| reasons exactly equal | {self.reasons_exact:.4%} |",
-            f"| personal_id agreement (loaded) | {self.personal_id_agreement:.4%} |",
-            "",
-            "| code | truth | ledger | precision | recall |",
-            "|---|---|---|---|---|",
-        ]
-        for r in self.per_code.itertuples():
-            lines.append(
-                f"| {r.code} | {r.truth} | {r.ledger} | {r.precision:.4%} | {r.recall:.4%} |"
-            )
-        return "\n".join(lines)
-
-
-def latest_verdicts(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The newest ledger row of each source record."""
-    return ledger.sort_values("processed_at").drop_duplicates("source_key", keep="last")
+        measures = measure_table(
+            [
+                ("records scored", self.records),
+                ("missing from ledger", self.missing),
+                ("not in truth", self.extra),
+                ("status agreement", f"{self.status_agreement:.4%}"),
+                ("reasons exactly equal", f"{self.reasons_exact:.4%}"),
+                ("personal_id agreement (loaded)", f"{self.personal_id_agreement:.4%}"),
+            ]
+        )
+        codes = markdown_table(
+            ["code", "truth", "ledger", "precision", "recall"],
+            (
+                [r.code, r.truth, r.ledger, f"{r.precision:.4%}", f"{r.recall:.4%}"]
+                for r in self.per_code.itertuples()
+            ),
+        )
+        return f"{measures}\n\n{codes}"
 
 
 def score(ledger: pd.DataFrame, truth: pd.DataFrame) -> Score:

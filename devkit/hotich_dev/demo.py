@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from hotich import db
 from hotich.config import Settings
+from hotich.markdown import markdown_table
 from hotich.ops.progress import read_progress, render_text
 from hotich_dev import PROJECT_ROOT, embedded
 from hotich_dev.accuracy import read_ledger, score
@@ -50,12 +51,11 @@ def ledger_table(ledger: pd.DataFrame) -> str:
             pivot[col] = 0
     pivot["total"] = pivot[["loaded", "review", "quarantined"]].sum(axis=1)
     pivot.loc["all"] = pivot.sum()
-    lines = ["| district | loaded | review | quarantined | total |", "|---|---|---|---|---|"]
-    for code, r in pivot.iterrows():
-        lines.append(
-            f"| {code} | {r['loaded']} | {r['review']} | {r['quarantined']} | {r['total']} |"
-        )
-    return "\n".join(lines)
+    columns = ["loaded", "review", "quarantined", "total"]
+    return markdown_table(
+        ["district", *columns],
+        ([code, *(r[c] for c in columns)] for code, r in pivot.iterrows()),
+    )
 
 
 def main() -> int:

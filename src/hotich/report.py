@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hotich.markdown import markdown_table
 from hotich.pipeline import RunContext, connect
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    head = "| " + " | ".join(columns) + " |"
-    rule = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join([head, rule, *body])
 
 
 def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
@@ -42,10 +36,9 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         for k in ("extracted", "loaded", "review", "quarantined")
     }
     rows.append({"district": "all", **totals})
-    table = _table(rows, ["district", "extracted", "loaded", "review", "quarantined"])
-    table += "\n\n" + _table(
-        [{"reason": k, "records": v} for k, v in reasons.items()], ["reason", "records"]
-    )
+    columns = ["district", "extracted", "loaded", "review", "quarantined"]
+    table = markdown_table(columns, [[r.get(c, "") for c in columns] for r in rows])
+    table += "\n\n" + markdown_table(["reason", "records"], reasons.items())
     unfinished = [code for code in district_codes if code not in done]
     report = {
         "run_id": ctx.run_id,
