@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from hotich.model import Flavor
+from hotich.model import BATCH_GET_MAX_IDS, MATCH_MAX_QUERIES, Flavor
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
@@ -83,15 +83,43 @@ class Campaign:
 
 @dataclass(frozen=True)
 class RegisterSettings:
-    """How the population register is called (docs/register-api.md)."""
+    """How the population register is called: pacing, retries, giving up (docs/register-api.md).
+
+    The one set of register settings: ``Settings.register`` (from the environment), which
+    the register client takes as it is.
+    """
 
     conn_id: str = "population_api"
-    batch_get_size: int = 500
-    match_size: int = 100
-    max_concurrency: int = 8
+    """The Airflow connection of the register (``http://<client_id>:<secret>@host:port``)."""
+
     timeout_s: float = 30.0
+    """Read timeout of one HTTP request."""
+    connect_timeout_s: float = 5.0
+    max_concurrency: int = 8
+    """Batches in flight at once (and size of the connection pool)."""
     max_retries: int = 6
+    """Retries of one request after 5xx, connection errors or timeouts."""
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
     retry_budget_s: float = 300.0
+    """Longest one request may spend waiting (Retry-After and backoff) before giving up."""
+    breaker_threshold: int = 10
+    """Consecutive failures (5xx, connection errors) that open the circuit."""
+    breaker_cooldown_s: float = 30.0
+    token_refresh_margin_s: float = 60.0
+    """Refresh the token this long before it expires (at most a fifth of its lifetime)."""
+    batch_size: int = BATCH_GET_MAX_IDS
+    match_batch_size: int = MATCH_MAX_QUERIES
+    progress_every_s: float = 30.0
+    """While batches are in flight, log how many are done this often (long runs under a quota)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= BATCH_GET_MAX_IDS:
+            raise ValueError(f"batch_size must be within 1..{BATCH_GET_MAX_IDS}")
+        if not 1 <= self.match_batch_size <= MATCH_MAX_QUERIES:
+            raise ValueError(f"match_batch_size must be within 1..{MATCH_MAX_QUERIES}")
+        if self.max_concurrency < 1 or self.breaker_threshold < 1 or self.max_retries < 0:
+            raise ValueError("max_concurrency and breaker_threshold >= 1, max_retries >= 0")
 
 
 @dataclass(frozen=True)
@@ -122,10 +150,11 @@ class Settings:
         env = dict(os.environ if env is None else env)
         base = cls()
         data_dir = Path(env.get("HOTICH_DATA_DIR", base.data_dir))
+        reg = base.register
         register = RegisterSettings(
-            max_concurrency=int(env.get("HOTICH_REGISTER_CONCURRENCY", 8)),
-            retry_budget_s=float(env.get("HOTICH_REGISTER_RETRY_BUDGET_S", 300)),
-            max_retries=int(env.get("HOTICH_REGISTER_MAX_RETRIES", 6)),
+            max_concurrency=int(env.get("HOTICH_REGISTER_CONCURRENCY", reg.max_concurrency)),
+            retry_budget_s=float(env.get("HOTICH_REGISTER_RETRY_BUDGET_S", reg.retry_budget_s)),
+            max_retries=int(env.get("HOTICH_REGISTER_MAX_RETRIES", reg.max_retries)),
         )
         province = env.get("HOTICH_PROVINCE_CODE", base.province_code)
         if not (len(province) == 3 and province.isdigit()):

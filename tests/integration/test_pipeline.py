@@ -402,13 +402,14 @@ def test_national_database_on_the_external_postgres(tmp_path, external_pg, regis
 def test_register_outage_fails_the_district_without_verdicts_then_next_run_completes(
     tmp_path, national
 ):
-    from hotich.register.client import ClientSettings, RegisterUnavailable
+    from hotich.config import RegisterSettings
+    from hotich.register.client import RegisterUnavailable
     from register_fixtures import admin
 
     district, uris = district_901(tmp_path)
     index = RegisterIndex(load_register(pd.DataFrame(REGISTER)))
     with serve(index) as server:
-        settings = ClientSettings(retry_budget_s=2, max_retries=2, backoff_base_s=0.05)
+        settings = RegisterSettings(retry_budget_s=2, max_retries=2, backoff_base_s=0.05)
         admin(server.base_url, "faults", {"outage_seconds": 60, "outage_retry_after": 30})
         with PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET, settings) as client:
             ctx = run_context(national, tmp_path / "data", "run-outage")

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 
+from hotich.config import RegisterSettings
 from hotich.register import CITIZEN_COLUMNS
 from hotich.register.client import (
-    ClientSettings,
     PopulationClient,
     RegisterAuthError,
     RegisterCircuitOpen,
@@ -30,7 +30,7 @@ from tests.integration.register_fixtures import (
 
 pytestmark = pytest.mark.timeout(60)
 
-FAST = ClientSettings(
+FAST = RegisterSettings(
     backoff_base_s=0.02,
     backoff_cap_s=0.2,
     retry_budget_s=20,
@@ -57,7 +57,7 @@ def server(index: RegisterIndex) -> Iterator:
 
 
 def _client(
-    base_url: str, settings: ClientSettings = FAST, secret: str = CLIENT_SECRET
+    base_url: str, settings: RegisterSettings = FAST, secret: str = CLIENT_SECRET
 ) -> PopulationClient:
     return PopulationClient(base_url, CLIENT_ID, secret, settings)
 
@@ -181,7 +181,7 @@ def test_token_expiry_and_revocation_mid_run(index: RegisterIndex, register: pd.
         admin(s.base_url, "faults", {"token_ttl_s": 3600, "latency_ms": 100})
         revoker = threading.Timer(0.15, lambda: admin(s.base_url, "revoke-tokens", {}))
         revoker.start()
-        c2 = _client(s.base_url, ClientSettings(**{**FAST.__dict__, "batch_size": 50}))
+        c2 = _client(s.base_url, RegisterSettings(**{**FAST.__dict__, "batch_size": 50}))
         found, _ = c2.batch_get(ids)
         revoker.join()
         assert len(found) == 1000
@@ -196,7 +196,7 @@ def test_429_storm_respects_retry_after(
     index: RegisterIndex, register: pd.DataFrame, caplog
 ) -> None:
     with serve(index, quota_rps=10) as s:
-        settings = ClientSettings(**{**FAST.__dict__, "batch_size": 50, "max_concurrency": 8,
+        settings = RegisterSettings(**{**FAST.__dict__, "batch_size": 50, "max_concurrency": 8,
                                      "progress_every_s": 1.0})  # fmt: skip
         with (
             _client(s.base_url, settings) as c,
@@ -226,7 +226,7 @@ def test_429_storm_respects_retry_after(
 def test_30_percent_5xx_still_completes(server, register: pd.DataFrame) -> None:
     admin(server.base_url, "faults", {"error_rate": 0.3, "seed": 3})
     people = register.iloc[100:400].reset_index(drop=True)  # synthetic: no 50-namesake cap
-    settings = ClientSettings(**{**FAST.__dict__, "batch_size": 100})
+    settings = RegisterSettings(**{**FAST.__dict__, "batch_size": 100})
     with _client(server.base_url, settings) as c:
         found, not_found = c.batch_get(_ids_for_lookup(register))
         _check_lookup(found, not_found, register)
@@ -252,7 +252,7 @@ def test_30_percent_5xx_still_completes(server, register: pd.DataFrame) -> None:
 def test_outage_longer_than_budget_raises(server) -> None:
     base = server.base_url
     admin(base, "faults", {"outage_seconds": 30, "outage_retry_after": "auto"})
-    settings = ClientSettings(**{**FAST.__dict__, "retry_budget_s": 3})
+    settings = RegisterSettings(**{**FAST.__dict__, "retry_budget_s": 3})
     with _client(base, settings) as c:
         t0 = time.monotonic()
         with pytest.raises(RegisterUnavailable):
@@ -277,14 +277,14 @@ def test_announced_outage_within_budget_is_waited_out(server) -> None:
 def test_unannounced_outage_gives_up_after_retries(server) -> None:
     base = server.base_url
     admin(base, "faults", {"outage_seconds": 30, "outage_retry_after": None})
-    settings = ClientSettings(**{**FAST.__dict__, "max_retries": 3})
+    settings = RegisterSettings(**{**FAST.__dict__, "max_retries": 3})
     with _client(base, settings) as c, pytest.raises(RegisterUnavailable):
         c.batch_get(["027090000001"])
     assert c.stats.requests == 4 and c.stats.retries == 3
 
 
 def test_connection_refused_is_unavailable() -> None:
-    settings = ClientSettings(**{**FAST.__dict__, "max_retries": 2})
+    settings = RegisterSettings(**{**FAST.__dict__, "max_retries": 2})
     with _client("http://127.0.0.1:9", settings) as c, pytest.raises(RegisterUnavailable):
         c.batch_get(["027090000001"])
     assert c.stats.connection_errors == 3
@@ -292,7 +292,7 @@ def test_connection_refused_is_unavailable() -> None:
 
 def test_circuit_breaker_opens_fails_fast_and_recovers(server) -> None:
     base = server.base_url
-    settings = ClientSettings(
+    settings = RegisterSettings(
         **{**FAST.__dict__, "breaker_threshold": 3, "breaker_cooldown_s": 0.5, "max_retries": 10}
     )
     with _client(base, settings) as c:

@@ -105,18 +105,12 @@ def validate(extracted: dict[str, Any]) -> dict[str, Any]:
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL)
 def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
     """Check every person against the population register (retried when it is down)."""
-    from hotich.register.client import ClientSettings, PopulationClient, RegisterAuthError
+    from hotich.register.client import PopulationClient, RegisterAuthError
 
     _mark_district(validated["district_code"], validated.get("district_name"))
     ctx = run_context()
-    reg = ctx.settings.register
-    settings = ClientSettings(
-        timeout_s=reg.timeout_s,
-        max_concurrency=reg.max_concurrency,
-        max_retries=reg.max_retries,
-        retry_budget_s=reg.retry_budget_s,
-    )
-    with PopulationClient.from_uri(conn_uri(reg.conn_id), settings) as client:
+    register = ctx.settings.register
+    with PopulationClient.from_uri(conn_uri(register.conn_id), register) as client:
         try:
             result = pipeline.reconcile_district(ctx, validated["district_code"], client)
         except RegisterAuthError as exc:
@@ -124,8 +118,8 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
             raise AirflowFailException(
                 f"population register refused the credentials: {exc}"
             ) from exc
-        result["register"] = client.stats.as_dict()
-    log.info("district %s: register calls %s", validated["district_code"], result["register"])
+        result["register_calls"] = client.stats.as_dict()
+    log.info("district %s: register calls %s", validated["district_code"], result["register_calls"])
     return {**validated, **result}
 
 

@@ -40,10 +40,9 @@ import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
 
+from hotich.config import RegisterSettings
 from hotich.register import (
-    BATCH_GET_MAX_IDS,
     CITIZEN_COLUMNS,
-    MATCH_MAX_QUERIES,
 )
 
 log = logging.getLogger(__name__)
@@ -85,40 +84,6 @@ class RegisterRequestError(RegisterError):
 
 
 # --- settings and stats ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """How the client paces, retries and gives up."""
-
-    timeout_s: float = 30.0
-    """Read timeout of one HTTP request."""
-    connect_timeout_s: float = 5.0
-    max_concurrency: int = 8
-    """Batches in flight at once (and size of the connection pool)."""
-    max_retries: int = 5
-    """Retries of one request after 5xx, connection errors or timeouts."""
-    backoff_base_s: float = 0.5
-    backoff_cap_s: float = 30.0
-    retry_budget_s: float = 300.0
-    """Longest one request may spend waiting (Retry-After and backoff) before giving up."""
-    breaker_threshold: int = 10
-    """Consecutive failures (5xx, connection errors) that open the circuit."""
-    breaker_cooldown_s: float = 30.0
-    token_refresh_margin_s: float = 60.0
-    """Refresh the token this long before it expires (at most a fifth of its lifetime)."""
-    batch_size: int = BATCH_GET_MAX_IDS
-    match_batch_size: int = MATCH_MAX_QUERIES
-    progress_every_s: float = 30.0
-    """While batches are in flight, log how many are done this often (long runs under a quota)."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_size <= BATCH_GET_MAX_IDS:
-            raise ValueError(f"batch_size must be within 1..{BATCH_GET_MAX_IDS}")
-        if not 1 <= self.match_batch_size <= MATCH_MAX_QUERIES:
-            raise ValueError(f"match_batch_size must be within 1..{MATCH_MAX_QUERIES}")
-        if self.max_concurrency < 1 or self.breaker_threshold < 1 or self.max_retries < 0:
-            raise ValueError("max_concurrency and breaker_threshold >= 1, max_retries >= 0")
 
 
 @dataclass
@@ -305,13 +270,13 @@ class PopulationClient:
         base_url: str,
         client_id: str,
         client_secret: str,
-        settings: ClientSettings | None = None,
+        settings: RegisterSettings | None = None,
     ) -> None:
         """A client of the register at ``base_url`` (e.g. ``http://127.0.0.1:8800``)."""
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self._secret = client_secret
-        self.settings = settings or ClientSettings()
+        self.settings = settings or RegisterSettings()
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
         self._gate = _Gate()
@@ -337,11 +302,11 @@ class PopulationClient:
     # --- construction ---------------------------------------------------------------
 
     @classmethod
-    def from_uri(cls, uri: str, settings: ClientSettings | None = None) -> PopulationClient:
+    def from_uri(cls, uri: str, settings: RegisterSettings | None = None) -> PopulationClient:
         """A client from an Airflow-style HTTP connection URI.
 
         ``http://client_id:secret@127.0.0.1:8800`` (login and password URL-encoded as in
-        any Airflow connection URI). Query parameters named like ``ClientSettings``
+        any Airflow connection URI). Query parameters named like ``RegisterSettings``
         fields (``?timeout_s=10&max_concurrency=4``), or an ``__extra__`` JSON object of
         them, override ``settings``; other parameters are ignored.
         """
@@ -358,12 +323,12 @@ class PopulationClient:
                 overrides.update(json.loads(value))
             else:
                 overrides[key] = value
-        types = {f.name: f.type for f in fields(ClientSettings)}
+        types = {f.name: f.type for f in fields(RegisterSettings)}
         known = {}
         for key, value in overrides.items():
             if key in types:
                 known[key] = int(value) if types[key] in ("int", int) else float(value)
-        base = settings or ClientSettings()
+        base = settings or RegisterSettings()
         return cls(
             base_url, unquote(parts.username), unquote(parts.password), replace(base, **known)
         )
@@ -729,7 +694,6 @@ class PopulationClient:
 
 
 __all__ = [
-    "ClientSettings",
     "ClientStats",
     "PopulationClient",
     "RegisterAuthError",
