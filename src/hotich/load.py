@@ -23,7 +23,9 @@ from hotich.model import Status
 
 log = logging.getLogger(__name__)
 
-VERDICT_COLUMNS = (
+# Columns of the staging tables the load COPYs into (include/sql/load/stage.sql); not the
+# stage frames of reconcile/model, whose columns these are built from.
+STAGE_VERDICT_COLUMNS = (
     "district_code",
     "record_type",
     "source_key",
@@ -51,7 +53,7 @@ REGISTRATION_COLUMNS = (
     "content_hash",
     "run_id",
 )
-PERSON_COLUMNS = (
+STAGE_PERSON_COLUMNS = (
     "source_key",
     "role",
     "full_name",
@@ -71,7 +73,7 @@ PERSON_COLUMNS = (
     "link_date_level",
     "link_corroborated",
 )
-CANDIDATE_COLUMNS = ("run_id", "source_key", "role", "candidate_id", "score", "rank")
+STAGE_CANDIDATE_COLUMNS = ("run_id", "source_key", "role", "candidate_id", "score", "rank")
 
 
 class ConservationError(RuntimeError):
@@ -151,10 +153,10 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     try:
         with conn.cursor() as cur:
             cur.execute((sql_dir / "load" / "stage.sql").read_text(encoding="utf-8"))
-            copy_frame(cur, "stage_verdict", verdicts, VERDICT_COLUMNS)
+            copy_frame(cur, "stage_verdict", verdicts, STAGE_VERDICT_COLUMNS)
             copy_frame(cur, "stage_registration", registrations, REGISTRATION_COLUMNS)
-            copy_frame(cur, "stage_person", batch.persons, PERSON_COLUMNS)
-            copy_frame(cur, "stage_candidate", candidates, CANDIDATE_COLUMNS)
+            copy_frame(cur, "stage_person", batch.persons, STAGE_PERSON_COLUMNS)
+            copy_frame(cur, "stage_candidate", candidates, STAGE_CANDIDATE_COLUMNS)
             cur.execute((sql_dir / "load" / "apply.sql").read_text(encoding="utf-8"), params)
             _save_extract_state(cur, batch)
             cur.execute(

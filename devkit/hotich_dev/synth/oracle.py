@@ -595,7 +595,7 @@ def compute_truth(
     rec_rows = [r for p in parts for r in p[0]]
     person_rows = [r for p in parts for r in p[1]]
     truth = pd.DataFrame(rec_rows, columns=TRUTH_COLUMNS)
-    persons = pd.DataFrame(person_rows, columns=PERSON_COLUMNS)
+    persons = pd.DataFrame(person_rows, columns=TRUTH_PERSON_COLUMNS)
     return truth, persons
 
 
@@ -694,7 +694,7 @@ def _run_file_range(start: int, stop: int, out_dir: str) -> tuple[str, str]:
             del _STATE["pre"]
     paths = (f"{out_dir}/{start:09d}.truth.parquet", f"{out_dir}/{start:09d}.persons.parquet")
     _write_rows(out_rows, TRUTH_COLUMNS, TRUTH_SCHEMA, paths[0])
-    _write_rows(person_rows, PERSON_COLUMNS, PERSON_SCHEMA, paths[1])
+    _write_rows(person_rows, TRUTH_PERSON_COLUMNS, PERSON_SCHEMA, paths[1])
     del out_rows, person_rows
     release_memory()
     return paths
@@ -712,7 +712,7 @@ TRUTH_COLUMNS = (
     "true_personal_id", "true_husband_id", "true_wife_id", "subject_link", "husband_link",
     "wife_link",
 )  # fmt: skip
-PERSON_COLUMNS = (
+TRUTH_PERSON_COLUMNS = (
     "source_key", "role", "gives_id", "true_personal_id", "link_verdict", "linked_id",
     "name_level", "date_level", "corroborated", "candidates", "review_codes",
 )  # fmt: skip
@@ -724,7 +724,7 @@ _TYPES = {
     "candidates": pa.float64(),
 }  # fmt: skip
 TRUTH_SCHEMA = pa.schema([(c, _TYPES.get(c, pa.large_string())) for c in TRUTH_COLUMNS])
-PERSON_SCHEMA = pa.schema([(c, _TYPES.get(c, pa.large_string())) for c in PERSON_COLUMNS])
+PERSON_SCHEMA = pa.schema([(c, _TYPES.get(c, pa.large_string())) for c in TRUTH_PERSON_COLUMNS])
 
 
 def _run_range(start: int, stop: int) -> tuple[list[tuple], list[tuple]]:
