@@ -19,33 +19,7 @@ from sqlalchemy import text
 from hotich import db, pipeline
 from hotich.config import District, Settings
 from hotich.model import Flavor
-
-MODERN_DDL = """
-CREATE TABLE so_ho_tich (ma_so VARCHAR(32) PRIMARY KEY, loai VARCHAR(2) NOT NULL,
-  nam SMALLINT NOT NULL, quyen SMALLINT NOT NULL, ma_xa VARCHAR(5) NOT NULL);
-CREATE TABLE khai_sinh (id BIGINT PRIMARY KEY, ma_so VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
-  so_dang_ky INTEGER, ngay_dang_ky DATE, so_dinh_danh VARCHAR(20), ho_ten VARCHAR(100),
-  gioi_tinh VARCHAR(3), ngay_sinh DATE, noi_sinh VARCHAR(255), dan_toc VARCHAR(50),
-  quoc_tich VARCHAR(50), ho_ten_me VARCHAR(100), ngay_sinh_me DATE, ho_ten_cha VARCHAR(100),
-  ngay_sinh_cha DATE, updated_at TIMESTAMP NOT NULL);
-CREATE TABLE khai_tu (id BIGINT PRIMARY KEY, ma_so VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
-  so_dang_ky INTEGER, ngay_dang_ky DATE, so_dinh_danh VARCHAR(20), ho_ten VARCHAR(100),
-  gioi_tinh VARCHAR(3), ngay_sinh DATE, ngay_chet DATE, noi_chet VARCHAR(255),
-  nguyen_nhan VARCHAR(255), updated_at TIMESTAMP NOT NULL);
-CREATE TABLE ket_hon (id BIGINT PRIMARY KEY, ma_so VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
-  so_dang_ky INTEGER, ngay_dang_ky DATE, chong_ho_ten VARCHAR(100), chong_ngay_sinh DATE,
-  chong_so_dinh_danh VARCHAR(20), chong_dan_toc VARCHAR(50), vo_ho_ten VARCHAR(100),
-  vo_ngay_sinh DATE, vo_so_dinh_danh VARCHAR(20), vo_dan_toc VARCHAR(50),
-  updated_at TIMESTAMP NOT NULL);
-"""
-
-LEGACY_DDL = """
-CREATE TABLE hotich (ID INT AUTO_INCREMENT PRIMARY KEY, LoaiGiay VARCHAR(2), SoQuyen VARCHAR(32),
-  SoDK VARCHAR(10), NgayDK VARCHAR(10), HoTen VARCHAR(100), GioiTinh VARCHAR(5), NgaySinh VARCHAR(10),
-  SoDinhDanh VARCHAR(20), HoTen2 VARCHAR(100), NgaySinh2 VARCHAR(10), SoDinhDanh2 VARCHAR(20),
-  HoTenCha VARCHAR(100), NgayChet VARCHAR(10), NoiSinhChet VARCHAR(255), DanToc VARCHAR(50),
-  GhiChu TEXT) DEFAULT CHARSET=utf8mb4
-"""
+from hotich_dev.source_schema import MODERN_DDL, modern_statements
 
 STAMP = "2026-11-20 10:00:00"
 
@@ -174,7 +148,7 @@ def write_modern_server(uri: str, births=(), deaths=(), marriages=()) -> None:
     engine = db.engine_for(uri)
     try:
         with engine.begin() as conn:
-            for statement in filter(str.strip, MODERN_DDL.split(";")):
+            for statement in modern_statements():
                 conn.execute(text(statement))
             books = {row["ma_so"] for rows in (births, deaths, marriages) for row in rows}
             for book in sorted(books):

@@ -23,9 +23,9 @@ from hotich.model import Flavor
 from hotich.register.client import PopulationClient
 from hotich.vnencoding import encode_tcvn3
 from hotich_dev.simulator import RegisterIndex, load_register
+from hotich_dev.source_schema import legacy_ddl
 from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, register_client, serve
 from tests.integration.pipeline_kit import (
-    LEGACY_DDL,
     birth,
     death,
     mariadb_database,
@@ -322,7 +322,7 @@ def test_legacy_district_on_mariadb(tmp_path, national, register, external_maria
     with mariadb_database(external_mariadb, "hotich_legacy") as uri:
         engine = db.engine_for(uri)
         with engine.begin() as conn:
-            conn.execute(text(LEGACY_DDL))
+            conn.execute(text(legacy_ddl("mysql")))
             rows = [
                 # Typed with a TCVN3 font: converted and flagged.
                 {

@@ -22,92 +22,13 @@ import numpy as np
 import pandas as pd
 
 from hotich.db import with_database
+from hotich_dev.source_schema import MODERN_DDL, legacy_ddl
 from hotich_dev.synth.records import DISTRICTS, FLAVOR_OF, STORE_OF
 
 log = logging.getLogger(__name__)
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
-MODERN_DDL = """
-CREATE TABLE so_ho_tich (
-  ma_so        VARCHAR(32) PRIMARY KEY,
-  loai         VARCHAR(2)  NOT NULL,
-  nam          SMALLINT    NOT NULL,
-  quyen        SMALLINT    NOT NULL,
-  ma_xa        VARCHAR(5)  NOT NULL
-);
-CREATE TABLE khai_sinh (
-  id            BIGINT PRIMARY KEY,
-  ma_so         VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
-  so_dang_ky    INTEGER,
-  ngay_dang_ky  DATE,
-  so_dinh_danh  VARCHAR(20),
-  ho_ten        VARCHAR(100),
-  gioi_tinh     VARCHAR(3),
-  ngay_sinh     DATE,
-  noi_sinh      VARCHAR(255),
-  dan_toc       VARCHAR(50),
-  quoc_tich     VARCHAR(50),
-  ho_ten_me     VARCHAR(100),
-  ngay_sinh_me  DATE,
-  ho_ten_cha    VARCHAR(100),
-  ngay_sinh_cha DATE,
-  updated_at    TIMESTAMP NOT NULL
-);
-CREATE TABLE khai_tu (
-  id            BIGINT PRIMARY KEY,
-  ma_so         VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
-  so_dang_ky    INTEGER,
-  ngay_dang_ky  DATE,
-  so_dinh_danh  VARCHAR(20),
-  ho_ten        VARCHAR(100),
-  gioi_tinh     VARCHAR(3),
-  ngay_sinh     DATE,
-  ngay_chet     DATE,
-  noi_chet      VARCHAR(255),
-  nguyen_nhan   VARCHAR(255),
-  updated_at    TIMESTAMP NOT NULL
-);
-CREATE TABLE ket_hon (
-  id                  BIGINT PRIMARY KEY,
-  ma_so               VARCHAR(32) NOT NULL REFERENCES so_ho_tich(ma_so),
-  so_dang_ky          INTEGER,
-  ngay_dang_ky        DATE,
-  chong_ho_ten        VARCHAR(100),
-  chong_ngay_sinh     DATE,
-  chong_so_dinh_danh  VARCHAR(20),
-  chong_dan_toc       VARCHAR(50),
-  vo_ho_ten           VARCHAR(100),
-  vo_ngay_sinh        DATE,
-  vo_so_dinh_danh     VARCHAR(20),
-  vo_dan_toc          VARCHAR(50),
-  updated_at          TIMESTAMP NOT NULL
-);
-"""
-LEGACY_DDL_MYSQL = """
-CREATE TABLE hotich (
-  ID          INT AUTO_INCREMENT PRIMARY KEY,
-  LoaiGiay    VARCHAR(2),
-  SoQuyen     VARCHAR(32),
-  SoDK        VARCHAR(10),
-  NgayDK      VARCHAR(10),
-  HoTen       VARCHAR(100),
-  GioiTinh    VARCHAR(5),
-  NgaySinh    VARCHAR(10),
-  SoDinhDanh  VARCHAR(20),
-  HoTen2      VARCHAR(100),
-  NgaySinh2   VARCHAR(10),
-  SoDinhDanh2 VARCHAR(20),
-  HoTenCha    VARCHAR(100),
-  NgayChet    VARCHAR(10),
-  NoiSinhChet VARCHAR(255),
-  DanToc      VARCHAR(50),
-  GhiChu      TEXT
-) DEFAULT CHARSET=utf8mb4
-"""
-LEGACY_DDL_SQLITE = LEGACY_DDL_MYSQL.replace(
-    "INT AUTO_INCREMENT PRIMARY KEY", "INTEGER PRIMARY KEY"
-).replace(" DEFAULT CHARSET=utf8mb4", "")
 
 # Logical column -> source column, per modern table.
 MODERN_TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -382,7 +303,7 @@ def write_legacy_sqlite(rec: pd.DataFrame, vals: dict[str, list], path: Path) ->
         path.unlink()
     con = sqlite3.connect(path)
     try:
-        con.execute(LEGACY_DDL_SQLITE)
+        con.execute(legacy_ddl("sqlite"))
         con.executemany(
             f"INSERT INTO hotich VALUES ({','.join('?' * len(LEGACY_COLUMNS))})",
             _legacy_rows(rec, vals),
@@ -404,7 +325,7 @@ def write_legacy_mariadb(rec: pd.DataFrame, vals: dict[str, list], url: str, dat
             cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
             cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
             cur.execute(f"USE `{database}`")
-            cur.execute(LEGACY_DDL_MYSQL)
+            cur.execute(legacy_ddl("mysql"))
             rows = _legacy_rows(rec, vals)
             sql = f"INSERT INTO hotich ({','.join(LEGACY_COLUMNS)}) VALUES ({','.join(['%s'] * len(LEGACY_COLUMNS))})"
             for k in range(0, len(rows), 5000):
