@@ -7,6 +7,7 @@ import os
 from urllib.parse import quote
 
 from hotich.config import Settings
+from hotich.errors import IncidentError
 
 # Airflow connection types → URI schemes the readers and the register client know.
 _SCHEMES = {
@@ -45,6 +46,12 @@ def uri_from_json(doc: str) -> str:
     return f"{scheme}://{auth}{host.rstrip('/')}{port}{path}"
 
 
+class ConnectionMissing(IncidentError, LookupError):
+    """An Airflow connection the platform needs is not defined."""
+
+    incident_kind = "connection_missing"
+
+
 def conn_uri(conn_id: str) -> str:
     """The URI of an Airflow connection.
 
@@ -60,7 +67,7 @@ def conn_uri(conn_id: str) -> str:
     try:
         return BaseHook.get_connection(conn_id).get_uri()
     except Exception as exc:
-        raise LookupError(
+        raise ConnectionMissing(
             f"Airflow connection {conn_id!r} is not defined: set AIRFLOW_CONN_{conn_id.upper()}"
             " or add it in the UI / secrets backend"
         ) from exc

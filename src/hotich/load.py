@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from hotich.errors import IncidentError
 from hotich.model import Status
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,10 @@ STAGE_PERSON_COLUMNS = (
 STAGE_CANDIDATE_COLUMNS = ("run_id", "source_key", "role", "candidate_id", "score", "rank")
 
 
-class ConservationError(RuntimeError):
+class ConservationError(IncidentError, RuntimeError):
     """Records read and verdicts written do not add up: nothing is committed."""
+
+    incident_kind = "conservation"
 
 
 @dataclass

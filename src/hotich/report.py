@@ -5,8 +5,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hotich.errors import IncidentError
 from hotich.markdown import markdown_table
 from hotich.pipeline import RunContext, connect
+
+
+class RunIncomplete(IncidentError, RuntimeError):
+    """Districts did not finish this run; their records are read again by the next one."""
+
+    incident_kind = "run_incomplete"
+
+    def __init__(self, districts: list[str]) -> None:
+        super().__init__(
+            "districts that did not finish this run (their records will be read again next"
+            " run): " + ", ".join(districts)
+        )
+        self.districts = districts
 
 
 def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:

@@ -9,11 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from hotich.connections import ConnectionMissing
+from hotich.errors import IncidentError
 from hotich.extract import SourceError
 from hotich.load import ConservationError
 from hotich.model import mask_id, mask_ids
-from hotich.ops.incidents import Incident, classify, error_line, report_incident
-from hotich.register.client import RegisterAuthError, RegisterUnavailable
+from hotich.ops.incidents import KINDS, Incident, classify, error_line, report_incident
+from hotich.register.client import RegisterAuthError, RegisterCircuitOpen, RegisterUnavailable
+from hotich.report import RunIncomplete
 
 
 def chained(outer: BaseException, inner: BaseException) -> BaseException:
@@ -26,19 +29,43 @@ def chained(outer: BaseException, inner: BaseException) -> BaseException:
         return exc
 
 
-@pytest.mark.parametrize(("task_id", "exc", "kind"), [
-    ("extract", SourceError("district 262: cannot read the legacy source"), "district_source_down"),
-    ("reconcile", chained(RuntimeError("register refused the credentials"), RegisterAuthError("401")),
+@pytest.mark.parametrize(("exc", "kind"), [
+    (SourceError("district 262: cannot read the legacy source"), "district_source_down"),
+    (chained(RuntimeError("register refused the credentials"), RegisterAuthError("401")),
      "register_credentials"),
-    ("reconcile", RegisterUnavailable("503 after 6 tries"), "register_unavailable"),
-    ("load", ConservationError("extracted 10 != 9"), "conservation"),
-    ("extract", LookupError("Airflow connection 'district_262' is not defined"), "connection_missing"),
-    ("extract", KeyError("district_code"), "task_failed"),  # a LookupError subclass: not a connection
-    ("report", RuntimeError("districts that did not finish this run: 262"), "run_incomplete"),
-    ("validate", KeyError("x"), "task_failed"),
+    (RegisterUnavailable("503 after 6 tries"), "register_unavailable"),
+    (RegisterCircuitOpen("breaker open"), "register_unavailable"),
+    (ConservationError("extracted 10 != 9"), "conservation"),
+    (ConnectionMissing("Airflow connection 'district_262' is not defined"), "connection_missing"),
+    (LookupError("Airflow connection 'x' is not defined"), "task_failed"),  # the class decides
+    (KeyError("district_code"), "task_failed"),  # a LookupError subclass: not a connection
+    (chained(RuntimeError("failed"), RunIncomplete(["262"])), "run_incomplete"),
+    (RuntimeError("districts that did not finish this run: 262"), "task_failed"),  # not by text
+    (KeyError("x"), "task_failed"),
+    (None, "task_failed"),
 ])  # fmt: skip
-def test_classify_by_the_exception_and_its_causes(task_id, exc, kind):
-    assert classify(task_id, exc) == kind
+def test_classify_by_the_exception_and_its_causes(exc, kind):
+    assert classify(exc) == kind
+
+
+def test_every_incident_error_kind_is_in_the_runbook_table():
+    kinds = {cls.incident_kind for cls in _subclasses(IncidentError)}
+    assert kinds <= set(KINDS)
+    assert {
+        "district_source_down",
+        "register_credentials",
+        "register_unavailable",
+        "connection_missing",
+        "conservation",
+        "run_incomplete",
+    } <= kinds
+
+
+def _subclasses(cls: type) -> set[type]:
+    out = set()
+    for sub in cls.__subclasses__():
+        out |= {sub} | _subclasses(sub)
+    return out
 
 
 def test_ids_are_masked_in_error_lines():

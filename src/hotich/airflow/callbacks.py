@@ -17,7 +17,7 @@ def notify_failure(context: dict[str, Any]) -> None:
     dag_run = context.get("dag_run")
     task_id = str(getattr(ti, "task_id", "?"))
     incident = Incident(
-        kind=classify(task_id.rsplit(".", 1)[-1], exc),
+        kind=classify(exc),
         dag_id=str(getattr(ti, "dag_id", "?")),
         run_id=str(getattr(dag_run, "run_id", None) or getattr(ti, "run_id", "?")),
         task_id=task_id,

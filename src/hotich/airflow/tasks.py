@@ -133,14 +133,12 @@ def load(reconciled: dict[str, Any]) -> dict[str, Any]:
 @task(trigger_rule="all_done")
 def report(planned: list[dict[str, Any]]) -> dict[str, Any]:
     """Summarize the run per district; fail the run when a district did not finish."""
-    from hotich.report import run_report
+    from hotich.report import RunIncomplete, run_report
 
     ctx = run_context()
     summary = run_report(ctx, [d["code"] for d in planned])
     log.info("run %s\n%s", ctx.run_id, summary["table"])
     if summary["unfinished"]:
-        raise AirflowFailException(
-            "districts that did not finish this run (their records will be read again next run): "
-            + ", ".join(summary["unfinished"])
-        )
+        incomplete = RunIncomplete(summary["unfinished"])
+        raise AirflowFailException(str(incomplete)) from incomplete
     return {k: v for k, v in summary.items() if k != "table"}

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hotich.errors import IncidentError
 from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ RAW_COLUMNS: tuple[str, ...] = (
 )
 
 
-class SourceError(RuntimeError):
+class SourceError(IncidentError, RuntimeError):
     """A district source cannot be read; the message names the district and the source."""
+
+    incident_kind = "district_source_down"
 
 
 class RecordSink:

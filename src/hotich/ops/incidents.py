@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from hotich.errors import DEFAULT_KIND, incident_kind
 from hotich.model import mask_ids
 
 log = logging.getLogger("hotich.oncall")
@@ -84,26 +85,11 @@ class Incident:
         }
 
 
-def classify(task_id: str, exc: BaseException | None) -> str:
-    """The incident kind of a task's final exception (its causes included)."""
-    names = set()
-    seen = exc
-    while seen is not None:
-        names.add(type(seen).__name__)
-        seen = seen.__cause__ or seen.__context__
-    if "SourceError" in names:
-        return "district_source_down"
-    if "RegisterAuthError" in names:
-        return "register_credentials"
-    if names & {"RegisterUnavailable", "RegisterError", "RegisterRequestError"}:
-        return "register_unavailable"
-    if "LookupError" in names:  # hotich.connections: the connection is not defined
-        return "connection_missing"
-    if "ConservationError" in names:
-        return "conservation"
-    if task_id == "report" and exc is not None and "did not finish" in str(exc):
-        return "run_incomplete"
-    return "task_failed"
+def classify(exc: BaseException | None) -> str:
+    """The incident kind of a task's final exception: the one its class (or a cause's)
+    carries (``hotich.errors.IncidentError``), else ``task_failed``."""
+    kind = incident_kind(exc)
+    return kind if kind in KINDS else DEFAULT_KIND
 
 
 def error_line(exc: BaseException | None) -> str:

@@ -41,6 +41,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from hotich.config import RegisterSettings
+from hotich.errors import IncidentError
 from hotich.register import (
     CITIZEN_COLUMNS,
 )
@@ -59,12 +60,16 @@ _SEXES = ("Nam", "Nữ")
 # --- errors ------------------------------------------------------------------------------
 
 
-class RegisterError(Exception):
+class RegisterError(IncidentError):
     """Any failure talking to the population register."""
+
+    incident_kind = "register_unavailable"
 
 
 class RegisterAuthError(RegisterError):
     """The register refused the credentials, or a fresh token."""
+
+    incident_kind = "register_credentials"
 
 
 class RegisterUnavailable(RegisterError):

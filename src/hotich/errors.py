@@ -1,0 +1,29 @@
+"""Errors that know their incident kind where they are raised (docs/reliability.md).
+
+The person on call reads an incident by its kind (``hotich.ops.incidents.KINDS``): the
+exception raised says which, through its class, instead of the incident code matching
+class names or messages.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+DEFAULT_KIND = "task_failed"
+
+
+class IncidentError(Exception):
+    """Base of the platform's errors: ``incident_kind`` names the runbook's row."""
+
+    incident_kind: ClassVar[str] = DEFAULT_KIND
+
+
+def incident_kind(exc: BaseException | None) -> str:
+    """The kind of the first :class:`IncidentError` in ``exc`` and its causes, outermost first."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, IncidentError):
+            return exc.incident_kind
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return DEFAULT_KIND
