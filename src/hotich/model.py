@@ -12,8 +12,11 @@ full or year-only date) and ``X_state`` (one of ``DateState``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
+
+import numpy as np
 
 
 class Status(StrEnum):
@@ -193,6 +196,25 @@ def code_list(value: Any) -> list[str]:
     if value is None or isinstance(value, float | str):
         return [value] if isinstance(value, str) else []
     return [str(v) for v in value]
+
+
+def reason_lists(masks: np.ndarray, codes: Sequence[str]) -> list[list[str]]:
+    """Sorted reason lists from int64 bit masks, bit ``i`` standing for ``codes[i]``.
+
+    ``codes`` must be in code-point order (the ledger's C collation), so that each list
+    comes out sorted (docs/decisions/0003-reason-codes-as-bitmasks.md). Each distinct mask
+    is decoded once; every row gets a list of its own (callers may append to it).
+    """
+    if list(codes) != sorted(codes):
+        raise ValueError("reason codes must be in code-point order")
+    if len(codes) > 62:
+        raise ValueError(f"{len(codes)} reason codes: more than an int64 bit mask holds")
+    masks = np.asarray(masks, dtype=np.int64)
+    uniq, inverse = np.unique(masks, return_inverse=True)
+    decoded = np.empty(len(uniq), dtype=object)
+    for i, mask in enumerate(uniq.tolist()):  # one per distinct set of codes (a handful)
+        decoded[i] = tuple(code for bit, code in enumerate(codes) if mask >> bit & 1)
+    return list(map(list, decoded[inverse.reshape(-1)]))
 
 
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{9,13}(?![0-9])")
