@@ -26,9 +26,11 @@ def project_dir(env: dict[str, str] | None = None) -> Path:
     tree this package is installed from in development (``pip install -e .``); else the
     working directory. ``docs/decisions/0001-layout.md`` says why the files stay there.
     """
-    env = os.environ if env is None else env
-    if env.get("HOTICH_PROJECT_DIR"):
-        return Path(env["HOTICH_PROJECT_DIR"])
+    given = (
+        env.get("HOTICH_PROJECT_DIR") if env is not None else os.environ.get("HOTICH_PROJECT_DIR")
+    )
+    if given:
+        return Path(given)
     source_tree = Path(__file__).resolve().parents[2]
     return source_tree if (source_tree / "include" / "sql").is_dir() else Path.cwd()
 
@@ -247,9 +249,11 @@ def load_campaign(path: Path) -> Campaign:
             raise ConfigError(f"{where}: {exc}") from exc
         if phase.target_entries <= 0:
             raise ConfigError(f"{where}: target_entries must be positive")
-        if None not in (phase.first_year, phase.last_year) and phase.first_year > phase.last_year:
+        first, last = phase.first_year, phase.last_year
+        if first is not None and last is not None and first > last:
             raise ConfigError(f"{where}: first_year is after last_year")
         phases.append(phase)
+    assert isinstance(body, dict)  # entries came from it
     return Campaign(name=str(body.get("name") or "campaign"), phases=tuple(phases))
 
 

@@ -23,8 +23,8 @@ _LOCK_KEY = 0x686F74696368  # "hotich"
 
 def migration_files(sql_dir: Path) -> list[Path]:
     """The migration files of ``sql_dir``, in version order."""
-    files = [p for p in sql_dir.iterdir() if _VERSION.match(p.name)]
-    return sorted(files, key=lambda p: int(_VERSION.match(p.name).group(1)))
+    versions = {p: m for p in sql_dir.iterdir() if (m := _VERSION.match(p.name))}
+    return sorted(versions, key=lambda p: int(versions[p].group(1)))
 
 
 def migrate(engine: Engine, sql_dir: Path) -> list[str]:

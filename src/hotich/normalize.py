@@ -144,7 +144,7 @@ def _clean_value(value: Any, collapse: bool) -> tuple[str | None, bool]:
 
 def _clean_uniques(uniques: pd.Series, collapse: bool) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_clean_value` over distinct values, with the ASCII majority vectorized."""
-    is_str = uniques.map(type).eq(str).to_numpy()
+    is_str = uniques.map(type).isin([str]).to_numpy()
     text = uniques.copy()
     if not is_str.all():
         text[~is_str] = [_to_text(v) for v in uniques[~is_str]]
@@ -213,7 +213,7 @@ def normalize_personal_id_flagged(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     types = uniques.map(type)
     is_num = np.array(types.isin(_NUMBER_TYPES).to_numpy(dtype=bool), copy=True)
     if not is_num.all():  # rare number subclasses (e.g. numpy.int32, Decimal)
-        odd = ~is_num & ~types.eq(str).to_numpy(dtype=bool)
+        odd = ~is_num & ~types.isin([str]).to_numpy(dtype=bool)
         is_num[odd] = [_is_number(v) for v in uniques[odd]]
     nums = pd.to_numeric(uniques[is_num], errors="coerce").astype("float64").to_numpy()
     padded = is_num.copy()
@@ -279,7 +279,7 @@ def _date_parts(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     # Classify by exact type (fast), then look closer at the rare other types.
     types = pd.Series(uniques, dtype=object).map(type)
-    is_text = types.eq(str).to_numpy(dtype=bool).copy()
+    is_text = types.isin([str]).to_numpy(dtype=bool).copy()
     is_date = types.isin(_DATE_TYPES).to_numpy(dtype=bool).copy()
     is_num = types.isin(_NUMBER_TYPES).to_numpy(dtype=bool).copy()
     for i in np.flatnonzero(~(is_text | is_date | is_num)):

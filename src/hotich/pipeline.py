@@ -327,7 +327,7 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     quality = records["quarantine_reasons"].map(code_list)
     quarantined = quality.map(len) > 0
     status = pd.Series(Status.LOADED.value, index=records.index, dtype=object)
-    register_reasons = pd.Series([[]] * len(records), index=records.index, dtype=object)
+    register_reasons: pd.Series = pd.Series([[]] * len(records), index=records.index, dtype=object)
     if not person_verdicts.empty:
         by_key = reconcile.merge_record_verdicts(person_verdicts).set_index("source_key")
         register_reasons = records["source_key"].map(by_key["reasons"]).map(code_list)

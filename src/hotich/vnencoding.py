@@ -183,7 +183,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def _split_tone(syllable: str) -> tuple[str, str, int] | None:
     """``(toneless NFC syllable, tone mark or '', index of the toned letter)``; None if >1 tone."""
-    tone, tone_at, letters = "", -1, []
+    tone, tone_at = "", -1
+    letters: list[str] = []
     for ch in unicodedata.normalize("NFD", syllable):
         if ch in _TONE_SET:
             if tone or not letters:

@@ -132,7 +132,7 @@ def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
         return pd.Series([], index=frame.index, dtype=object)
     # \x1e marks None so that None and '' hash differently; \x1f separates cells.
     parts = [frame[c].fillna("\x1e").astype(str) for c in columns]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f") if len(parts) > 1 else parts[0]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f")  # type: ignore[arg-type]  # stubs: a list of Series is allowed if len(parts) > 1 else parts[0]
     digests = [hashlib.blake2b(s.encode("utf-8"), digest_size=16).hexdigest() for s in joined]
     return pd.Series(digests, index=frame.index, dtype=object)
 

@@ -13,6 +13,7 @@ import logging
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -190,6 +191,7 @@ def sheet_records(
         text_cells.loc[numeric, col] = text_cells.loc[numeric, col].str.zfill(12)
     rows = pd.Series(cells.index, index=cells.index).astype(str)
     local_key = file_name + "#" + rows
+    lineage: dict[str, Any] = {"#file": file_name, "#row": cells.index.astype(str)}
     return to_canonical(
         text_cells,
         mapping,
@@ -198,7 +200,7 @@ def sheet_records(
         local_key=local_key,
         sort_key=file_name + "\x00" + rows.str.zfill(9),
         hashes=content_hash(text_cells, list(text_cells.columns)),
-        raw=raw_json(text_cells.assign(**{"#file": file_name, "#row": cells.index.astype(str)})),
+        raw=raw_json(text_cells.assign(**lineage)),
     )
 
 

@@ -50,7 +50,7 @@ def create_app(
     def page() -> HTMLResponse:
         result = progress()
         if isinstance(result, JSONResponse):
-            body = result.body.decode()
+            body = bytes(result.body).decode()
             return HTMLResponse(f"<!doctype html><meta charset='utf-8'><pre>{html.escape(body)}</pre>",
                                 status_code=result.status_code)  # fmt: skip
         return HTMLResponse(render_html(result))

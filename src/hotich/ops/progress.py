@@ -18,9 +18,10 @@ import json
 import math
 import sys
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import psycopg2
@@ -114,8 +115,8 @@ def district_rows(
     runs = last_runs.set_index("district_code")
     rows = []
     for code in sorted(set(names) | set(counts.index) | set(runs.index)):
-        c = counts.loc[code] if code in counts.index else None
-        r = runs.loc[code] if code in runs.index else None
+        c: Any = counts.loc[code] if code in counts.index else None
+        r: Any = runs.loc[code] if code in runs.index else None
         finished = None if r is None else pd.Timestamp(r["finished_at"]).to_pydatetime()
         rows.append({
             "district_code": code,
@@ -284,7 +285,9 @@ def _backlog_table(progress: dict[str, Any]) -> str:
             "<td class='zero'>·</td>" if v == 0 else f"<td>{_n(int(v))}</td>" for v in row.tolist()
         )
         + "</tr>"
-        for (queue, code), row in table.iterrows()
+        for (queue, code), row in cast(
+            Iterable[tuple[tuple[str, str], pd.Series]], table.iterrows()
+        )
     )
     return f"<table><tr><th>queue</th><th>reason</th>{head}</tr>{body}</table>"
 

@@ -329,7 +329,7 @@ class PopulationClient:
             else:
                 overrides[key] = value
         types = {f.name: f.type for f in fields(RegisterSettings)}
-        known = {}
+        known: dict[str, Any] = {}
         for key, value in overrides.items():
             if key in types:
                 known[key] = int(value) if types[key] in ("int", int) else float(value)
