@@ -135,3 +135,39 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_plugins_holds_only_the_airflow_plugin():
     files = sorted(p.name for p in (REPO / "plugins").iterdir() if p.name != "__pycache__")
     assert files == ["hotich_plugin.py"]
+
+
+def test_pip_install_dot_builds_the_package_alone(tmp_path):
+    """`pip install .` (what the image does): the wheel holds hotich and nothing of the dev kit,
+    and the installed package imports and finds its SQL through HOTICH_PROJECT_DIR."""
+    import os
+    import sys
+    import zipfile
+
+    uv = Path(sys.executable).parent / "uv"
+    out = subprocess.run([str(uv), "build", "--wheel", "--out-dir", str(tmp_path), "-q", str(REPO)],
+                         capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    (wheel,) = tmp_path.glob("hotich-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names}
+    assert tops == {"hotich", "hotich-0.1.0.dist-info"}
+    assert {"hotich/pipeline.py", "hotich/airflow/tasks.py", "hotich/ops/dashboard.py"} <= set(
+        names
+    )
+    target = tmp_path / "site"
+    out = subprocess.run([str(uv), "pip", "install", "-q", "--no-deps", "--target", str(target),
+                          "-p", sys.executable, str(wheel)], capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    probe = (
+        "import hotich, hotich.pipeline, hotich.config as c; "
+        "print(hotich.__file__); print(c.Settings().sql_dir)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target), "HOTICH_PROJECT_DIR": str(REPO)}
+    # The target first on sys.path: it shadows the editable install of this tree.
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=env, cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    installed, sql_dir = run.stdout.split()
+    assert installed.startswith(str(target))
+    assert Path(sql_dir) == REPO / "include" / "sql"
