@@ -267,6 +267,14 @@ def _citizen_frame(
 # --- the client --------------------------------------------------------------------------
 
 
+@dataclass
+class _Attempts:
+    """What one logical request has been through: failures so far, a token renewed."""
+
+    failures: int = 0
+    reauthenticated: bool = False
+
+
 class PopulationClient:
     """A thread-safe client of the population register's lookup API."""
 
@@ -619,83 +627,108 @@ class PopulationClient:
     ) -> requests.Response:
         """Send one logical request until it succeeds or the limits are reached.
 
-        Returns a 2xx answer or one whose status is in ``accept``.
+        Returns a 2xx answer or one whose status is in ``accept``; every other answer is
+        retried, paced or raised by :meth:`_after_refusal`.
         """
-        s = self.settings
         if deadline is None:
-            deadline = time.monotonic() + s.retry_budget_s
-        url = self.base_url + path
-        failures = 0
-        reauthenticated = False
+            deadline = time.monotonic() + self.settings.retry_budget_s
+        state = _Attempts()
         for _ in range(10_000):  # bounded; the budget and max_retries end it far sooner
             if cancel is not None and cancel.is_set():
                 raise RegisterUnavailable("cancelled: another batch failed")
-            self._wait_gate(deadline, cancel)
-            headers: dict[str, str] = {}
-            token = None
-            if authenticated:
-                # Before the breaker: the token request passes the breaker on its own.
-                token = self._access_token(deadline, cancel)
-                headers["Authorization"] = f"Bearer {token}"
-            self._breaker.before()
-            self._bump(requests=1)
-            try:
-                resp = self._session.request(
+            # Before the breaker: the token request passes the breaker on its own.
+            token = self._access_token(deadline, cancel) if authenticated else None
+            prepared = self._session.prepare_request(
+                requests.Request(
                     method,
-                    url,
+                    self.base_url + path,
                     json=json_body,
                     data=form,
-                    headers=headers,
-                    timeout=(s.connect_timeout_s, s.timeout_s),
+                    headers={"Authorization": f"Bearer {token}"} if token else {},
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                self._bump(connection_errors=1)
-                self._breaker.failure()
-                failures += 1
-                self._backoff(failures, deadline, cancel, f"{path}: {type(exc).__name__}")
+            )
+            resp = self._send(prepared, path, state, deadline, cancel)
+            if resp is None:
                 continue
-            status = resp.status_code
-            if status < 400 or status in accept:
+            if resp.status_code < 400 or resp.status_code in accept:
                 self._breaker.success()
                 return resp
-            retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
-            if status == 401:
-                self._breaker.release()
-                if not authenticated:
-                    raise RegisterAuthError("the register refused the client credentials")
-                if reauthenticated:
-                    raise RegisterAuthError("the register refused a freshly issued token")
-                reauthenticated = True
-                self._bump(reauths=1)
-                self._drop_token(token or "")
-                continue
-            if status == 429 or (status == 503 and retry_after is not None):
-                self._breaker.release()  # pacing, not a failure: the register is answering
-                self._bump(**({"rate_limited": 1} if status == 429 else {"server_errors": 1}))
-                if retry_after is None:  # a 429 without Retry-After: back off on our own
-                    retry_after = min(s.backoff_cap_s, s.backoff_base_s * 2**failures)
-                if time.monotonic() + retry_after > deadline:
-                    raise RegisterUnavailable(
-                        f"{path}: {status}, Retry-After {retry_after:.0f} s beyond the retry budget"
-                    )
-                log.info(
-                    "population register: %s %d; pausing all requests %.0f s",
-                    path,
-                    status,
-                    retry_after,
-                )
-                self._gate.close_for(retry_after)
-                self._bump(retries=1)
-                continue
-            if status >= 500:
-                self._bump(server_errors=1)
-                self._breaker.failure()
-                failures += 1
-                self._backoff(failures, deadline, cancel, f"{path}: {status}")
-                continue
-            self._breaker.success()  # the register answered; the request was at fault
-            raise RegisterRequestError(status, f"{path}: {_problem_text(resp)}")
+            self._after_refusal(resp, path, state, token, deadline, cancel)
         raise RegisterUnavailable(f"{path}: too many attempts")
+
+    def _send(
+        self,
+        prepared: requests.PreparedRequest,
+        path: str,
+        state: _Attempts,
+        deadline: float,
+        cancel: threading.Event | None,
+    ) -> requests.Response | None:
+        """One HTTP exchange; None after a connection error or timeout (backed off).
+
+        The Retry-After gate is checked here, just before sending, after the token and the
+        body are ready: a pause another thread began meanwhile is honoured.
+        """
+        s = self.settings
+        self._wait_gate(deadline, cancel)
+        self._breaker.before()
+        self._bump(requests=1)
+        try:
+            return self._session.send(prepared, timeout=(s.connect_timeout_s, s.timeout_s))
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self._bump(connection_errors=1)
+            self._breaker.failure()
+            state.failures += 1
+            self._backoff(state.failures, deadline, cancel, f"{path}: {type(exc).__name__}")
+            return None
+
+    def _after_refusal(
+        self,
+        resp: requests.Response,
+        path: str,
+        state: _Attempts,
+        token: str | None,
+        deadline: float,
+        cancel: threading.Event | None,
+    ) -> None:
+        """Decide on a 4xx/5xx answer: return to retry (after re-authenticating, pacing or
+        backing off), or raise when retrying cannot help."""
+        s = self.settings
+        status = resp.status_code
+        retry_after = _retry_after_seconds(resp.headers.get("Retry-After"))
+        if status == 401:
+            self._breaker.release()
+            if token is None:
+                raise RegisterAuthError("the register refused the client credentials")
+            if state.reauthenticated:
+                raise RegisterAuthError("the register refused a freshly issued token")
+            state.reauthenticated = True
+            self._bump(reauths=1)
+            self._drop_token(token)
+            return
+        if status == 429 or (status == 503 and retry_after is not None):
+            self._breaker.release()  # pacing, not a failure: the register is answering
+            self._bump(**({"rate_limited": 1} if status == 429 else {"server_errors": 1}))
+            if retry_after is None:  # a 429 without Retry-After: back off on our own
+                retry_after = min(s.backoff_cap_s, s.backoff_base_s * 2**state.failures)
+            if time.monotonic() + retry_after > deadline:
+                raise RegisterUnavailable(
+                    f"{path}: {status}, Retry-After {retry_after:.0f} s beyond the retry budget"
+                )
+            log.info(
+                "population register: %s %d; pausing all requests %.0f s", path, status, retry_after
+            )
+            self._gate.close_for(retry_after)
+            self._bump(retries=1)
+            return
+        if status >= 500:
+            self._bump(server_errors=1)
+            self._breaker.failure()
+            state.failures += 1
+            self._backoff(state.failures, deadline, cancel, f"{path}: {status}")
+            return
+        self._breaker.success()  # the register answered; the request was at fault
+        raise RegisterRequestError(status, f"{path}: {_problem_text(resp)}")
 
 
 __all__ = [
