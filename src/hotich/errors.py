@@ -7,6 +7,7 @@ class names or messages.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 DEFAULT_KIND = "task_failed"
@@ -16,6 +17,15 @@ class IncidentError(Exception):
     """Base of the platform's errors: ``incident_kind`` names the runbook's row."""
 
     incident_kind: ClassVar[str] = DEFAULT_KIND
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def loggable(text: object) -> str:
+    """``text`` safe for one log line: control characters (a newline in a file name, an
+    escape sequence) written as ``\\n``/``\\x1b`` escapes, so that nobody forges a line."""
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
 
 
 def incident_kind(exc: BaseException | None) -> str:

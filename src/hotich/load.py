@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psycopg2
 
 from hotich.errors import IncidentError
 from hotich.model import Status
@@ -188,7 +189,13 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             )
         conn.commit()
     except Exception:
-        conn.rollback()
+        # A connection the server dropped cannot roll back (the server already did): the
+        # error that happened is the one to raise, not "connection already closed".
+        try:
+            conn.rollback()
+        except psycopg2.Error as rollback_error:
+            log.warning("district %s: rollback failed too (%s)", batch.district_code,
+                        type(rollback_error).__name__)  # fmt: skip
         raise
     log.info(
         "district %s: loaded %d, review %d, quarantined %d of %d extracted",

@@ -23,7 +23,8 @@ import pandas as pd
 
 from hotich import normalize, reconcile, validate
 from hotich.config import District, Settings
-from hotich.db import pg_connect
+from hotich.db import engine_for, masked, pg_connect
+from hotich.errors import IncidentError, loggable
 from hotich.extract import Extract, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
@@ -71,20 +72,44 @@ class RunContext:
         return path
 
 
+class NationalDatabaseUnavailable(IncidentError, RuntimeError):
+    """The national civil-status database cannot be reached, or dropped the connection."""
+
+    incident_kind = "national_database_down"
+
+
 def connect(ctx: RunContext):
     """A psycopg2 connection to the national civil-status database."""
-    return pg_connect(ctx.civil_status_uri)
+    import psycopg2
+
+    try:
+        return pg_connect(ctx.civil_status_uri)
+    except psycopg2.OperationalError as exc:
+        raise NationalDatabaseUnavailable(
+            f"national database {masked(ctx.civil_status_uri)} cannot be reached: "
+            f"{loggable(_first_line(exc))}"
+        ) from exc
 
 
 def prepare_database(ctx: RunContext) -> list[str]:
     """Apply pending migrations of the national database; return those applied."""
-    from hotich.db import engine_for
+    from sqlalchemy.exc import OperationalError
 
     engine = engine_for(ctx.civil_status_uri)
     try:
         return migrate(engine, ctx.settings.sql_dir)
+    except OperationalError as exc:
+        raise NationalDatabaseUnavailable(
+            f"national database {masked(ctx.civil_status_uri)} cannot be reached: "
+            f"{loggable(_first_line(exc.orig or exc))}"
+        ) from exc
     finally:
         engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -457,9 +482,17 @@ def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         rejected_files=state["rejected_files"],
         stats={"read": state.get("read", 0)},
     )
+    import psycopg2
+
     conn = connect(ctx)
     try:
         counts = load_batch(conn, batch, ctx.settings.sql_dir)
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        # The server went away mid-load: nothing was committed (one transaction).
+        raise NationalDatabaseUnavailable(
+            f"district {district_code}: the national database dropped the connection during"
+            f" the load; nothing was committed: {loggable(_first_line(exc))}"
+        ) from exc
     finally:
         conn.close()
     return {

@@ -174,3 +174,17 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         assert (seen["status"], seen["page"]) == (200, 200), seen
         assert seen["body"]["totals"] == {"records": 4, "loaded": 3, "review": 0, "quarantined": 1}
         assert [d["district_code"] for d in seen["body"]["districts"]] == ["901", "905"]
+
+        # The national database goes away: the run fails with its own incident, and the
+        # report says no district was planned instead of crashing on a missing plan.
+        env["AIRFLOW_CONN_CIVIL_STATUS_DB"] = "postgresql://postgres:pw@127.0.0.1:9/civil_status"
+        third = airflow_dags_test(env)
+        log = third.stdout + third.stderr
+        assert third.returncode != 0
+        assert "TypeError" not in log
+        assert [(i["kind"], i["task_id"]) for i in incidents] == [
+            ("national_database_down", "plan_districts"),
+            ("run_incomplete", "report"),
+        ]
+        assert "127.0.0.1:9" in incidents[0]["error"] and ":pw@" not in incidents[0]["error"]
+        assert "plan_districts failed" in incidents[1]["error"]

@@ -168,6 +168,42 @@ def test_crash_mid_load_leaves_nothing_and_the_rerun_completes(
     assert query(national, "SELECT count(*) FROM civil.person") == [(6,)]
 
 
+def test_national_database_dropping_mid_load_raises_its_own_error(
+    tmp_path, national, register, monkeypatch
+):
+    import psycopg2
+
+    district, uris = district_901(tmp_path)
+    ctx = run_context(national, tmp_path / "data", "run-drop")
+
+    def server_drops_the_connection(cur, batch):
+        # The real server ends this session in the middle of the load's transaction.
+        cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    monkeypatch.setattr(load, "_save_extract_state", server_drops_the_connection)
+    with pytest.raises(pipeline.NationalDatabaseUnavailable, match="dropped the connection") as err:
+        run_district(ctx, district, uris, register)
+    # The error that happened, not the failed rollback's "connection already closed".
+    assert isinstance(err.value.__cause__, psycopg2.OperationalError)
+    assert not isinstance(err.value.__cause__, psycopg2.InterfaceError)
+    assert query(national, "SELECT count(*) FROM recon.verdict") == [(0,)]
+    monkeypatch.undo()
+    pipeline.load_district(ctx, "901")
+    assert ledger(national, "run-drop") == EXPECTED_901
+
+
+def test_national_database_unreachable_is_its_own_incident(tmp_path):
+    from hotich.ops.incidents import classify
+
+    ctx = run_context("postgresql://hotich:secret@127.0.0.1:9/civil_status", tmp_path, "run-x")
+    with pytest.raises(pipeline.NationalDatabaseUnavailable) as err:
+        pipeline.prepare_database(ctx)
+    assert "secret" not in str(err.value) and "127.0.0.1" in str(err.value)
+    assert classify(err.value) == "national_database_down"
+    with pytest.raises(pipeline.NationalDatabaseUnavailable):
+        pipeline.connect(ctx)
+
+
 def test_unreachable_district_fails_with_its_name(tmp_path, national):
     ctx = run_context(national, tmp_path / "data", "run-down")
     pipeline.prepare_database(ctx)

@@ -131,10 +131,13 @@ def load(reconciled: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(trigger_rule="all_done")
-def report(planned: list[dict[str, Any]]) -> dict[str, Any]:
+def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     """Summarize the run per district; fail the run when a district did not finish."""
     from hotich.report import RunIncomplete, run_report
 
+    if planned is None:  # plan_districts failed: its own incident says why
+        not_planned = RunIncomplete(["every district (plan_districts failed)"])
+        raise AirflowFailException(str(not_planned)) from not_planned
     ctx = run_context()
     summary = run_report(ctx, [d["code"] for d in planned])
     log.info("run %s\n%s", ctx.run_id, summary["table"])

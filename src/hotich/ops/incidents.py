@@ -50,6 +50,11 @@ KINDS: dict[str, tuple[str, str]] = {
         "districts did not finish this run",
         "see the failed district tasks; their records are read again by the next run",
     ),
+    "national_database_down": (
+        "the national civil-status database cannot be reached",
+        "check the civil_status_db connection, the PostgreSQL server and the network; no "
+        "verdict was written; Clear the failed tasks once it answers, or let the next run",
+    ),
     "task_failed": ("task failed", "read the task log"),
 }
 
