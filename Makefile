@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 LOCAL := $(PY) -m hotich_dev.localenv
 
-.PHONY: help install demo test run progress up down lint bench clean
+.PHONY: help install demo test run progress migrate up down lint bench clean
 
 help:
 	@echo "make demo   install, generate a synthetic province, run the daily DAG, print a summary"
 	@echo "make test   install and run the whole test suite"
 	@echo "make run    run hotich_reconcile once over what the environment names (contract)"
 	@echo "make progress  the campaign's progress per phase and district (also at /hotich/ in make up)"
+	@echo "make migrate  apply the national database's migrations (the owner's step in a deployment)"
 	@echo "make up     start Airflow (api-server, scheduler, dag-processor, triggerer) on 127.0.0.1:8080"
 	@echo "make down   stop what make up and the embedded PostgreSQL started"
 	@echo "make lint   ruff check, ruff format --check, mypy on the deployable package"
@@ -39,6 +40,9 @@ test: install
 
 run: install
 	$(PY) -m hotich_dev.run
+
+migrate: install
+	@$(LOCAL) $(CURDIR)/$(PY) -m hotich.migrate
 
 progress: install
 	@$(LOCAL) $(CURDIR)/$(PY) -m hotich.ops.progress

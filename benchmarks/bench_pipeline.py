@@ -128,7 +128,7 @@ def main() -> int:
     ctx = pipeline.RunContext(
         run_id=f"bench-{dt.datetime.now():%Y%m%dT%H%M%S}",
         run_date=dt.date.today(),
-        settings=Settings(data_dir=OUT / "work"),
+        settings=Settings(data_dir=OUT / "work", migrate_on_run=True),
         civil_status_uri=national,
     )
     pipeline.prepare_database(ctx)

@@ -49,6 +49,8 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         # Great Expectations: no usage statistics, no progress bars in task logs.
         "GX_ANALYTICS_ENABLED": "False",
+        # Local runs migrate the national database themselves (a deployment does not).
+        "HOTICH_MIGRATE_ON_RUN": "true",
         # Deprecation notices of Airflow's own dependencies, repeated at every parse.
         "PYTHONWARNINGS": "ignore:GitWildMatchPattern:DeprecationWarning",
     }

@@ -145,6 +145,9 @@ class Settings:
     # rows stamped slightly earlier than rows already read (docs/district-sources.md).
     watermark_lookback_minutes: int = 60
     register: RegisterSettings = field(default_factory=RegisterSettings)
+    # Apply pending migrations at the start of a run (HOTICH_MIGRATE_ON_RUN; the dev kit's
+    # local runs). Off in a deployment: migrating is the owner's step (python -m hotich.migrate).
+    migrate_on_run: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -168,6 +171,7 @@ class Settings:
             data_dir=data_dir,
             chunk_rows=int(env.get("HOTICH_CHUNK_ROWS", base.chunk_rows)),
             register=register,
+            migrate_on_run=env.get("HOTICH_MIGRATE_ON_RUN", "").lower() in ("1", "true", "yes"),
         )
 
 

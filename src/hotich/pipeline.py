@@ -30,7 +30,7 @@ from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
 from hotich.extract.workbook import extract_workbook
 from hotich.load import LoadBatch, load_batch, read_sql
-from hotich.migrate import migrate
+from hotich.migrate import check_schema, migrate
 from hotich.model import (
     DUPLICATE_ENTRY,
     LEGACY_ENCODING,
@@ -92,12 +92,17 @@ def connect(ctx: RunContext):
 
 
 def prepare_database(ctx: RunContext) -> list[str]:
-    """Apply pending migrations of the national database; return those applied."""
+    """Check that the national database is at the schema this code needs (raise
+    ``SchemaOutdated`` otherwise); with ``HOTICH_MIGRATE_ON_RUN`` (the dev kit's local
+    runs), apply what is pending first. Returns the migrations applied."""
     from sqlalchemy.exc import OperationalError
 
     engine = engine_for(ctx.civil_status_uri)
     try:
-        return migrate(engine, ctx.settings.sql_dir)
+        if ctx.settings.migrate_on_run:
+            return migrate(engine, ctx.settings.sql_dir)
+        check_schema(engine, ctx.settings.sql_dir)
+        return []
     except OperationalError as exc:
         raise NationalDatabaseUnavailable(
             f"national database {masked(ctx.civil_status_uri)} cannot be reached: "

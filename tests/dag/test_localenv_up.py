@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from hotich import db, pipeline
+from hotich import db
 from hotich.config import Settings
+from hotich.migrate import migrate
 from hotich_dev.localenv import pid_alive
 from tests.conftest import REPO
 
@@ -40,10 +41,9 @@ def pids(home: Path) -> list[int]:
 def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path, embedded_pg):
     tag = uuid.uuid4().hex[:8]
     national = db.ensure_database(embedded_pg, f"national_{tag}")
-    ctx = pipeline.RunContext(
-        run_id="-", run_date=None, settings=Settings(), civil_status_uri=national
-    )
-    pipeline.prepare_database(ctx)  # what the DAG's first task does
+    engine = db.engine_for(national)
+    migrate(engine, Settings().sql_dir)  # the owner's step (python -m hotich.migrate)
+    engine.dispose()
     home, port = tmp_path / "airflow", free_port()
     env = {
         **os.environ,

@@ -56,8 +56,20 @@ def test_services_executor_and_volumes():
         services["airflow-apiserver"]["healthcheck"]["test"]
     )
     assert "celery worker" in services["airflow-worker"]["command"]
-    init_sql = REPO / "include" / "docker" / "init-civil-status.sql"
-    assert "civil_status" in init_sql.read_text()
+    # Least privilege: the tasks log in as a writer; the owner migrates in airflow-init.
+    env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW_CONN_CIVIL_STATUS_DB"].startswith("postgresql://hotich_pipeline:")
+    init = services["airflow-init"]
+    assert "python -m hotich.migrate" in " ".join(init["command"])
+    assert "hotich_owner_login" in " ".join(init["command"])
+    mounts = {v.split(":")[1] for v in services["postgres"]["volumes"]}
+    assert {
+        "/docker-entrypoint-initdb.d/10-civil-status.sh",
+        "/docker-entrypoint-initdb.d/roles",
+    } <= mounts
+    script = (REPO / "include" / "docker" / "init-civil-status.sh").read_text()
+    assert "roles/roles.sql" in script and "IN ROLE hotich_writer" in script
+    assert "CREATE DATABASE civil_status OWNER hotich_owner_login" in script
 
 
 def _names(requirements: Path) -> set[str]:
@@ -104,6 +116,11 @@ def test_docker_compose_config_validates_where_the_plugin_exists():
         [docker, "compose", "-f", str(COMPOSE), "config", "-q"],
         capture_output=True,
         text=True,
-        env={"HOTICH_JWT_SECRET": "x", "PATH": "/usr/bin:/bin"},
+        env={
+            "HOTICH_JWT_SECRET": "x",
+            "HOTICH_OWNER_PASSWORD": "x",
+            "HOTICH_PIPELINE_PASSWORD": "x",
+            "PATH": "/usr/bin:/bin",
+        },
     )
     assert out.returncode == 0, out.stderr

@@ -199,7 +199,7 @@ def run_context(
     national_uri: str, data_dir: Path, run_id: str, run_date: dt.date = dt.date(2026, 11, 25)
 ) -> pipeline.RunContext:
     """A pipeline run context over the given national database."""
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, migrate_on_run=True)
     return pipeline.RunContext(
         run_id=run_id, run_date=run_date, settings=settings, civil_status_uri=national_uri
     )

@@ -55,6 +55,11 @@ KINDS: dict[str, tuple[str, str]] = {
         "check the civil_status_db connection, the PostgreSQL server and the network; no "
         "verdict was written; Clear the failed tasks once it answers, or let the next run",
     ),
+    "schema_outdated": (
+        "the national database is not at the schema version this code needs",
+        "run `python -m hotich.migrate` as the owner role (compose: airflow-init), then "
+        "Clear the task; the pipeline's own login may not migrate",
+    ),
     "task_failed": ("task failed", "read the task log"),
 }
 

@@ -1,0 +1,23 @@
+-- Privileges of the group roles of roles.sql on what the migrations created; run by
+-- hotich.migrate after every migration (idempotent), and a no-op where the roles do not
+-- exist (a database that keeps one user for everything). The writer may read and write
+-- rows, and create the temporary staging tables of the load; it cannot create, alter or
+-- drop anything in civil or recon.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotich_writer') THEN
+        EXECUTE 'GRANT CONNECT, TEMPORARY ON DATABASE ' || quote_ident(current_database())
+            || ' TO hotich_writer';
+        GRANT USAGE ON SCHEMA civil, recon TO hotich_writer;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA civil, recon TO hotich_writer;
+        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA civil, recon TO hotich_writer;
+        REVOKE CREATE ON SCHEMA civil, recon FROM hotich_writer;
+    END IF;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotich_reader') THEN
+        EXECUTE 'GRANT CONNECT ON DATABASE ' || quote_ident(current_database())
+            || ' TO hotich_reader';
+        GRANT USAGE ON SCHEMA civil, recon TO hotich_reader;
+        GRANT SELECT ON ALL TABLES IN SCHEMA civil, recon TO hotich_reader;
+    END IF;
+END
+$$;
