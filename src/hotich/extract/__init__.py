@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -175,9 +176,26 @@ def to_canonical(
     return out.astype(object).where(out.notna(), None)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _key_order(key: str) -> str:
+    if _INTEGER.fullmatch(key) and _INT64_MIN <= (n := int(key)) <= _INT64_MAX:
+        return "0" + format(n - _INT64_MIN, "020d")  # 0 .. 2**64-1: 20 digits, in order
+    return "1" + key
+
+
 def numeric_sort_key(keys: pd.Series) -> pd.Series:
-    """Integer primary keys as zero-padded text, so that text order is numeric order."""
-    return keys.astype("int64").map("{:020d}".format)
+    """Primary keys as text whose code-point order is the ``DUPLICATE_ENTRY`` order.
+
+    Integer keys (a BIGINT, any sign) come first in numeric order, as ``'0'`` and the key
+    shifted to 0 .. 2**64-1, zero-padded to 20 digits; any other key (SQLite keeps text
+    in a ``BIGINT`` column, e.g. ``'A7'``) comes after them in code-point order, as
+    ``'1'`` and the key as written (docs/district-sources.md, Keys). ``keys`` are text
+    (:func:`as_text`) or integers.
+    """
+    return keys.map(lambda k: _key_order(str(k)), na_action="ignore").astype(object)
 
 
 def changed_only(records: pd.DataFrame, known: Mapping[str, str]) -> pd.DataFrame:
