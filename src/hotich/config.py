@@ -144,6 +144,15 @@ class Settings:
     # Re-read this far behind a modern district's watermark: long transactions commit
     # rows stamped slightly earlier than rows already read (docs/district-sources.md).
     watermark_lookback_minutes: int = 60
+    # Workbook inbox limits (hotich.extract.workbook.WorkbookLimits): a file over one is
+    # rejected whole, naming the limit. A campaign file of 2,000-20,000 rows is ~0.2-2 MB
+    # (~3-30 MB unpacked); these leave ~5x room and keep the reader's memory bounded.
+    workbook_max_file_bytes: int = 50 * 2**20
+    workbook_max_unpacked_bytes: int = 100 * 2**20
+    # Unpacked/packed size of any one member above 1 MiB (XML deflates ~10-30x; a bomb 1000x).
+    workbook_max_compression_ratio: int = 150
+    workbook_max_rows: int = 100_000
+    workbook_max_cell_chars: int = 1_000
     register: RegisterSettings = field(default_factory=RegisterSettings)
     # Apply pending migrations at the start of a run (HOTICH_MIGRATE_ON_RUN; the dev kit's
     # local runs). Off in a deployment: migrating is the owner's step (python -m hotich.migrate).
@@ -170,6 +179,21 @@ class Settings:
             province_code=province,
             data_dir=data_dir,
             chunk_rows=int(env.get("HOTICH_CHUNK_ROWS", base.chunk_rows)),
+            workbook_max_file_bytes=int(
+                env.get("HOTICH_WORKBOOK_MAX_FILE_BYTES", base.workbook_max_file_bytes)
+            ),
+            workbook_max_unpacked_bytes=int(
+                env.get("HOTICH_WORKBOOK_MAX_UNPACKED_BYTES", base.workbook_max_unpacked_bytes)
+            ),
+            workbook_max_compression_ratio=int(
+                env.get(
+                    "HOTICH_WORKBOOK_MAX_COMPRESSION_RATIO", base.workbook_max_compression_ratio
+                )
+            ),
+            workbook_max_rows=int(env.get("HOTICH_WORKBOOK_MAX_ROWS", base.workbook_max_rows)),
+            workbook_max_cell_chars=int(
+                env.get("HOTICH_WORKBOOK_MAX_CELL_CHARS", base.workbook_max_cell_chars)
+            ),
             register=register,
             migrate_on_run=env.get("HOTICH_MIGRATE_ON_RUN", "").lower() in ("1", "true", "yes"),
         )

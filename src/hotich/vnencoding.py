@@ -43,8 +43,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
+
+import numpy as np
+import pandas as pd
 
 LegacyEncoding = Literal["tcvn3", "vni"]
 
@@ -443,3 +447,102 @@ def decode_legacy(text: str) -> tuple[str, bool]:
         raise TypeError(f"decode_legacy expects str, got {type(text).__name__}")
     result, encoding = _analyse(text)
     return result, encoding is not None
+
+
+# --- a row's values decide together ------------------------------------------------------
+_PLAIN, _LEGACY, _AMBIGUOUS = 0, 1, 2
+_ENCODINGS: tuple[LegacyEncoding, ...] = ("tcvn3", "vni")
+
+
+@lru_cache(maxsize=65536)
+def _classify_latin1(nfc: str) -> tuple[int, str, dict[LegacyEncoding, str]]:
+    """``(kind, reading, decodings)`` of a Latin-1, non-ASCII NFC value.
+
+    *legacy*: some decoding reads as Vietnamese better than the value as it stands (more
+    of its words with diacritics are syllables: :func:`_analyse_latin1`'s decision on
+    validity alone), ``reading`` is that decoding. *ambiguous*: some decoding reads as
+    Vietnamese (at least half its words) and the value as it stands reads at least as
+    well (TCVN3 ``GÊm`` = ``Gấm``); ``decodings`` holds each such reading, and the row
+    decides. *plain*: no decoding reads as Vietnamese.
+    """
+    original = _viet_score(nfc)
+    as_is = original if original is not None else -1.0
+    readings: dict[LegacyEncoding, tuple[float, str]] = {}
+    for name, decoder in _DECODERS:
+        decoded = decoder(nfc)
+        if decoded is None or decoded == nfc:
+            continue
+        score = _viet_score(decoded)
+        if score is not None and score >= 0.5:
+            readings[name] = (score, _nfc(decoded))  # type: ignore[index]
+    if not readings:
+        return _PLAIN, nfc, {}
+    # The best decoding as :func:`_analyse_latin1` ranks them (tcvn3 first on a tie).
+    best = max(readings, key=lambda e: (readings[e][0], _common_count(readings[e][1])))
+    if readings[best][0] > as_is:
+        return _LEGACY, readings[best][1], {best: readings[best][1]}
+    return _AMBIGUOUS, nfc, {e: r for e, (_, r) in readings.items()}
+
+
+def _classify(value: object) -> tuple[int, object, dict[LegacyEncoding, str]]:
+    if not isinstance(value, str) or value.isascii():
+        return _PLAIN, value, {}
+    nfc = _nfc(value)
+    if not _is_latin1_non_ascii(nfc):
+        return _PLAIN, nfc, {}
+    return _classify_latin1(nfc)
+
+
+def decode_legacy_rows(
+    frame: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Decode the legacy (TCVN3/VNI) text of ``columns`` row by row: ``(frame, converted)``.
+
+    The contract's rule (docs/district-sources.md): a district's software wrote a whole
+    row in one encoding. Each distinct value is classified once (:func:`_classify_latin1`);
+    a value that is legacy by itself is decoded and votes for its encoding; a row's
+    decision is the encoding most of its legacy values are in (none on a tie, or with no
+    legacy value). An *ambiguous* value (Vietnamese both as it stands and decoded: TCVN3
+    ``Le Minh GÊm``) takes the row's decision when it decodes validly in that encoding,
+    and stays as it stands otherwise, so a row with no other legacy value keeps it.
+
+    Text values come back NFC (like :func:`decode_legacy`); other values and the other
+    columns are returned as they are. ``converted`` is True for a row any value of which
+    was converted. Vectorized: Python runs once per distinct value, not per row.
+    """
+    n = len(frame)
+    columns = [c for c in columns if c in frame.columns]
+    out = frame.copy()
+    converted = np.zeros(n, dtype=bool)
+    votes = np.zeros((len(_ENCODINGS), n), dtype=np.int32)
+    # Per column: codes into its distinct values, their reading, kind and decodings.
+    parts = []
+    for col in columns:
+        codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+        classified = [_classify(v) for v in uniques]
+        kinds = np.array([k for k, _, _ in classified] + [_PLAIN], dtype=np.int8)
+        readings = np.empty(len(classified) + 1, dtype=object)
+        readings[:-1] = [r for _, r, _ in classified]
+        readings[-1] = None  # the NA sentinel (-1) takes the last slot: restored below
+        kind = kinds[codes]
+        legacy = kind == _LEGACY
+        for i, enc in enumerate(_ENCODINGS):
+            is_enc = np.array([enc in d and k == _LEGACY for k, _, d in classified] + [False])
+            votes[i] += is_enc[codes]
+        parts.append((col, codes, classified, readings, kind, legacy))
+    tcvn3, vni = votes
+    decision = np.where(tcvn3 > vni, 0, np.where(vni > tcvn3, 1, -1))
+    for col, codes, classified, readings, kind, legacy in parts:
+        values = readings[codes]
+        values[codes == -1] = frame[col].to_numpy(dtype=object)[codes == -1]
+        changed = legacy.copy()
+        ambiguous = kind == _AMBIGUOUS
+        if ambiguous.any():
+            for i, enc in enumerate(_ENCODINGS):
+                decoded = np.array([d.get(enc) for _, _, d in classified] + [None], dtype=object)
+                take = ambiguous & (decision == i) & (decoded[codes] != None)  # noqa: E711
+                values[take] = decoded[codes][take]
+                changed |= take
+        out[col] = pd.Series(values, index=frame.index, dtype=object)
+        converted |= changed
+    return out, pd.Series(converted, index=frame.index, dtype=bool)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,33 @@ class RecordSink:
     def close(self) -> None:
         """Finish the file (a valid, empty one when nothing was written)."""
         self._writer.close()
+
+    def spool(self) -> RecordSink:
+        """A sink beside this one for rows that are all kept or all dropped (one workbook
+        file, rejected whole if a limit is found broken half-way): :meth:`absorb` it once
+        complete, or :meth:`discard` it. It never logs progress (the file is small)."""
+        return RecordSink(
+            self.path.with_name(f".{self.path.name}.spool"),
+            label=self._label,
+            progress_every_s=float("inf"),
+        )
+
+    def absorb(self, spool: RecordSink) -> None:
+        """Append a finished spool's rows and counts to this sink, then delete the spool
+        (copied batch by batch: memory stays bounded)."""
+        spool.close()
+        try:
+            for batch in pq.ParquetFile(spool.path).iter_batches():
+                self._writer.write_batch(batch)
+        finally:
+            spool.path.unlink(missing_ok=True)
+        self.rows += spool.rows
+        self.write(pd.DataFrame(), read=spool.read)  # counts, and the progress line
+
+    def discard(self) -> None:
+        """Close and delete this sink's file (a spool whose rows are all dropped)."""
+        self._writer.close()
+        self.path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -175,9 +203,37 @@ def to_canonical(
     return out.astype(object).where(out.notna(), None)
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _key_order(key: str) -> str:
+    if _INTEGER.fullmatch(key) and _INT64_MIN <= (n := int(key)) <= _INT64_MAX:
+        return "0" + format(n - _INT64_MIN, "020d")  # 0 .. 2**64-1: 20 digits, in order
+    return "1" + key
+
+
 def numeric_sort_key(keys: pd.Series) -> pd.Series:
-    """Integer primary keys as zero-padded text, so that text order is numeric order."""
-    return keys.astype("int64").map("{:020d}".format)
+    """Primary keys as text whose code-point order is the ``DUPLICATE_ENTRY`` order.
+
+    Integer keys (a BIGINT, any sign) come first in numeric order, as ``'0'`` and the key
+    shifted to 0 .. 2**64-1, zero-padded to 20 digits; any other key (SQLite keeps text
+    in a ``BIGINT`` column, e.g. ``'A7'``) comes after them in code-point order, as
+    ``'1'`` and the key as written (docs/district-sources.md, Keys). ``keys`` are text
+    (:func:`as_text`) or integers.
+    """
+    return keys.map(lambda k: _key_order(str(k)), na_action="ignore").astype(object)
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def loggable(text: object) -> str:
+    """``text`` safe to put in one log line: control characters escaped (``\\n``,
+    ``\\x1b``, ``\\u2028``), so that a file name or value cannot split a line or forge
+    one, nor send terminal escapes. Other characters (Vietnamese letters) are kept."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
 def changed_only(records: pd.DataFrame, known: Mapping[str, str]) -> pd.DataFrame:

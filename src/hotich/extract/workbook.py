@@ -3,26 +3,34 @@
 A file is read when its content hash is new (a file replaced under the same name is read
 again, and only its changed rows go on). A file that cannot be opened, or any of whose
 template sheets has headers other than the template's, is rejected whole with a message
-naming the file, the sheet and the problem; the other files go on.
+naming the file, the sheet and the problem; the other files go on. So is a file over a
+:class:`WorkbookLimits` limit (file size, declared unpacked size or compression ratio,
+rows, cell length): checked before reading (the zip's directory) or while streaming its
+rows, so that memory stays bounded whatever the file declares (issue 15).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import unicodedata
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from hotich.config import Settings
 from hotich.extract import (
     Extract,
     RecordSink,
     as_text,
     changed_only,
     content_hash,
+    loggable,
     raw_json,
     to_canonical,
 )
@@ -82,9 +90,59 @@ class RejectedFile(ValueError):
     """A workbook file rejected whole; the message names the file, sheet and problem."""
 
 
+# The setting and environment variable of each limit, named in the rejection message.
+_LIMIT_ENV = {
+    "max_file_bytes": "HOTICH_WORKBOOK_MAX_FILE_BYTES",
+    "max_unpacked_bytes": "HOTICH_WORKBOOK_MAX_UNPACKED_BYTES",
+    "max_compression_ratio": "HOTICH_WORKBOOK_MAX_COMPRESSION_RATIO",
+    "max_rows": "HOTICH_WORKBOOK_MAX_ROWS",
+    "max_cell_chars": "HOTICH_WORKBOOK_MAX_CELL_CHARS",
+}
+# Members smaller than this are not held to the compression ratio (tiny XML parts
+# deflate at any ratio and cannot exhaust memory anyway).
+RATIO_MIN_BYTES = 2**20
+CHUNK_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """What an inbox file may be before it is read (``Settings.workbook_*``).
+
+    A file over any of them is rejected whole, the message naming the limit: they keep
+    the reader's memory bounded whatever a file declares (issue 15: a 0.6 MB file
+    declaring ``A1:XFD1048576``, or a 0.3 MB zip unpacking to a 283 MB cell).
+    """
+
+    max_file_bytes: int  # the file on disk
+    max_unpacked_bytes: int  # sum of the .xlsx members' declared unpacked sizes
+    max_compression_ratio: int  # any member's unpacked/packed size (a zip bomb)
+    max_rows: int  # data rows of the file, all sheets (trailing empty rows not counted)
+    max_cell_chars: int  # characters of any one text cell
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> WorkbookLimits:
+        """The limits of ``settings`` (the environment's, ``Settings.from_env()``, if None)."""
+        s = Settings.from_env() if settings is None else settings
+        return cls(
+            max_file_bytes=s.workbook_max_file_bytes,
+            max_unpacked_bytes=s.workbook_max_unpacked_bytes,
+            max_compression_ratio=s.workbook_max_compression_ratio,
+            max_rows=s.workbook_max_rows,
+            max_cell_chars=s.workbook_max_cell_chars,
+        )
+
+    def broken(self, where: str, limit: str, detail: str) -> RejectedFile:
+        """The rejection of a file (``where``: file, and sheet if any) over ``limit``."""
+        return RejectedFile(
+            f"{where}: over the workbook limit {limit} = {getattr(self, limit):,}"
+            f" ({_LIMIT_ENV[limit]}): {detail}"
+        )
+
+
 def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file's bytes (read in blocks: memory does not grow with the file)."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def inbox_files(inbox: Path) -> list[Path]:
@@ -100,7 +158,7 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
-def _header(cells: list) -> list[str]:
+def _header(cells: Iterable[Any]) -> list[str]:
     names = [unicodedata.normalize("NFC", str(c)).strip() if c is not None else "" for c in cells]
     while names and names[-1] == "":
         names.pop()
@@ -124,19 +182,120 @@ def _check_header(file_name: str, sheet: str, header: list[str]) -> None:
         )
 
 
-def _rows_frame(sheet: str, rows: list[tuple]) -> pd.DataFrame:
-    """Data rows (row 2 on) as a frame indexed by row number; trailing empty rows dropped."""
-    width = len(TEMPLATE[sheet])
-    body = [tuple(r[:width]) + (None,) * (width - len(r)) for r in rows]
-    while body and all(c is None or (isinstance(c, str) and not c.strip()) for c in body[-1]):
-        body.pop()
-    frame = pd.DataFrame(body, columns=TEMPLATE[sheet], dtype=object)
-    frame.index = pd.RangeIndex(2, 2 + len(frame), name="row")
+def check_file(path: Path, limits: WorkbookLimits) -> None:
+    """Refuse a file by its size, and an ``.xlsx`` by its members' declared unpacked sizes
+    (the zip's central directory), before any of it is parsed.
+
+    Reading cannot exceed the declared sizes: :mod:`zipfile` stops a member at its
+    declared size (and fails its CRC), so a member that lies about its size gets no further.
+    """
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        raise limits.broken(path.name, "max_file_bytes", f"the file is {size:,} bytes")
+    if path.suffix.lower() != ".xlsx":
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise RejectedFile(f"{path.name}: cannot be opened as an .xlsx workbook: {exc}") from exc
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > limits.max_unpacked_bytes:
+        raise limits.broken(
+            path.name, "max_unpacked_bytes", f"its parts declare {unpacked:,} bytes unpacked"
+        )
+    for m in members:
+        if m.file_size >= RATIO_MIN_BYTES:
+            ratio = m.file_size / max(m.compress_size, 1)
+            if ratio > limits.max_compression_ratio:
+                raise limits.broken(
+                    path.name,
+                    "max_compression_ratio",
+                    f"part {m.filename!r} unpacks {m.file_size:,} bytes from"
+                    f" {m.compress_size:,} ({ratio:,.0f}x)",
+                )
+
+
+def _blank(row: tuple[Any, ...]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in row)
+
+
+class _RowBudget:
+    """The file's data-row count against ``max_rows`` (every sheet counts)."""
+
+    def __init__(self, limits: WorkbookLimits, file_name: str) -> None:
+        self.limits, self.file_name, self.rows = limits, file_name, 0
+
+    def take(self, sheet: str, n: int) -> None:
+        self.rows += n
+        if self.rows > self.limits.max_rows:
+            raise self.limits.broken(
+                f"{self.file_name}: sheet {sheet}",
+                "max_rows",
+                f"more than {self.limits.max_rows:,} data rows",
+            )
+
+
+def _sheet_chunks(
+    file_name: str,
+    sheet: str,
+    rows: Iterable[tuple[Any, ...]],
+    limits: WorkbookLimits,
+    budget: _RowBudget,
+    chunk_rows: int,
+) -> Iterator[pd.DataFrame]:
+    """Data rows (row 2 on, each exactly the template's width) as frames of at most
+    ``chunk_rows`` rows indexed by row number; empty rows are held back until a non-empty
+    row follows (so trailing ones are dropped and never counted), and the row and cell
+    limits are checked before a row is kept."""
+    columns = TEMPLATE[sheet]
+    max_chars = limits.max_cell_chars
+    buffer: list[tuple[Any, ...]] = []
+    first, row_no, held = 2, 1, 0
+    empty = (None,) * len(columns)
+    for row in rows:
+        row_no += 1
+        if _blank(row):
+            held += 1
+            continue
+        budget.take(sheet, held + 1)
+        for col, value in zip(columns, row, strict=True):
+            if isinstance(value, str) and len(value) > max_chars:
+                raise limits.broken(
+                    f"{file_name}: sheet {sheet}",
+                    "max_cell_chars",
+                    f"row {row_no}, column {col!r} holds {len(value):,} characters",
+                )
+        if held:
+            buffer.extend([empty] * held)
+            held = 0
+        buffer.append(row)
+        if len(buffer) >= chunk_rows:
+            yield _frame(columns, first, buffer)
+            first += len(buffer)
+            buffer = []
+    if buffer:
+        yield _frame(columns, first, buffer)
+
+
+def _frame(columns: list[str], first: int, rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame.index = pd.RangeIndex(first, first + len(frame), name="row")
     return frame
 
 
-def read_xlsx(path: Path) -> dict[str, pd.DataFrame]:
-    """The template sheets of an ``.xlsx`` file, checked, as frames of cell values."""
+def read_xlsx(
+    path: Path, limits: WorkbookLimits, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The template sheets of an ``.xlsx`` file as ``(sheet, frame of cell values)``
+    chunks, indexed by row number.
+
+    Every template sheet's header is checked before any row is read. Rows are streamed
+    (openpyxl read-only, values only) with the sheet's declared dimension ignored and
+    only the template's columns kept, so memory is bounded by ``chunk_rows`` whatever
+    the file declares. Raises :class:`RejectedFile`, possibly after some chunks (a row or
+    cell limit broken half-way): keep the chunks only when the iteration completes.
+    """
     import openpyxl
 
     try:
@@ -144,39 +303,89 @@ def read_xlsx(path: Path) -> dict[str, pd.DataFrame]:
     except Exception as exc:
         raise RejectedFile(f"{path.name}: cannot be opened as an .xlsx workbook: {exc}") from exc
     try:
-        sheets = {}
-        for sheet in book.sheetnames:
-            if sheet not in SHEETS:
-                continue
-            rows = book[sheet].iter_rows(values_only=True)
-            header = _header(list(next(rows, ())))
-            _check_header(path.name, sheet, header)
-            sheets[sheet] = _rows_frame(sheet, list(rows))
-        return sheets
+        budget = _RowBudget(limits, path.name)
+        sheets = [name for name in book.sheetnames if name in SHEETS]
+        try:
+            worksheets = {}
+            for sheet in sheets:
+                ws = book[sheet]
+                ws.reset_dimensions()  # read-only sheets have it
+                header = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+                _check_header(path.name, sheet, _header(header))
+                worksheets[sheet] = ws
+            for sheet, ws in worksheets.items():
+                rows = ws.iter_rows(min_row=2, max_col=len(TEMPLATE[sheet]), values_only=True)
+                for chunk in _sheet_chunks(path.name, sheet, rows, limits, budget, chunk_rows):
+                    yield sheet, chunk
+        except RejectedFile:
+            raise
+        except Exception as exc:  # a malformed part found while parsing it
+            raise RejectedFile(f"{path.name}: cannot be read as an .xlsx workbook: {exc}") from exc
     finally:
         book.close()
 
 
-def read_csv(path: Path) -> dict[str, pd.DataFrame]:
-    """A ``<sheet>_*.csv`` file (UTF-8, optional BOM, every cell text) as one sheet."""
+def read_csv(
+    path: Path, limits: WorkbookLimits, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """A ``<sheet>_*.csv`` file (UTF-8, optional BOM, every cell text) as one sheet's
+    chunks, like :func:`read_xlsx` (same row and cell limits; the file size limit bounds
+    what pandas parses, and only the template's columns of each row are kept)."""
     sheet = path.name.split("_", 1)[0]
     if sheet not in SHEETS or "_" not in path.name:
         raise RejectedFile(
             f"{path.name}: a .csv file must be named <sheet>_*.csv with sheet one of {', '.join(SHEETS)}"
         )
+    width = len(TEMPLATE[sheet])
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", header=None
+        reader = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            encoding="utf-8-sig",
+            header=None,
+            chunksize=chunk_rows,
         )
+        with reader:
+            rows = _csv_rows(path.name, sheet, reader, width)
+            budget = _RowBudget(limits, path.name)
+            yield from (
+                (sheet, c)
+                for c in _sheet_chunks(path.name, sheet, rows, limits, budget, chunk_rows)
+            )
+    except RejectedFile:
+        raise
     except Exception as exc:
         raise RejectedFile(f"{path.name}: cannot be read as UTF-8 CSV: {exc}") from exc
-    if frame.empty:
-        raise RejectedFile(f"{path.name}: sheet {sheet}: the file is empty (no header row)")
-    _check_header(path.name, sheet, _header(frame.iloc[0].tolist()))
-    rows = [
-        tuple(None if v == "" else v for v in r) for r in frame.iloc[1:].itertuples(index=False)
-    ]
-    return {sheet: _rows_frame(sheet, rows)}
+
+
+def _csv_rows(
+    file_name: str, sheet: str, chunks: Iterable[pd.DataFrame], width: int
+) -> Iterator[tuple[Any, ...]]:
+    """The data rows of a CSV read in chunks, each cut or padded to ``width`` ('' -> None);
+    the header row (the first) is checked first."""
+    header_seen = False
+    for chunk in chunks:
+        for values in chunk.itertuples(index=False, name=None):
+            if not header_seen:
+                _check_header(file_name, sheet, _header(values))
+                header_seen = True
+                continue
+            cells = tuple(v if isinstance(v, str) and v != "" else None for v in values[:width])
+            yield cells + (None,) * (width - len(cells))
+    if not header_seen:
+        raise RejectedFile(f"{file_name}: sheet {sheet}: the file is empty (no header row)")
+
+
+def read_file(
+    path: Path, limits: WorkbookLimits, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """:func:`check_file`, then the chunks of :func:`read_xlsx` or :func:`read_csv`."""
+    check_file(path, limits)
+    if path.suffix.lower() == ".xlsx":
+        yield from read_xlsx(path, limits, chunk_rows)
+    else:
+        yield from read_csv(path, limits, chunk_rows)
 
 
 def sheet_records(
@@ -211,28 +420,45 @@ def extract_workbook(
     known_files: Mapping[str, str],
     known_hashes: Mapping[str, str],
     sink: RecordSink,
+    limits: WorkbookLimits | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> Extract:
-    """Rows of new or changed inbox files whose content changed since last read."""
+    """Rows of new or changed inbox files whose content changed since last read.
+
+    ``limits`` default to the environment's (``WorkbookLimits.from_settings()``). Each
+    file's rows go to a spool first, appended to ``sink`` only once the whole file is
+    read, so that a file rejected half-way (a row or cell limit) leaves none of its rows.
+    """
+    limits = WorkbookLimits.from_settings() if limits is None else limits
     files, rejected = [], []
     for path in inbox_files(inbox):
         digest = file_hash(path)
         if known_files.get(path.name) == digest:
             continue
+        started = time.monotonic()
+        spool = sink.spool()
+        n = 0
         try:
-            sheets = read_xlsx(path) if path.suffix.lower() == ".xlsx" else read_csv(path)
+            for sheet, cells in read_file(path, limits, chunk_rows):
+                n += len(cells)
+                spool.write(
+                    changed_only(
+                        sheet_records(district_code, path.name, sheet, cells), known_hashes
+                    ),
+                    read=len(cells),
+                )
         except RejectedFile as exc:
-            log.error("district %s: rejected %s", district_code, exc)
+            spool.discard()
+            log.error("district %s: rejected %s (after %.1f s)",
+                      district_code, loggable(exc), time.monotonic() - started)  # fmt: skip
             rejected.append({"file_name": path.name, "content_hash": digest, "problem": str(exc)})
             continue
-        n = 0
-        for sheet, cells in sheets.items():
-            n += len(cells)
-            sink.write(
-                changed_only(sheet_records(district_code, path.name, sheet, cells), known_hashes),
-                read=len(cells),
-            )
+        except BaseException:
+            spool.discard()
+            raise
+        sink.absorb(spool)
         files.append({"file_name": path.name, "content_hash": digest, "rows_read": n})
-        log.info("district %s: read %s (%d rows)", district_code, path.name, n)
+        log.info("district %s: read %s (%d rows)", district_code, loggable(path.name), n)
     return Extract(
         district_code, sink.rows, read=sink.read, workbook_files=files, rejected_files=rejected
     )
