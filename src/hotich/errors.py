@@ -19,12 +19,13 @@ class IncidentError(Exception):
     incident_kind: ClassVar[str] = DEFAULT_KIND
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def loggable(text: object) -> str:
-    """``text`` safe for one log line: control characters (a newline in a file name, an
-    escape sequence) written as ``\\n``/``\\x1b`` escapes, so that nobody forges a line."""
+    """``text`` safe for one log line: control characters and line separators (a newline
+    in a file name, a terminal escape) written as ``\\n``/``\\x1b``/``\\u2028`` escapes, so
+    that nobody splits or forges a line. Other characters (Vietnamese letters) are kept."""
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
 
 

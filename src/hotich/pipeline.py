@@ -28,7 +28,7 @@ from hotich.errors import IncidentError, loggable
 from hotich.extract import Extract, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
-from hotich.extract.workbook import extract_workbook
+from hotich.extract.workbook import WorkbookLimits, extract_workbook
 from hotich.load import LoadBatch, load_batch, read_sql
 from hotich.migrate import check_schema, migrate
 from hotich.model import (
@@ -162,6 +162,8 @@ def extract_district(
                     known_files=known_files,
                     known_hashes=known_hashes,
                     sink=sink,
+                    limits=WorkbookLimits.from_settings(ctx.settings),
+                    chunk_rows=ctx.settings.chunk_rows,
                 )
             except FileNotFoundError as exc:
                 raise SourceError(f"district {district.label}: {exc}") from exc

@@ -25,7 +25,8 @@ import pandas as pd
 import pytest
 
 from hotich.config import Settings
-from hotich.extract import RecordSink, loggable
+from hotich.errors import loggable
+from hotich.extract import RecordSink
 from hotich.extract.workbook import TEMPLATE, WorkbookLimits, extract_workbook, read_file
 
 DEFAULTS = WorkbookLimits.from_settings(Settings())

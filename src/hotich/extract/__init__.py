@@ -225,17 +225,6 @@ def numeric_sort_key(keys: pd.Series) -> pd.Series:
     return keys.map(lambda k: _key_order(str(k)), na_action="ignore").astype(object)
 
 
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def loggable(text: object) -> str:
-    """``text`` safe to put in one log line: control characters escaped (``\\n``,
-    ``\\x1b``, ``\\u2028``), so that a file name or value cannot split a line or forge
-    one, nor send terminal escapes. Other characters (Vietnamese letters) are kept."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
-
-
 def changed_only(records: pd.DataFrame, known: Mapping[str, str]) -> pd.DataFrame:
     """Drop records whose content hash equals the one recorded when last read."""
     if records.empty or not known:

@@ -24,13 +24,13 @@ from typing import Any
 import pandas as pd
 
 from hotich.config import Settings
+from hotich.errors import loggable
 from hotich.extract import (
     Extract,
     RecordSink,
     as_text,
     changed_only,
     content_hash,
-    loggable,
     raw_json,
     to_canonical,
 )
