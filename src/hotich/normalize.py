@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ from hotich.model import (
     DateState,
 )
 from hotich.names import WHITESPACE
-from hotich.vnencoding import decode_legacy
+from hotich.vnencoding import decode_legacy, decode_legacy_rows
 
 # Whitespace that trimming and collapsing may touch (not the controls validation must see).
 _WS_CHARS = WHITESPACE
@@ -131,18 +132,24 @@ def _to_text(value: Any) -> str | None:
     return str(value)
 
 
-def _clean_value(value: Any, collapse: bool) -> tuple[str | None, bool]:
-    """One value: text, legacy decode + NFC, optional whitespace collapse, trim."""
+def _clean_value(value: Any, collapse: bool, decode: bool = True) -> tuple[str | None, bool]:
+    """One value: text, legacy decode (unless the row decided already) + NFC, optional
+    whitespace collapse, trim."""
     text = _to_text(value)
     if text is None:
         return None, False
-    text, converted = decode_legacy(text)  # NFC; ASCII and plain Unicode return fast
+    if decode:
+        text, converted = decode_legacy(text)  # NFC; ASCII and plain Unicode return fast
+    else:
+        text, converted = unicodedata.normalize("NFC", text), False
     text = _WS_RUN.sub(" ", text) if collapse else text
     text = text.strip(_WS_CHARS)
     return (text or None), converted
 
 
-def _clean_uniques(uniques: pd.Series, collapse: bool) -> tuple[np.ndarray, np.ndarray]:
+def _clean_uniques(
+    uniques: pd.Series, collapse: bool, decode: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_clean_value` over distinct values, with the ASCII majority vectorized."""
     is_str = uniques.map(type).isin([str]).to_numpy()
     text = uniques.copy()
@@ -151,7 +158,10 @@ def _clean_uniques(uniques: pd.Series, collapse: bool) -> tuple[np.ndarray, np.n
     flags = np.zeros(len(text), dtype=bool)
     non_ascii = ~text.str.isascii().to_numpy(dtype=bool, na_value=True)
     if non_ascii.any():  # only these can be legacy or need NFC
-        decoded = [decode_legacy(v) for v in text[non_ascii]]
+        decoded = [
+            decode_legacy(v) if decode else (unicodedata.normalize("NFC", v), False)
+            for v in text[non_ascii]
+        ]
         text[non_ascii] = [d[0] for d in decoded]
         flags[non_ascii] = [d[1] for d in decoded]
     if collapse:
@@ -163,25 +173,28 @@ def _clean_uniques(uniques: pd.Series, collapse: bool) -> tuple[np.ndarray, np.n
 
 
 # --- public text functions --------------------------------------------------------------------
-def clean_text(s: pd.Series, *, collapse_whitespace: bool = False) -> tuple[pd.Series, pd.Series]:
+def clean_text(
+    s: pd.Series, *, collapse_whitespace: bool = False, decode: bool = True
+) -> tuple[pd.Series, pd.Series]:
     """Legacy-decode, NFC, and trim each text value; ``(text, converted_from_legacy)``.
 
     Numbers become their text (``12.0`` -> ``'12'``), empty or blank values ``None``.
     With ``collapse_whitespace`` (names) runs of spaces, tabs and line breaks inside the
     value become one space. Control characters are kept for validation to report.
+    ``decode=False``: the values were decoded row by row already (:func:`normalize_records`).
     """
     codes, uniques = _factorize(s)
-    results, flags = _clean_uniques(uniques, collapse_whitespace)
+    results, flags = _clean_uniques(uniques, collapse_whitespace, decode)
     return _take(codes, results, flags, s)
 
 
-def clean_name(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def clean_name(s: pd.Series, *, decode: bool = True) -> tuple[pd.Series, pd.Series]:
     """:func:`clean_text` for names: whitespace runs collapsed to one space, trimmed."""
-    return clean_text(s, collapse_whitespace=True)
+    return clean_text(s, collapse_whitespace=True, decode=decode)
 
 
-def _sex_value(value: Any) -> tuple[str | None, bool]:
-    text, converted = _clean_value(value, collapse=True)
+def _sex_value(value: Any, decode: bool = True) -> tuple[str | None, bool]:
+    text, converted = _clean_value(value, collapse=True, decode=decode)
     if text is None:
         return None, converted
     key = text.casefold()
@@ -192,9 +205,13 @@ def _sex_value(value: Any) -> tuple[str | None, bool]:
     return None, converted
 
 
-def normalize_sex_flagged(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def normalize_sex_flagged(s: pd.Series, *, decode: bool = True) -> tuple[pd.Series, pd.Series]:
     """:func:`normalize_sex` plus whether each value was converted from a legacy encoding."""
-    return _map_unique(s, _sex_value)
+    return _map_unique(s, _sex_value if decode else _sex_value_decoded)
+
+
+def _sex_value_decoded(value: Any) -> tuple[str | None, bool]:
+    return _sex_value(value, decode=False)
 
 
 def normalize_sex(s: pd.Series) -> pd.Series:
@@ -206,7 +223,9 @@ def normalize_sex(s: pd.Series) -> pd.Series:
     return normalize_sex_flagged(s)[0]
 
 
-def normalize_personal_id_flagged(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def normalize_personal_id_flagged(
+    s: pd.Series, *, decode: bool = True
+) -> tuple[pd.Series, pd.Series]:
     """:func:`normalize_personal_id` plus the legacy-conversion flag."""
     codes, uniques = _factorize(s)
     # IDs are nearly all distinct: numbers are padded vectorized, not one by one.
@@ -218,7 +237,7 @@ def normalize_personal_id_flagged(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     nums = pd.to_numeric(uniques[is_num], errors="coerce").astype("float64").to_numpy()
     padded = is_num.copy()
     padded[is_num] = np.isfinite(nums) & (np.mod(nums, 1) == 0) & (nums >= 0) & (nums < 1e15)
-    results, flags = _clean_uniques(uniques[~padded], collapse=False)
+    results, flags = _clean_uniques(uniques[~padded], collapse=False, decode=decode)
     out = np.empty(len(uniques), dtype=object)
     out[~padded] = results
     # A numeric spreadsheet cell lost the ID's leading zeros. Integers come exactly from
@@ -396,23 +415,23 @@ def normalize_records(raw: pd.DataFrame) -> pd.DataFrame:
     TCVN3 or VNI. Columns absent from ``raw`` are taken as empty.
     """
     out: dict[str, Any] = {}
-    legacy = np.zeros(len(raw), dtype=bool)
+    # The row's legacy values decide how an ambiguous one reads (docs/district-sources.md):
+    # decode row by row first, then clean without decoding again.
+    raw, row_legacy = decode_legacy_rows(raw, [*NAME_FIELDS, *ID_FIELDS, *OTHER_TEXT_FIELDS])
+    legacy = row_legacy.to_numpy(dtype=bool).copy()
     for key in RECORD_KEY_COLUMNS:
         if key != "legacy_encoding":
             out[key] = _column(raw, key)
     for field in NAME_FIELDS:
-        out[field], flag = clean_name(_column(raw, field))
-        legacy |= flag.to_numpy()
+        out[field], _ = clean_name(_column(raw, field), decode=False)
     for field in ID_FIELDS:
-        out[field], flag = normalize_personal_id_flagged(_column(raw, field))
-        legacy |= flag.to_numpy()
+        out[field], _ = normalize_personal_id_flagged(_column(raw, field), decode=False)
     for field in OTHER_TEXT_FIELDS:
         if field == "subject_sex":
-            out[field], flag = normalize_sex_flagged(_column(raw, field))
+            out[field], _ = normalize_sex_flagged(_column(raw, field), decode=False)
         else:
             # entry_no, book, place, ...: numbers as text (12.0 -> '12'), trimmed.
-            out[field], flag = clean_text(_column(raw, field))
-        legacy |= flag.to_numpy()
+            out[field], _ = clean_text(_column(raw, field), decode=False)
     out["legacy_encoding"] = pd.Series(legacy, index=raw.index)
     frame = pd.DataFrame(out, index=raw.index)
     dates = [parse_dates(_column(raw, field), field) for field in DATE_FIELDS]
