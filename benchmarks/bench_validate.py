@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 from hotich import model  # noqa: E402
 from hotich import validate as v  # noqa: E402
+from hotich_dev import reference  # noqa: E402
 
 RUN_DATE = dt.date(2025, 6, 30)
 SURNAMES = np.array(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"])
@@ -215,7 +216,7 @@ def main() -> None:
     rss_after = _rss_mib()
 
     w0, c0 = time.perf_counter(), time.process_time()
-    ref = v.reference_reasons(records, RUN_DATE, codes)
+    ref = reference.reference_reasons(records, RUN_DATE, codes)
     t_ref, c_ref = time.perf_counter() - w0, time.process_time() - c0
     agree = bool(ref.tolist() == out.reasons.tolist())
 

@@ -68,6 +68,7 @@ import pandas as pd
 
 from hotich import model
 from hotich.config import PROJECT_DIR
+from hotich.normalize import date_parts
 
 log = logging.getLogger(__name__)
 
@@ -205,19 +206,6 @@ def _canonical_sex(values: pd.Series) -> pd.Series:
     return s.where(s.isin([model.SEX_MALE, model.SEX_FEMALE]))
 
 
-def _ymd(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Year, month, day of a datetime series as int64 arrays (0 where NaT)."""
-    d = pd.to_datetime(values).to_numpy(dtype="datetime64[D]")
-    nat = np.isnat(d)
-    d = np.where(nat, np.datetime64("1970-01-01"), d)
-    years = d.astype("datetime64[Y]")
-    months = d.astype("datetime64[M]")
-    y = years.astype(np.int64) + 1970
-    m = (months - years.astype("datetime64[M]")).astype(np.int64) + 1
-    day = (d - months.astype("datetime64[D]")).astype(np.int64) + 1
-    return tuple(np.where(nat, 0, part) for part in (y, m, day))  # type: ignore[return-value]
-
-
 def _num_col(values: np.ndarray, valid: np.ndarray) -> pd.Series:
     """Float column, NaN where not ``valid`` (null = not evaluated for GX).
 
@@ -277,7 +265,8 @@ def _date_validity(
         state = records[f"{f}_state"].to_numpy(dtype=object)
         full = state == model.DateState.FULL.value
         year_only = state == model.DateState.YEAR.value
-        y, m, d = _ymd(records[f])
+        # date_parts gives -1 where NaT; only "full" rows read y/m/d, and those have a date.
+        y, m, d = date_parts(pd.to_datetime(records[f]).to_numpy(dtype="datetime64[D]"))
         year = pd.to_numeric(records[f"{f}_year"]).fillna(0).to_numpy(dtype=np.int64)
         ordinal = np.where(full, y * 10000 + m * 100 + d, year * 10000)
         present = full | year_only
@@ -396,7 +385,6 @@ def _id_is_12_digits(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def prepare_checks(
     records: pd.DataFrame,
     run_date: dt.date,
-    province_codes: frozenset[str],
     claimed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The frame the suites run on (RangeIndex, one row per record, same order).
@@ -408,7 +396,6 @@ def prepare_checks(
     (ages, ID digits, date ordinals). Value columns are null where the contract says the
     rule is not evaluated. ``province_codes`` reaches the suites as a parameter instead.
     """
-    del province_codes  # the ID_PROVINCE expectation gets it as a suite parameter
     n = len(records)
     rec = records.reset_index(drop=True)
     rtype = _type_series(rec)
@@ -808,7 +795,7 @@ def validate_records(
     if records.empty:
         return ValidationOutcome(pd.Series([], index=records.index, dtype=object), {})
     t0 = time.perf_counter()
-    checks = prepare_checks(records, run_date, province_codes, claimed)
+    checks = prepare_checks(records, run_date, claimed)
     t1 = time.perf_counter()
     flags, summaries = _gx_flags(checks, run_date, province_codes, suite_dir)
     t2 = time.perf_counter()
@@ -826,112 +813,6 @@ def validate_records(
         counts,
     )
     return ValidationOutcome(reasons, summaries, timings)
-
-
-# --- the direct computation (cross-check of the GX path) -------------------------------
-
-
-def reference_flags(
-    records: pd.DataFrame,
-    run_date: dt.date,
-    province_codes: frozenset[str],
-    claimed: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """The quarantine verdicts computed with plain pandas, one boolean column per code.
-
-    Independent of the suites and of the check frame (it shares only the date and
-    duplicate helpers), so the tests can assert that the GX path says the same.
-    """
-    rec = records.reset_index(drop=True)
-    n = len(rec)
-    rtype = _type_series(rec)
-    is_t = {t: (rtype == t).to_numpy() for t in SUITE_TYPES}
-    f = {c: np.zeros(n, dtype=bool) for c in sorted(model.QUARANTINE_CODES)}
-    dates = _date_validity(rec, rtype, run_date)
-    present_text = {c: _given(rec[c]).notna().to_numpy() for c in TEXT_FIELDS}
-    sex = _canonical_sex(rec["subject_sex"]).to_numpy()
-
-    # REQUIRED_MISSING
-    miss = is_t["unknown"].copy()
-    for t in KNOWN_TYPES:
-        r = RULES[t]
-        lacks = np.zeros(n, dtype=bool)
-        for c in r.required_text:
-            lacks |= pd.isna(sex) if c == "subject_sex" else ~present_text[c]
-        for c in r.required_dates:
-            lacks |= dates[c]["state"] == model.DateState.MISSING.value
-        miss |= is_t[t] & lacks
-    f[model.REQUIRED_MISSING] = miss
-
-    # DATE_INVALID: present (full/year/invalid) but not valid
-    for c in model.DATE_FIELDS:
-        state = dates[c]["state"]
-        f[model.DATE_INVALID] |= (state != model.DateState.MISSING.value) & ~dates[c]["valid"]
-
-    # VALUE_INVALID
-    for c in TEXT_FIELDS:
-        txt = _text_col(rec[c])
-        ctrl = _bool(txt.str.contains(CONTROL_CHAR_REGEX, regex=True))
-        long = _bool(txt.str.len() > TEXT_LIMITS[c])
-        f[model.VALUE_INVALID] |= txt.notna().to_numpy() & (ctrl | long)
-
-    # DATE_ORDER
-    for t, r in RULES.items():
-        for later, earlier in r.order:
-            a, b = dates[later], dates[earlier]
-            ok = a["valid"] & b["valid"]
-            by_year = a["year_only"] | b["year_only"]
-            before = np.where(by_year, a["year"] < b["year"], a["ordinal"] < b["ordinal"])
-            f[model.DATE_ORDER] |= is_t[t] & ok & before
-
-    # MARRIAGE_AGE
-    reg = dates["registration_date"]
-    for role in ("husband", "wife"):
-        dob = dates[PEOPLE[role][1]]
-        ok = reg["valid"] & reg["full"] & dob["valid"] & dob["full"]
-        age = _completed_years(reg["ymd"], dob["ymd"])
-        f[model.MARRIAGE_AGE] |= is_t["marriage"] & ok & (age < MIN_AGE[role])
-
-    # ID rules
-    for c in model.ID_FIELDS:
-        pid = _given(rec[c])
-        ok = _bool(pid.str.fullmatch(r"[0-9]{12}"))
-        f[model.ID_FORMAT] |= pid.notna().to_numpy() & ~ok
-    for role, (id_col, dob_col, sex_src) in PEOPLE.items():
-        types = [t for t, r in RULES.items() if role in r.people]
-        applies = rtype.isin(types).to_numpy()
-        pid = _given(rec[id_col])
-        is12 = _bool(pid.str.fullmatch(r"[0-9]{12}")) & pid.notna().to_numpy()
-        d = pid.where(is12, "000000000000")
-        ppp_bad = ~d.str[:3].isin(province_codes).to_numpy()
-        f[model.ID_PROVINCE] |= applies & is12 & ppp_bad
-        dob = dates[dob_col]
-        year = dob["year"]
-        who_sex = sex if sex_src == "subject_sex" else np.full(n, sex_src, dtype=object)
-        female = who_sex == model.SEX_FEMALE
-        g = d.str[3].astype(int).to_numpy()
-        century_ok = (year >= 1900) & (year < 2400)
-        expected = 2 * ((year - 1900) // 100) + female
-        bad_g = ~century_ok | (g != expected)
-        f[model.ID_CENTURY_SEX] |= applies & is12 & dob["valid"] & pd.notna(who_sex) & bad_g
-        yy = d.str[4:6].astype(int).to_numpy()
-        f[model.ID_BIRTH_YEAR] |= applies & is12 & dob["valid"] & (yy != year % 100)
-
-    # DUPLICATE_ENTRY
-    f[model.DUPLICATE_ENTRY] = entry_holders(rec, claimed).notna().to_numpy()
-    return pd.DataFrame(f, index=records.index)
-
-
-def reference_reasons(
-    records: pd.DataFrame,
-    run_date: dt.date,
-    province_codes: frozenset[str],
-    claimed: pd.DataFrame | None = None,
-) -> pd.Series:
-    """``reference_flags`` as sorted code lists (same shape as ``ValidationOutcome.reasons``)."""
-    return _flags_to_reasons(
-        reference_flags(records, run_date, province_codes, claimed), records.index
-    )
 
 
 def summarize_reasons(reasons: pd.Series) -> Mapping[str, int]:
