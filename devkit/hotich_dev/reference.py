@@ -10,6 +10,8 @@ evaluated"); the readings it does not spell out are in ``hotich.validate``'s doc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +37,16 @@ from hotich.validate import (
     entry_holders,
 )
 
+Dates = Mapping[str, Mapping[str, Any]]
 
-def _required_missing(rec, rtype_is, dates, present_text, sex) -> np.ndarray:
+
+def _required_missing(
+    rec: pd.DataFrame,
+    rtype_is: Mapping[str, np.ndarray],
+    dates: Dates,
+    present_text: Mapping[str, np.ndarray],
+    sex: np.ndarray,
+) -> np.ndarray:
     """REQUIRED_MISSING: every unknown record, and known ones lacking a required field."""
     n = len(rec)
     miss = rtype_is["unknown"].copy()
@@ -46,12 +56,19 @@ def _required_missing(rec, rtype_is, dates, present_text, sex) -> np.ndarray:
         for c in r.required_text:
             lacks |= pd.isna(sex) if c == "subject_sex" else ~present_text[c]
         for c in r.required_dates:
-            lacks |= dates[c]["state"] == model.DateState.MISSING.value
+            lacks |= dates[c]["missing"]
         miss |= rtype_is[t] & lacks
     return miss
 
 
-def _id_flags(rec, rtype, dates, sex, province_codes, f) -> None:
+def _id_flags(
+    rec: pd.DataFrame,
+    rtype: pd.Series,
+    dates: Dates,
+    sex: np.ndarray,
+    province_codes: frozenset[str],
+    f: dict[str, np.ndarray],
+) -> None:
     """ID_FORMAT, ID_PROVINCE, ID_CENTURY_SEX and ID_BIRTH_YEAR into ``f``."""
     n = len(rec)
     for c in model.ID_FIELDS:
@@ -79,11 +96,10 @@ def _id_flags(rec, rtype, dates, sex, province_codes, f) -> None:
         f[model.ID_BIRTH_YEAR] |= applies & is12 & dob["valid"] & (yy != year % 100)
 
 
-def _date_flags(rtype_is, dates, f) -> None:
+def _date_flags(rtype_is: Mapping[str, np.ndarray], dates: Dates, f: dict[str, np.ndarray]) -> None:
     """DATE_INVALID, DATE_ORDER and MARRIAGE_AGE into ``f``."""
     for c in model.DATE_FIELDS:
-        state = dates[c]["state"]
-        f[model.DATE_INVALID] |= (state != model.DateState.MISSING.value) & ~dates[c]["valid"]
+        f[model.DATE_INVALID] |= ~dates[c]["missing"] & ~dates[c]["valid"]
     for t, r in RULES.items():
         for later, earlier in r.order:
             a, b = dates[later], dates[earlier]
