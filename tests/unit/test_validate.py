@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 
 from hotich import model
 from hotich import validate as v
+from hotich_dev import reference
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = dt.date(2025, 6, 30)
@@ -393,7 +395,7 @@ def test_cases_reasons_are_sorted_lists_aligned_with_input(
 def test_cases_gx_agrees_with_direct(
     case_frame: pd.DataFrame, case_outcome: v.ValidationOutcome
 ) -> None:
-    direct = v.reference_reasons(case_frame, RUN, PROVINCES)
+    direct = reference.reference_reasons(case_frame, RUN, PROVINCES)
     assert direct.tolist() == case_outcome.reasons.tolist()
 
 
@@ -483,7 +485,7 @@ def test_duplicate_entry() -> None:
     assert holders[7] == "260:birth:999"
     assert holders[9] == df.loc[8, "source_key"]
     assert holders[13] == holders[14] == "262:birth:a.xlsx#3"
-    direct = v.reference_reasons(df, RUN, PROVINCES, claimed=_claimed(df))
+    direct = reference.reference_reasons(df, RUN, PROVINCES, claimed=_claimed(df))
     assert direct.tolist() == out.reasons.tolist()
 
 
@@ -548,7 +550,7 @@ def test_gx_verdicts_equal_direct_on_random_frame() -> None:
         }
     )
     out = v.validate_records(df, RUN, PROVINCES, claimed=claimed)
-    direct = v.reference_flags(df, RUN, PROVINCES, claimed=claimed)
+    direct = reference.reference_flags(df, RUN, PROVINCES, claimed=claimed)
     gx = pd.DataFrame(
         {c: out.reasons.map(lambda r, c=c: c in r) for c in direct.columns}, index=df.index
     )
@@ -571,7 +573,7 @@ def test_suites_load_in_gx() -> None:
     suites = v._load_suites(str(v.EXPECTATIONS_DIR))
     assert set(suites) == {"birth", "death", "marriage", "unknown"}
     for loaded in suites.values():
-        assert len(loaded.suite.expectations) > 5
+        assert sum(len(g.suite.expectations) for g in loaded.groups) > 5
 
 
 def test_load_province_codes(tmp_path: Path) -> None:
@@ -606,3 +608,168 @@ def test_completed_years_29_february() -> None:
     assert v._completed_years(ymd("2024-02-29"), ymd("2004-02-29"))[0] == 20
     assert v._completed_years(ymd("2020-01-10"), ymd("2000-01-10"))[0] == 20
     assert v._completed_years(ymd("2020-01-09"), ymd("2000-01-10"))[0] == 19
+
+
+# --- the suites say the rules --------------------------------------------------------------
+
+OWN_COLUMNS = {"record_type", *v.TEXT_FIELDS} | {
+    f"{f}{s}" for f in model.DATE_FIELDS for s in ("", "_year", "_state")
+}
+
+
+def test_suites_read_the_records_own_columns() -> None:
+    """Every expectation names its code and says its rule; helper columns only for the
+    rules GX cannot state on the record's columns, each named for its rule."""
+    suites = v.build_suite_dicts()
+    helper_reasons = set()
+    for suite in suites.values():
+        for e in suite["expectations"]:
+            assert e["meta"]["reason"] in model.QUARANTINE_CODES
+            assert len(e["meta"]["description"]) > 20
+            for c in v._columns_read(e):
+                assert c in OWN_COLUMNS | {v.RUN_DATE_COLUMN} | set(v.HELPER_COLUMNS), c
+                assert not c.startswith("_")
+                if c in v.HELPER_COLUMNS:
+                    helper_reasons.add(e["meta"]["reason"])
+                    assert c in suite["meta"]["columns"]
+    assert helper_reasons == {IC, IY, MA, model.DUPLICATE_ENTRY}
+
+
+def _has(exps: list[dict[str, Any]], kind: str, reason: str, **kwargs: Any) -> bool:
+    return any(
+        e["type"] == kind
+        and e["meta"]["reason"] == reason
+        and all(e["kwargs"].get(k) == val for k, val in kwargs.items())
+        for e in exps
+    )
+
+
+def test_suites_state_the_rules_per_record_type() -> None:
+    suites = {t: s["expectations"] for t, s in v.build_suite_dicts().items()}
+    birth_, death_ = suites["birth"], suites["death"]
+    assert _has(birth_, "expect_column_values_to_not_be_null", R, column="subject_name")
+    assert _has(
+        birth_,
+        "expect_column_values_to_be_in_set",
+        R,
+        column="subject_sex",
+        value_set=["Nam", "Nữ"],
+    )
+    assert _has(birth_, "expect_column_values_to_match_regex", IF, column="subject_id")
+    assert _has(
+        birth_,
+        "expect_column_values_to_be_between",
+        DI,
+        column="registration_date",
+        max_value={"$PARAMETER": "run_date"},
+    )
+    # a year alone: only a death's subject and the parents
+    full_only, with_year = ["missing", "full"], ["missing", "full", "year"]
+    assert _has(
+        birth_,
+        "expect_column_values_to_be_in_set",
+        DI,
+        column="subject_dob_state",
+        value_set=full_only,
+    )
+    assert _has(
+        death_,
+        "expect_column_values_to_be_in_set",
+        DI,
+        column="subject_dob_state",
+        value_set=with_year,
+    )
+    assert _has(
+        birth_,
+        "expect_column_values_to_be_in_set",
+        DI,
+        column="mother_dob_state",
+        value_set=with_year,
+    )
+    # required fields differ per type
+    assert not _has(
+        suites["marriage"], "expect_column_values_to_not_be_null", R, column="subject_name"
+    )
+    assert _has(suites["marriage"], "expect_column_values_to_not_be_null", R, column="wife_name")
+    assert _has(suites["unknown"], "expect_column_values_to_be_in_set", R, column="record_type")
+    # the province list is in the regex, on the ID itself
+    (prov,) = [e for e in birth_ if e["meta"]["reason"] == IP]
+    assert prov["kwargs"]["column"] == "subject_id"
+    assert all(code in prov["kwargs"]["regex"] for code in PROVINCES)
+    assert "docs/ledger.md" in prov["meta"]["description"]
+    text = json.dumps(v.build_suite_dicts())
+    assert "contracts/README" not in text and "_required_missing" not in text
+
+
+def test_regexes_read_alike_in_python_and_pyarrow() -> None:
+    """The suites' regexes give pandas' pyarrow path (no Python fallback) the answers of
+    Python's `re`, and blank means what `str.strip()` says."""
+    values = ["027208123456", "027208123456\n", "", "  ", "\u3000", "\xa0x", "\x1c",
+              "02720812345", "Nguyễn", "a\x07", "é" * 101, "x\n" * 60]  # fmt: skip
+    s = pd.Series(values, dtype="str")
+    regexes = [v.ID_REGEX, v.NOT_BLANK_REGEX] + [
+        e["kwargs"]["regex"]
+        for e in v.build_suite_dicts()["birth"]["expectations"]
+        if e["meta"]["reason"] == VI and e["kwargs"]["column"] in ("subject_name", "place")
+    ]
+    for regex in regexes:
+        assert not s.array._needs_python_regex(regex), regex
+        assert s.str.contains(regex).tolist() == [bool(re.search(regex, x)) for x in values]
+    assert s.str.contains(v.NOT_BLANK_REGEX).tolist() == [x.strip() != "" for x in values]
+    every_space = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert re.fullmatch(f"[{v.WHITESPACE_CLASS}]*", every_space)
+
+
+def test_row_conditioned_expectations_name_their_rows(case_outcome: v.ValidationOutcome) -> None:
+    """GX returns per-row index lists for the row-conditioned expectations too."""
+    seen = set()
+    for summary in case_outcome.suite_results.values():
+        for r in summary["results"]:
+            if r["kwargs"].get("row_condition") and r["unexpected_count"]:
+                assert len(r["sample_source_keys"]) == min(r["unexpected_count"], 20)
+                seen.add((r["reason"], r["kwargs"].get("column") or r["kwargs"]["column_A"]))
+    assert (IP, "subject_id") in seen
+    assert (DO, "registration_date") in seen and (DO, "death_date_year") in seen
+
+
+def test_dates_beyond_the_nanosecond_range() -> None:
+    rows = [
+        death(subject_dob="1650-02-03", subject_id=None, death_date="1600-01-01"),
+        birth(registration_date="2500-01-01"),
+        birth(
+            subject_dob="1677-01-01", registration_date="1677-01-02", subject_id=None, entry_no="9"
+        ),
+    ]
+    out = v.validate_records(make_records(rows), RUN, PROVINCES)
+    assert out.reasons.tolist() == [[DO], [DI], []]
+    direct = reference.reference_reasons(make_records(rows), RUN, PROVINCES)
+    assert direct.tolist() == out.reasons.tolist()
+
+
+def test_frames_that_are_not_normalized_are_refused() -> None:
+    df = make_records([birth()])
+    df.loc[0, "subject_dob_state"] = "missing"  # a date without the state saying so
+    with pytest.raises(ValueError, match="normalized"):
+        v.validate_records(df, RUN, PROVINCES)
+    df = make_records([birth()])
+    df["subject_dob_year"] = pd.array([2009], dtype="Int64")  # not the date's year
+    with pytest.raises(ValueError, match="normalized"):
+        v.validate_records(df, RUN, PROVINCES)
+
+
+def test_other_province_codes_are_refused() -> None:
+    with pytest.raises(ValueError, match="province codes"):
+        v.validate_records(make_records([birth()]), RUN, PROVINCES - {"027"})
+
+
+def test_helper_columns_are_null_where_not_evaluated() -> None:
+    frame = v.gx_frame(
+        make_records(
+            [birth(), birth(subject_dob="bad", entry_no="2"), dict(record_type="unknown")]
+        ),
+        RUN,
+    )
+    assert frame["subject_id_century_sex_agrees"].tolist() == [True, pd.NA, pd.NA]
+    assert frame["subject_id_birth_year_agrees"].tolist() == [True, pd.NA, pd.NA]
+    assert frame["entry_first_read"].tolist() == [True, True, pd.NA]
+    assert frame["husband_age_at_registration"].isna().all()
