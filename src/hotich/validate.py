@@ -1085,14 +1085,8 @@ def _gx_flags(
 def _flags_to_reasons(flags: pd.DataFrame, index: pd.Index) -> pd.Series:
     """Sorted code lists from a boolean frame (columns in code-point order)."""
     codes = list(flags.columns)
-    assert codes == sorted(codes)
-    weights = 1 << np.arange(len(codes), dtype=np.int64)
-    masks = flags.to_numpy(dtype=np.int64) @ weights
-    uniq = np.unique(masks)
-    table = {int(m): tuple(c for i, c in enumerate(codes) if m >> i & 1) for m in uniq}
-    # A fresh list per row (callers may append to it); building them is the only
-    # per-row Python step, and it holds no rule logic.
-    return pd.Series([list(table[m]) for m in masks.tolist()], index=index, dtype=object)
+    masks = flags.to_numpy(dtype=np.int64) @ (np.int64(1) << np.arange(len(codes), dtype=np.int64))
+    return pd.Series(model.reason_lists(masks, codes), index=index, dtype=object)
 
 
 def validate_records(
