@@ -333,7 +333,9 @@ def entry_holders(records: pd.DataFrame, claimed: pd.DataFrame | None) -> pd.Ser
             first_claimant = g["_claimant"].min()  # deterministic if several claimants
             pos = own.index.to_numpy()
             claimed_rows[pos] = True
-            result[pos] = np.where(own.to_numpy(), None, first_claimant.to_numpy())
+            holders = first_claimant.to_numpy(dtype=object)
+            holders[own.to_numpy(dtype=bool)] = None  # it holds its own entry
+            result[pos] = holders
 
     rest = frame[~claimed_rows[frame["_pos"].to_numpy()]]
     rest = rest[rest.duplicated(keys, keep=False)]
