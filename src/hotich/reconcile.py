@@ -808,9 +808,11 @@ def _one_slip_apart(pairs: PairFrame) -> np.ndarray:
 NAME_EXACT, NAME_FOLDED, NAME_SLIP = "exact", "folded", "slip"
 NAME_LEVELS: tuple[Level, ...] = (
     Level(
-        NAME_EXACT, "exact name: equal in exact form (NFC, lower case, spaces)", _same_exact_name
+        NAME_EXACT,
+        "equal in exact form (NFC, lower case, runs of whitespace made one space, trimmed)",
+        _same_exact_name,
     ),
-    Level(NAME_FOLDED, "folded name: equal only after folding", _same_folded_name),
+    Level(NAME_FOLDED, "equal only after folding (diacritics removed, đ→d)", _same_folded_name),
     Level(
         NAME_SLIP,
         "folded names one typing slip apart (true Damerau-Levenshtein distance 1)",
