@@ -322,24 +322,13 @@ def _verdict_frame(
 
 
 # --- checking a given ID ------------------------------------------------------------------
-def check_ids(
-    persons_with_id: pd.DataFrame, citizens: pd.DataFrame, not_found: Iterable[str]
-) -> pd.DataFrame:
-    """Compare each person that gives an ID with the register's citizen of that ID.
-
-    Codes: ``ID_NOT_FOUND`` (the register does not know the ID; nothing else then),
-    ``NAME_MISMATCH`` (folded names differ), ``DOB_MISMATCH`` (dates differ; a year-only
-    source date is compared by its year), ``SEX_MISMATCH``, and ``NAME_DIACRITICS`` (equal
-    folded but not exact; the register's spelling is then ``loaded_name``).
-    ``loaded_personal_id`` is the given ID. Returns ``VERDICT_COLUMNS`` indexed like the
-    input.
-    """
-    persons = persons_with_id
-    if not len(persons):
-        return _empty_verdicts()
+def _citizens_of(
+    ids: np.ndarray, citizens: pd.DataFrame, not_found: Iterable[str]
+) -> tuple[np.ndarray, Callable[[str], pd.Series]]:
+    """Per given ID, whether the register found it, and a column of its citizen (None
+    where not found) by name."""
     citizens = citizens if len(citizens) else pd.DataFrame(columns=list(CITIZEN_COLUMNS))
     citizens = citizens.drop_duplicates("so_dinh_danh")
-    ids = persons["personal_id"].astype(object).to_numpy()
     pos = pd.Index(citizens["so_dinh_danh"].astype(object)).get_indexer(ids)
     found = pos >= 0
     # An ID neither found nor reported missing breaks the lookup's contract: say how many.
@@ -357,6 +346,26 @@ def check_ids(
         picked = values[take] if len(values) else np.full(len(ids), None, dtype=object)
         return pd.Series(np.where(found, picked, None), dtype=object)
 
+    return found, reg
+
+
+def check_ids(
+    persons_with_id: pd.DataFrame, citizens: pd.DataFrame, not_found: Iterable[str]
+) -> pd.DataFrame:
+    """Compare each person that gives an ID with the register's citizen of that ID.
+
+    Codes: ``ID_NOT_FOUND`` (the register does not know the ID; nothing else then),
+    ``NAME_MISMATCH`` (folded names differ), ``DOB_MISMATCH`` (dates differ; a year-only
+    source date is compared by its year), ``SEX_MISMATCH``, and ``NAME_DIACRITICS`` (equal
+    folded but not exact; the register's spelling is then ``loaded_name``).
+    ``loaded_personal_id`` is the given ID. Returns ``VERDICT_COLUMNS`` indexed like the
+    input.
+    """
+    persons = persons_with_id
+    if not len(persons):
+        return _empty_verdicts()
+    ids = persons["personal_id"].astype(object).to_numpy()
+    found, reg = _citizens_of(ids, citizens, not_found)
     names = _encode_names(persons["full_name"], reg("ho_ten"))
     (src_e, reg_e), (src_f, reg_f) = names.exact, names.fold
     name_mismatch = found & (src_f != reg_f)
