@@ -5,7 +5,9 @@ Run from the project root: ``.venv/bin/python benchmarks/bench_reconcile.py [per
 with an ID). Times ``build_match_queries``, ``link``, ``check_ids`` and the whole
 ``reconcile`` (which includes the fake register's own work), prints a markdown table
 and appends it to ``benchmarks/RESULTS.md`` under "Reconcile (in-memory)". Peak memory is
-the peak resident set size above the size before the step, sampled every 5 ms.
+the peak resident set size above the size before the step, sampled every 5 ms. CPU seconds
+(all threads of the process) are shown beside wall seconds: on a shared machine the wall
+time of a step grows with the others' load, its CPU time much less.
 """
 
 from __future__ import annotations
@@ -248,8 +250,9 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Run fn; return its result, seconds, and peak RSS above the start in GiB."""
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    """Run fn; return its result, wall seconds, peak RSS above the start in GiB, and CPU
+    seconds of the process (all threads)."""
     base, peak, stop = _rss(), [0], threading.Event()
 
     def sample() -> None:
@@ -259,12 +262,12 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = fn()
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     stop.set()
     t.join()
-    return result, seconds, max(peak[0] - base, 0) / 2**30
+    return result, seconds, max(peak[0] - base, 0) / 2**30, cpu
 
 
 def main() -> None:
@@ -276,23 +279,24 @@ def main() -> None:
 
     without = persons[persons["personal_id"].isna()]
     with_id = persons[persons["personal_id"].notna()]
-    (queries, refs), t_q, m_q = timed(lambda: build_match_queries(without))
-    candidates, t_m, _ = timed(lambda: register.match(queries))
-    (verdicts, amb), t_l, m_l = timed(lambda: link(without.assign(ref=refs), candidates))
-    (citizens, not_found), t_b, _ = timed(
+    (queries, refs), t_q, m_q, c_q = timed(lambda: build_match_queries(without))
+    candidates, t_m, _, _ = timed(lambda: register.match(queries))
+    (verdicts, amb), t_l, m_l, c_l = timed(lambda: link(without.assign(ref=refs), candidates))
+    (citizens, not_found), t_b, _, _ = timed(
         lambda: register.batch_get(with_id["personal_id"].unique())
     )
-    checked, t_c, m_c = timed(lambda: check_ids(with_id, citizens, not_found))
-    result, t_r, m_r = timed(lambda: reconcile(persons, register))
+    checked, t_c, m_c, c_c = timed(lambda: check_ids(with_id, citizens, not_found))
+    result, t_r, m_r, c_r = timed(lambda: reconcile(persons, register))
 
     share = verdicts["reasons"].map(lambda r: r[0] if r else "").value_counts()
     rows = [
-        ("build_match_queries", len(without), t_q, m_q, f"{len(queries):,} queries"),
+        ("build_match_queries", len(without), t_q, m_q, c_q, f"{len(queries):,} queries"),
         (
             "link",
             len(candidates),
             t_l,
             m_l,
+            c_l,
             f"{len(without):,} persons; {len(amb):,} ambiguous candidate rows",
         ),
         (
@@ -300,6 +304,7 @@ def main() -> None:
             len(with_id),
             t_c,
             m_c,
+            c_c,
             f"{int(checked['reasons'].map(bool).sum()):,} with a code",
         ),
         (
@@ -307,6 +312,7 @@ def main() -> None:
             len(persons),
             t_r,
             m_r,
+            c_r,
             "batch_get + match + all of the above",
         ),
     ]
@@ -317,11 +323,11 @@ def main() -> None:
         f"{n_linkless:,} persons without ID × {len(candidates) / max(len(without), 1):.1f} candidates "
         f"({len(candidates):,} pairs) + {n_with_id:,} with ID. Fake register: match {t_m:.1f} s, batch_get {t_b:.1f} s (not part of link/check_ids).",
         "",
-        "| step | rows in | seconds | rows/s | peak RSS (GiB) | note |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        "| step | rows in | seconds | rows/s | peak RSS (GiB) | CPU seconds | note |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
         *(
-            f"| {name} | {n:,} | {t:.2f} | {n / t:,.0f} | {m:.2f} | {note} |"
-            for name, n, t, m, note in rows
+            f"| {name} | {n:,} | {t:.2f} | {n / t:,.0f} | {m:.2f} | {cpu:.2f} | {note} |"
+            for name, n, t, m, cpu, note in rows
         ),
         "",
         "Link verdicts: " + ", ".join(f"{k} {v:,}" for k, v in share.items()),

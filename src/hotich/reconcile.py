@@ -1,4 +1,4 @@
-"""Reconcile persons against the national population register (contracts/README.md).
+"""Reconcile persons against the national population register (docs/ledger.md).
 
 Two paths, both set-based over frames (no per-person Python loop on the hot path):
 
@@ -7,21 +7,30 @@ Two paths, both set-based over frames (no per-person Python loop on the hot path
   ``ID_NOT_FOUND``/``NAME_MISMATCH``/``DOB_MISMATCH``/``SEX_MISMATCH`` and the information
   code ``NAME_DIACRITICS``;
 * a person without an ID is *linked*: one ``match`` query per distinct
-  (folded name, sex, date of birth) yields candidates, and ``link`` applies the contract's
-  rule ("Linking a person without an ID") to the person x candidate pair frame, giving
-  ``LINKED``/``LINK_AMBIGUOUS``/``LINK_NONE`` (and ``NAME_DIACRITICS``).
+  (folded name, sex, date of birth) yields candidates, and ``link`` applies the linkage
+  rule (docs/ledger.md, "Linking a person without an ID") to the person x candidate pair
+  frame, giving ``LINKED``/``LINK_AMBIGUOUS``/``LINK_NONE`` (and ``NAME_DIACRITICS``).
+
+The rule is written as tables, the way Splink writes comparisons, in the ledger's order:
+``EXCLUSIONS``, ``CORROBORATIONS``, ``NAME_LEVELS``, ``DATE_LEVELS``, ``FITS`` and
+``RANK``. Each level has the label lineage and the review desk show and a predicate
+evaluated over the whole pair frame at once; ``link`` is the pipeline
+``pair_candidates`` → ``compare`` → ``decide`` → ``linked_verdicts`` /
+``ambiguous_candidates``.
 
 Names are compared through integer codes of their *exact* form (NFC, lower case, runs of
 whitespace made one space, trimmed) and *folded* form (the same, diacritics removed,
-đ→d); the typing-slip distance (true Damerau-Levenshtein) is computed once per distinct
-pair of folded names with rapidfuzz. ``reconcile`` wires it all to a ``RegisterLookup``.
+đ→d); the typing-slip distance (true Damerau-Levenshtein) is computed with rapidfuzz on
+the pairs whose folded names differ by at most one in length. ``reconcile`` wires it all
+to a ``RegisterLookup``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -74,14 +83,6 @@ AMBIGUOUS_COLUMNS: tuple[str, ...] = (
     "best",  # holds the best rank among those that fit
     "score",  # 0..1, orders candidates for humans; never changes a verdict
 )
-
-NAME_EXACT, NAME_FOLDED, NAME_SLIP = "exact", "folded", "slip"
-DATE_AGREES, DATE_SWAPPED = "agrees", "swapped"
-_NAME_LEVELS = np.array([NAME_EXACT, NAME_FOLDED, NAME_SLIP, None], dtype=object)
-_DATE_LEVELS = np.array([DATE_AGREES, DATE_SWAPPED, None], dtype=object)
-_LVL_EXACT, _LVL_FOLDED, _LVL_SLIP, _LVL_NONE = 0, 1, 2, 3
-_DATE_AGREE, _DATE_SWAP, _DATE_NONE = 0, 1, 2
-_NO_RANK = np.int64(1_000)  # rank of a candidate that does not fit
 
 ALIVE, DEAD = "con_song", "da_chet"
 
@@ -321,24 +322,13 @@ def _verdict_frame(
 
 
 # --- checking a given ID ------------------------------------------------------------------
-def check_ids(
-    persons_with_id: pd.DataFrame, citizens: pd.DataFrame, not_found: Iterable[str]
-) -> pd.DataFrame:
-    """Compare each person that gives an ID with the register's citizen of that ID.
-
-    Codes: ``ID_NOT_FOUND`` (the register does not know the ID; nothing else then),
-    ``NAME_MISMATCH`` (folded names differ), ``DOB_MISMATCH`` (dates differ; a year-only
-    source date is compared by its year), ``SEX_MISMATCH``, and ``NAME_DIACRITICS`` (equal
-    folded but not exact; the register's spelling is then ``loaded_name``).
-    ``loaded_personal_id`` is the given ID. Returns ``VERDICT_COLUMNS`` indexed like the
-    input.
-    """
-    persons = persons_with_id
-    if not len(persons):
-        return _empty_verdicts()
+def _citizens_of(
+    ids: np.ndarray, citizens: pd.DataFrame, not_found: Iterable[str]
+) -> tuple[np.ndarray, Callable[[str], pd.Series]]:
+    """Per given ID, whether the register found it, and a column of its citizen (None
+    where not found) by name."""
     citizens = citizens if len(citizens) else pd.DataFrame(columns=list(CITIZEN_COLUMNS))
     citizens = citizens.drop_duplicates("so_dinh_danh")
-    ids = persons["personal_id"].astype(object).to_numpy()
     pos = pd.Index(citizens["so_dinh_danh"].astype(object)).get_indexer(ids)
     found = pos >= 0
     # An ID neither found nor reported missing breaks the lookup's contract: say how many.
@@ -356,6 +346,26 @@ def check_ids(
         picked = values[take] if len(values) else np.full(len(ids), None, dtype=object)
         return pd.Series(np.where(found, picked, None), dtype=object)
 
+    return found, reg
+
+
+def check_ids(
+    persons_with_id: pd.DataFrame, citizens: pd.DataFrame, not_found: Iterable[str]
+) -> pd.DataFrame:
+    """Compare each person that gives an ID with the register's citizen of that ID.
+
+    Codes: ``ID_NOT_FOUND`` (the register does not know the ID; nothing else then),
+    ``NAME_MISMATCH`` (folded names differ), ``DOB_MISMATCH`` (dates differ; a year-only
+    source date is compared by its year), ``SEX_MISMATCH``, and ``NAME_DIACRITICS`` (equal
+    folded but not exact; the register's spelling is then ``loaded_name``).
+    ``loaded_personal_id`` is the given ID. Returns ``VERDICT_COLUMNS`` indexed like the
+    input.
+    """
+    persons = persons_with_id
+    if not len(persons):
+        return _empty_verdicts()
+    ids = persons["personal_id"].astype(object).to_numpy()
+    found, reg = _citizens_of(ids, citizens, not_found)
     names = _encode_names(persons["full_name"], reg("ho_ten"))
     (src_e, reg_e), (src_f, reg_f) = names.exact, names.fold
     name_mismatch = found & (src_f != reg_f)
@@ -465,34 +475,190 @@ def _dedup_by_query(cand_q: np.ndarray, ids: pd.Series, n_queries: int) -> np.nd
     return rows[np.argsort(cand_q[rows], kind="stable")]
 
 
-def link(
-    persons_without_id: pd.DataFrame, candidates: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply the contract's linkage rule to each person without an ID.
+# --- the pair frame -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Side:
+    """What both sides of the pair frame give, one value per row of that side (a person,
+    or a row of the ``match`` answer). Name codes are -1 when absent; folded codes index
+    ``PairFrame.vocab``; dates are ``datetime64[D]``, NaT when absent."""
 
-    ``persons_without_id`` has ``PERSON_COLUMNS`` and a ``ref`` column naming its ``match``
-    query (computed with ``build_match_queries`` when absent); ``candidates`` is the
-    ``match`` answer (``CANDIDATE_COLUMNS``). Per (person, candidate) pair: name level
-    (exact / folded / one true-Damerau-Levenshtein slip), date level (agrees / swapped),
-    exclusion and corroboration as the contract defines them; a candidate fits when not
-    excluded and (exact name and agreeing date, or, corroborated, folded name and agreeing
-    date, slip name and equal full date, or exact/folded name and swapped date). Ranks:
-    corroborated, then name level, then date level. ``LINKED`` iff exactly one candidate
-    holds the best rank and the query was not answered with ``MAX_CANDIDATES``;
-    ``LINK_AMBIGUOUS`` on a tie or a full answer; ``LINK_NONE`` when none fits.
+    exact: np.ndarray  # the name's exact form
+    folded: np.ndarray  # the name's folded form
+    mother: np.ndarray  # the mother's name, folded
+    father: np.ndarray  # the father's name, folded
+    sex: np.ndarray  # 0 Nam, 1 Nữ, -1 anything else
+    dob: np.ndarray  # the full date of birth (NaT when only the year is known)
+    year: np.ndarray  # the year of birth, -1 when unknown
+    death_date: np.ndarray
 
-    Returns ``(verdicts, ambiguous)``: ``VERDICT_COLUMNS`` indexed like the input, and
-    ``AMBIGUOUS_COLUMNS`` listing each ambiguous person's candidates that the record does
-    not contradict, scored for the people who choose later.
+
+@dataclass(frozen=True)
+class PersonSide(Side):
+    """The persons' side: also the record's type and registration date, and the forms of
+    the date of birth the date levels compare."""
+
+    kind: np.ndarray  # the record type's position in _KINDS, -1 for another
+    registration_date: np.ndarray
+    #: The year of birth when only the year is known, else -2 (equal to no candidate's).
+    year_alone: np.ndarray
+    #: The date of birth with day and month exchanged when that is another real date,
+    #: else NaT.
+    swapped_dob: np.ndarray
+
+
+@dataclass(frozen=True)
+class CandidateSide(Side):
+    """The candidates' side: also the register's status of the person."""
+
+    status: np.ndarray  # the position in _STATUSES, -1 for another
+
+
+_KINDS = (
+    model.RecordType.BIRTH.value,
+    model.RecordType.DEATH.value,
+    model.RecordType.MARRIAGE.value,
+)
+_BIRTH, _DEATH, _MARRIAGE = range(3)
+_STATUSES = (ALIVE, DEAD)
+_ALIVE, _DEAD = range(2)
+
+
+@dataclass(frozen=True)
+class PairFrame:
+    """The person x candidate pair frame: pair ``i`` is person ``person_row[i]`` and the
+    candidate at position ``candidate_row[i]`` of the ``match`` answer. Pairs are grouped
+    by person (``first_pair``, ``pairs_per_person``); ``cut`` tells, per person, that the
+    query was answered with ``MAX_CANDIDATES`` (the list may have been cut)."""
+
+    persons: PersonSide
+    candidates: CandidateSide
+    person_row: np.ndarray
+    candidate_row: np.ndarray
+    first_pair: np.ndarray
+    pairs_per_person: np.ndarray
+    cut: np.ndarray
+    vocab: np.ndarray  # folded name text by code
+    lengths: np.ndarray  # its length
+
+    def __len__(self) -> int:
+        return len(self.person_row)
+
+    def from_person(self, values: np.ndarray) -> np.ndarray:
+        """A person-side column, one value per pair."""
+        return values[self.person_row]
+
+    def from_candidate(self, values: np.ndarray) -> np.ndarray:
+        """A candidate-side column, one value per pair."""
+        return values[self.candidate_row]
+
+    @cached_property
+    def person_folded(self) -> np.ndarray:
+        """The person's folded name code per pair."""
+        return self.from_person(self.persons.folded)
+
+    @cached_property
+    def candidate_folded(self) -> np.ndarray:
+        """The candidate's folded name code per pair."""
+        return self.from_candidate(self.candidates.folded)
+
+    @cached_property
+    def kind(self) -> np.ndarray:
+        """The record type per pair (a position in ``_KINDS``, -1 for another)."""
+        return self.from_person(self.persons.kind)
+
+    @cached_property
+    def status(self) -> np.ndarray:
+        """The register's status per pair (a position in ``_STATUSES``, -1 for another)."""
+        return self.from_candidate(self.candidates.status)
+
+    @cached_property
+    def same_sex(self) -> np.ndarray:
+        """Whether the candidate has the person's sex: the register returns only persons
+        of the same sex, so a stray other-sex row is no candidate at all."""
+        person_sex = self.from_person(self.persons.sex)
+        return (person_sex >= 0) & (person_sex == self.from_candidate(self.candidates.sex))
+
+    @cached_property
+    def mother_slips(self) -> np.ndarray:
+        """Slips between the mothers' names of a birth (``_slip_distance``: 0, 1, 2 for
+        more; -1 where a side does not give it or the record is no birth)."""
+        return self._slips_on_births(self.persons.mother, self.candidates.mother)
+
+    @cached_property
+    def father_slips(self) -> np.ndarray:
+        """Slips between the fathers' names of a birth, as ``mother_slips``."""
+        return self._slips_on_births(self.persons.father, self.candidates.father)
+
+    def _slips_on_births(self, person_codes: np.ndarray, candidate_codes: np.ndarray) -> np.ndarray:
+        return _slip_distance(
+            self.vocab,
+            self.lengths,
+            self.from_person(person_codes),
+            self.from_candidate(candidate_codes),
+            where=self.kind == _BIRTH,
+        )
+
+
+def _swapped_dates(dob: np.ndarray) -> np.ndarray:
+    """Each date with day and month exchanged; NaT when no date, or the exchange gives no
+    other real date (day equal to month, or a day above 12)."""
+    year, month, day = date_parts(dob)
+    real = (year >= 0) & (day != month) & (day <= 12)
+    year, month, day = (np.where(real, part, 1) for part in (year, month, day))
+    first_of_month = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (
+        day - 1
+    ).astype("timedelta64[M]")
+    swapped = first_of_month.astype("datetime64[D]") + (month - 1).astype("timedelta64[D]")
+    return np.where(real, swapped, _NAT)
+
+
+def _person_side(persons: pd.DataFrame, names: _Names) -> PersonSide:
+    """The persons' side of the pair frame (``names`` coded with the candidates')."""
+    person_exact, _, _ = names.exact[:3]
+    person_folded, person_mother, person_father = names.fold[:3]
+    dob, year, year_only = _dob_parts(persons)
+    kind = np.full(len(persons), -1, dtype=np.int8)
+    record_type = persons["record_type"].astype(object).to_numpy()
+    for position, value in enumerate(_KINDS):
+        kind[record_type == value] = position
+    return PersonSide(
+        exact=person_exact,
+        folded=person_folded,
+        mother=person_mother,
+        father=person_father,
+        sex=_codes_of(persons["sex"], _SEX),
+        dob=dob,
+        year=year,
+        death_date=_days(_col(persons, "death_date")),
+        kind=kind,
+        registration_date=_days(_col(persons, "registration_date")),
+        year_alone=np.where(year_only, year, -2),
+        swapped_dob=_swapped_dates(dob),
+    )
+
+
+def _candidate_side(cands: pd.DataFrame, names: _Names) -> CandidateSide:
+    """The candidates' side of the pair frame (``names`` coded with the persons')."""
+    candidate_exact, _, _ = names.exact[3:]
+    candidate_folded, candidate_mother, candidate_father = names.fold[3:]
+    dob = _parse_iso(cands["ngay_sinh"])
+    return CandidateSide(
+        exact=candidate_exact,
+        folded=candidate_folded,
+        mother=candidate_mother,
+        father=candidate_father,
+        sex=_codes_of(cands["gioi_tinh"], _SEX),
+        dob=dob,
+        year=date_parts(dob)[0],
+        death_date=_parse_iso(_col(cands, "ngay_chet")),
+        status=_codes_of(cands["trang_thai"], {s: i for i, s in enumerate(_STATUSES)}),
+    )
+
+
+def pair_candidates(persons: pd.DataFrame, cands: pd.DataFrame) -> PairFrame:
+    """The person x candidate pair frame: each person (with its ``ref``) paired with each
+    candidate of its query, de-duplicated by ``so_dinh_danh`` (docs/ledger.md, "Candidates").
     """
-    persons = persons_without_id
-    if not len(persons):
-        return _empty_verdicts(), _empty_ambiguous()
-    if "ref" not in persons.columns:
-        persons = persons.assign(ref=build_match_queries(persons)[1])
-    n_persons = len(persons)
-    cands = candidates if len(candidates) else pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
-
     # Query id per person and per candidate row (hashing in Arrow, not Python objects).
     ref_enc = pc.dictionary_encode(arrow_strings(persons["ref"]))
     person_q = ref_enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -502,27 +668,19 @@ def link(
     cand_rows = _dedup_by_query(cand_q, cands["so_dinh_danh"], n_queries)
     per_query = np.bincount(cand_q[cand_rows], minlength=n_queries)
     starts = np.cumsum(per_query) - per_query
-    cut = per_query >= MAX_CANDIDATES  # the answer may have been cut
 
-    # The pair frame: person p_idx x candidate row c_idx (positions in ``cands``).
     has_q = person_q >= 0
     q_safe = np.maximum(person_q, 0)
-    n_per_person = np.where(has_q, per_query[q_safe] if n_queries else 0, 0)
-    first_pair = np.cumsum(n_per_person) - n_per_person
-    p_idx = np.repeat(np.arange(n_persons), n_per_person)
-    within = np.arange(len(p_idx)) - first_pair[p_idx]
-    c_idx = cand_rows[starts[person_q[p_idx]] + within] if len(p_idx) else np.zeros(0, np.int64)
-
-    rtype = persons["record_type"].astype(object).to_numpy()
-    is_birth = (rtype == model.RecordType.BIRTH.value)[p_idx]
-    is_death = (rtype == model.RecordType.DEATH.value)[p_idx]
-    is_marriage = (rtype == model.RecordType.MARRIAGE.value)[p_idx]
-
-    # Registers only return the same sex; a stray other-sex row is no candidate at all.
-    p_sex = _codes_of(persons["sex"], _SEX)
-    c_sex = _codes_of(cands["gioi_tinh"], _SEX)
-    same_sex = (p_sex[p_idx] >= 0) & (p_sex[p_idx] == c_sex[c_idx])
-
+    pairs_per_person = np.where(has_q, per_query[q_safe] if n_queries else 0, 0)
+    first_pair = np.cumsum(pairs_per_person) - pairs_per_person
+    person_row = np.repeat(np.arange(len(persons)), pairs_per_person)
+    within = np.arange(len(person_row)) - first_pair[person_row]
+    candidate_row = (
+        cand_rows[starts[person_q[person_row]] + within]
+        if len(person_row)
+        else np.zeros(0, np.int64)
+    )
+    cut = per_query >= MAX_CANDIDATES  # the answer may have been cut
     names = _encode_names(
         persons["full_name"],
         _col(persons, "mother_name"),
@@ -531,151 +689,413 @@ def link(
         _col(cands, "ho_ten_me"),
         _col(cands, "ho_ten_cha"),
     )
-    pe, _, _, ce, _, _ = names.exact
-    pf, pm, pfa, cf, cm, cfa = names.fold
-    vocab, lengths = names.vocab, names.lengths
-
-    # Name level.
-    a, b = pf[p_idx], cf[c_idx]
-    slip = _slip_distance(vocab, lengths, a, b) == 1
-    name_lvl = np.full(len(p_idx), _LVL_NONE, dtype=np.int8)
-    name_lvl[slip] = _LVL_SLIP
-    name_lvl[(a >= 0) & (a == b)] = _LVL_FOLDED
-    name_lvl[(pe[p_idx] >= 0) & (pe[p_idx] == ce[c_idx])] = _LVL_EXACT
-
-    # Date level.
-    dob, year, year_only = _dob_parts(persons)
-    reg_dob = _parse_iso(cands["ngay_sinh"])
-    sy, sm, sd = date_parts(dob)
-    ry, rm, rd = date_parts(reg_dob)
-    p_full = ~year_only & ~np.isnat(dob)
-    equal_full = p_full[p_idx] & (dob[p_idx] == reg_dob[c_idx])
-    agrees = equal_full | (year_only[p_idx] & (year[p_idx] == ry[c_idx]))
-    # Day and month swapped: only a real, different date. day == month swaps to itself;
-    # rm == sd with rm a valid month is what makes the swapped date valid.
-    swapped = (
-        (p_full & (sd != sm))[p_idx]
-        & (sy[p_idx] == ry[c_idx])
-        & (sd[p_idx] == rm[c_idx])
-        & (sm[p_idx] == rd[c_idx])
-    )
-    date_lvl = np.where(agrees, _DATE_AGREE, np.where(swapped, _DATE_SWAP, _DATE_NONE))
-
-    # Parents (births): folded names at most one slip apart, where both sides give them.
-    mother = _slip_distance(vocab, lengths, pm[p_idx], cm[c_idx], where=is_birth)
-    father = _slip_distance(vocab, lengths, pfa[p_idx], cfa[c_idx], where=is_birth)
-    mother_agrees, mother_contra = (mother == 0) | (mother == 1), mother == 2
-    father_contra = father == 2
-
-    status = _codes_of(cands["trang_thai"], {ALIVE: 0, DEAD: 1})[c_idx]
-    alive, dead = status == 0, status == 1
-    reg_death = _parse_iso(_col(cands, "ngay_chet"))[c_idx]
-    death_date = _days(_col(persons, "death_date"))[p_idx]
-    registered = _days(_col(persons, "registration_date"))[p_idx]
-    both_deaths = ~np.isnat(reg_death) & ~np.isnat(death_date)
-    died_before_registration = (
-        ~np.isnat(reg_death) & ~np.isnat(registered) & (reg_death < registered)
+    return PairFrame(
+        persons=_person_side(persons, names),
+        candidates=_candidate_side(cands, names),
+        person_row=person_row,
+        candidate_row=candidate_row,
+        first_pair=first_pair,
+        pairs_per_person=pairs_per_person,
+        cut=has_q & (cut[q_safe] if n_queries else False),
+        vocab=names.vocab,
+        lengths=names.lengths,
     )
 
-    excluded = (
-        (is_birth & (mother_contra | father_contra))
-        | (is_death & alive)
-        | (is_death & dead & both_deaths & (reg_death != death_date))
-        | ((is_birth | is_marriage) & died_before_registration)
-    )
-    corroborated = (is_birth & mother_agrees & ~father_contra) | (
-        is_death & dead & both_deaths & (reg_death == death_date)
-    )
-    fits = (
-        same_sex
-        & ~excluded
-        & (
-            ((name_lvl == _LVL_EXACT) & agrees)
-            | (
-                corroborated
-                & (
-                    ((name_lvl == _LVL_FOLDED) & agrees)
-                    | ((name_lvl == _LVL_SLIP) & equal_full)
-                    | ((name_lvl <= _LVL_FOLDED) & swapped)
-                )
-            )
-        )
-    )
-    rank = np.where(
-        fits,
-        (~corroborated).astype(np.int64) * 100 + name_lvl.astype(np.int64) * 10 + date_lvl,
-        _NO_RANK,
+
+# --- the linkage rule, as tables (docs/ledger.md, "The levels, in order") ----------------
+@dataclass(frozen=True)
+class Level:
+    """One labelled level of the linkage rule, written the way Splink writes comparison
+    levels: ``label`` is what lineage and the review desk show (name and date levels) or
+    names the clause (exclusions, corroborations); ``rule`` is the clause as docs/ledger.md
+    words it; ``holds`` evaluates it over the whole pair frame, one boolean per pair."""
+
+    label: str
+    rule: str
+    holds: Callable[[PairFrame], np.ndarray] = field(repr=False, compare=False)
+
+
+# 1. Exclusion: any that holds excludes the candidate.
+def _parent_contradicts(pairs: PairFrame) -> np.ndarray:
+    # Slips are 2 for more than one, -1 where a side does not give the name.
+    more_than_a_slip = (pairs.mother_slips == 2) | (pairs.father_slips == 2)
+    return (pairs.kind == _BIRTH) & more_than_a_slip
+
+
+def _alive_at_death(pairs: PairFrame) -> np.ndarray:
+    return (pairs.kind == _DEATH) & (pairs.status == _ALIVE)
+
+
+def _died_another_day(pairs: PairFrame) -> np.ndarray:
+    register_death = pairs.from_candidate(pairs.candidates.death_date)
+    record_death = pairs.from_person(pairs.persons.death_date)
+    both = ~np.isnat(register_death) & ~np.isnat(record_death)
+    return (
+        (pairs.kind == _DEATH) & (pairs.status == _DEAD) & both & (register_death != record_death)
     )
 
-    # Best rank per person (pairs are grouped by person) and how many hold it.
+
+def _died_before_registration(pairs: PairFrame) -> np.ndarray:
+    register_death = pairs.from_candidate(pairs.candidates.death_date)
+    registered = pairs.from_person(pairs.persons.registration_date)
+    # A comparison with NaT is False: an absent date never excludes.
+    return ((pairs.kind == _BIRTH) | (pairs.kind == _MARRIAGE)) & (register_death < registered)
+
+
+EXCLUSIONS: tuple[Level, ...] = (
+    Level(
+        "parent_contradicts",
+        "birth: a parent's name (mother's or father's) that both the record and the "
+        "register give, and that is more than one slip apart",
+        _parent_contradicts,
+    ),
+    Level(
+        "alive_at_death",
+        "death: the register marks the person alive (con_song): always excluded",
+        _alive_at_death,
+    ),
+    Level(
+        "died_another_day",
+        "death: the register marks the person dead (da_chet), both dates of death are "
+        "present and they differ",
+        _died_another_day,
+    ),
+    Level(
+        "died_before_registration",
+        "birth or marriage: the register person died before the record's registration date",
+        _died_before_registration,
+    ),
+)
+
+
+# 2. Corroboration: any that holds corroborates the candidate.
+def _parents_agree(pairs: PairFrame) -> np.ndarray:
+    mother, father = pairs.mother_slips, pairs.father_slips
+    # Slips are 2 for more than one, -1 where a side does not give the name: the mother's
+    # must be on both sides, the father's only where both give it.
+    return (pairs.kind == _BIRTH) & ((mother == 0) | (mother == 1)) & (father != 2)
+
+
+def _dead_on_the_day(pairs: PairFrame) -> np.ndarray:
+    register_death = pairs.from_candidate(pairs.candidates.death_date)
+    record_death = pairs.from_person(pairs.persons.death_date)
+    # NaT equals nothing: both dates of death must be present.
+    return (pairs.kind == _DEATH) & (pairs.status == _DEAD) & (register_death == record_death)
+
+
+CORROBORATIONS: tuple[Level, ...] = (
+    Level(
+        "parents_agree",
+        "birth: the mother's name agrees within one slip (at most one slip apart), and "
+        "the father's name too where both sides give it",
+        _parents_agree,
+    ),
+    Level(
+        "dead_on_the_day",
+        "death: the register marks the person dead on the record's date of death",
+        _dead_on_the_day,
+    ),
+    # marriage: a spouse is never corroborated (no level).
+)
+
+
+# 3. Name level, best first: the first that holds is the pair's level (else none).
+def _same_exact_name(pairs: PairFrame) -> np.ndarray:
+    person_exact = pairs.from_person(pairs.persons.exact)
+    return (person_exact >= 0) & (person_exact == pairs.from_candidate(pairs.candidates.exact))
+
+
+def _same_folded_name(pairs: PairFrame) -> np.ndarray:
+    return (pairs.person_folded >= 0) & (pairs.person_folded == pairs.candidate_folded)
+
+
+def _one_slip_apart(pairs: PairFrame) -> np.ndarray:
+    slips = _slip_distance(pairs.vocab, pairs.lengths, pairs.person_folded, pairs.candidate_folded)
+    return slips == 1
+
+
+NAME_EXACT, NAME_FOLDED, NAME_SLIP = "exact", "folded", "slip"
+NAME_LEVELS: tuple[Level, ...] = (
+    Level(
+        NAME_EXACT,
+        "equal in exact form (NFC, lower case, runs of whitespace made one space, trimmed)",
+        _same_exact_name,
+    ),
+    Level(NAME_FOLDED, "equal only after folding (diacritics removed, đ→d)", _same_folded_name),
+    Level(
+        NAME_SLIP,
+        "folded names one typing slip apart (true Damerau-Levenshtein distance 1)",
+        _one_slip_apart,
+    ),
+)
+
+
+# 4. Date level, best first: the first that holds is the pair's level (else none).
+def _dates_agree(pairs: PairFrame) -> np.ndarray:
+    person, candidate = pairs.persons, pairs.candidates
+    equal_full = pairs.from_person(person.dob) == pairs.from_candidate(candidate.dob)
+    same_year = pairs.from_person(person.year_alone) == pairs.from_candidate(candidate.year)
+    return equal_full | same_year
+
+
+def _dates_swapped(pairs: PairFrame) -> np.ndarray:
+    swapped = pairs.from_person(pairs.persons.swapped_dob)
+    return swapped == pairs.from_candidate(pairs.candidates.dob)
+
+
+DATE_AGREES, DATE_SWAPPED = "agrees", "swapped"
+DATE_LEVELS: tuple[Level, ...] = (
+    Level(
+        DATE_AGREES,
+        "dates of birth equal; for a year-only source date, the same year",
+        _dates_agree,
+    ),
+    Level(
+        DATE_SWAPPED,
+        "the register's date is the source date with day and month exchanged",
+        _dates_swapped,
+    ),
+)
+
+
+# 5. Fit and rank.
+@dataclass(frozen=True)
+class Fit:
+    """One way a candidate that is not excluded fits (a bullet of docs/ledger.md, "Fit and
+    rank"): its name level is one of ``names`` and its date level is ``date``; with
+    ``needs_corroboration`` only when corroborated, with ``needs_full_date`` only when the
+    source gives a full date of birth (not the year alone)."""
+
+    rule: str
+    names: tuple[str, ...]
+    date: str
+    needs_corroboration: bool
+    needs_full_date: bool = False
+
+
+FITS: tuple[Fit, ...] = (
+    Fit(
+        "its name is exact and its date agrees",
+        (NAME_EXACT,),
+        DATE_AGREES,
+        needs_corroboration=False,
+    ),
+    Fit(
+        "corroborated: its name is folded and its date agrees",
+        (NAME_FOLDED,),
+        DATE_AGREES,
+        needs_corroboration=True,
+    ),
+    Fit(
+        "corroborated: its name is within a slip and the full dates of birth are equal "
+        "(a year-only source date never qualifies)",
+        (NAME_SLIP,),
+        DATE_AGREES,
+        needs_corroboration=True,
+        needs_full_date=True,
+    ),
+    Fit(
+        "corroborated: its name is exact or folded and its date is swapped",
+        (NAME_EXACT, NAME_FOLDED),
+        DATE_SWAPPED,
+        needs_corroboration=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RankKey:
+    """One key of the rank of fitting candidates: ``value`` (0 best) per pair, weighted so
+    the rank integer orders by the keys in turn; the smallest rank is best."""
+
+    rule: str
+    weight: int
+    value: Callable[[Comparison], np.ndarray] = field(repr=False, compare=False)
+
+
+RANK: tuple[RankKey, ...] = (
+    RankKey("corroborated before not corroborated", 100, lambda c: ~c.corroborated),
+    RankKey("then by name level (exact, folded, slip)", 10, lambda c: c.name_level),
+    RankKey("then by date level (agrees, swapped)", 1, lambda c: c.date_level),
+)
+
+#: Labels by level position, the last (no level) None: what lineage and the desk show.
+_NAME_LABELS = np.array([level.label for level in NAME_LEVELS] + [None], dtype=object)
+_DATE_LABELS = np.array([level.label for level in DATE_LEVELS] + [None], dtype=object)
+_NO_RANK = np.int64(1_000)  # rank of a candidate that does not fit
+
+
+def _position(levels: tuple[Level, ...], label: str) -> int:
+    return next(i for i, level in enumerate(levels) if level.label == label)
+
+
+# --- the steps ----------------------------------------------------------------------------
+def any_holds(levels: tuple[Level, ...], pairs: PairFrame) -> np.ndarray:
+    """Per pair, whether any of ``levels`` holds (exclusions, corroborations)."""
+    out = np.zeros(len(pairs), dtype=bool)
+    for level in levels:
+        out |= level.holds(pairs)
+    return out
+
+
+def first_level(levels: tuple[Level, ...], pairs: PairFrame) -> np.ndarray:
+    """Per pair, the position in ``levels`` of the first level that holds, or
+    ``len(levels)`` when none does (Splink's ``ElseLevel``)."""
+    out = np.full(len(pairs), len(levels), dtype=np.int8)
+    for position in reversed(range(len(levels))):  # a better level overwrites a worse
+        out[levels[position].holds(pairs)] = position
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per pair, the rule's verdict on it: ``contradicted`` (no candidate, or excluded),
+    ``corroborated``, the name and date levels (positions in ``NAME_LEVELS`` and
+    ``DATE_LEVELS``; their length when no level holds), and whether it ``fits``."""
+
+    contradicted: np.ndarray
+    corroborated: np.ndarray
+    name_level: np.ndarray
+    date_level: np.ndarray
+    fits: np.ndarray
+
+    @cached_property
+    def rank(self) -> np.ndarray:
+        """Per pair, the rank of a fitting pair by ``RANK`` (smallest best); ``_NO_RANK``
+        for one that does not fit."""
+        rank = sum(key.value(self).astype(np.int64) * key.weight for key in RANK)
+        return np.where(self.fits, rank, _NO_RANK)
+
+
+def _fits(
+    pairs: PairFrame, name_level: np.ndarray, date_level: np.ndarray, corroborated: np.ndarray
+) -> np.ndarray:
+    """Per pair, whether one of ``FITS`` holds (exclusion left aside)."""
+    full_date = pairs.from_person(~np.isnat(pairs.persons.dob))
+    out = np.zeros(len(pairs), dtype=bool)
+    for fit in FITS:
+        name_allowed = np.zeros(len(NAME_LEVELS) + 1, dtype=bool)  # by level position
+        name_allowed[[_position(NAME_LEVELS, label) for label in fit.names]] = True
+        holds = name_allowed[name_level] & (date_level == _position(DATE_LEVELS, fit.date))
+        if fit.needs_corroboration:
+            holds &= corroborated
+        if fit.needs_full_date:
+            holds &= full_date
+        out |= holds
+    return out
+
+
+def compare(pairs: PairFrame) -> Comparison:
+    """Evaluate the rule's tables over the pair frame: exclusion, corroboration, name
+    level, date level, then fit and rank (docs/ledger.md, "The levels, in order")."""
+    contradicted = ~pairs.same_sex | any_holds(EXCLUSIONS, pairs)
+    corroborated = any_holds(CORROBORATIONS, pairs)
+    name_level = first_level(NAME_LEVELS, pairs)
+    date_level = first_level(DATE_LEVELS, pairs)
+    fits = ~contradicted & _fits(pairs, name_level, date_level, corroborated)
+    return Comparison(contradicted, corroborated, name_level, date_level, fits)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Per person: the verdict (exactly one of ``linked``, ``ambiguous``, ``none``); per
+    pair, whether it fits with the person's best rank."""
+
+    linked: np.ndarray
+    ambiguous: np.ndarray
+    none: np.ndarray
+    holds_best: np.ndarray
+
+
+def decide(pairs: PairFrame, comparison: Comparison) -> Decision:
+    """The verdict (docs/ledger.md, "The verdict"): ``LINK_AMBIGUOUS`` when the answer was
+    cut or two or more fitting candidates share the best rank; else ``LINKED`` when one
+    holds it; else ``LINK_NONE``."""
+    n_persons = len(pairs.pairs_per_person)
     best = np.full(n_persons, _NO_RANK, dtype=np.int64)
-    with_pairs = np.flatnonzero(n_per_person)
-    if len(with_pairs):
-        best[with_pairs] = np.minimum.reduceat(rank, first_pair[with_pairs])
-    holds_best = fits & (rank == best[p_idx])
-    n_best = np.bincount(p_idx[holds_best], minlength=n_persons)
-    person_cut = has_q & (cut[q_safe] if n_queries else False)
-    ambiguous = person_cut | (n_best >= 2)
+    with_pairs = np.flatnonzero(pairs.pairs_per_person)
+    if len(with_pairs):  # pairs are grouped by person
+        best[with_pairs] = np.minimum.reduceat(comparison.rank, pairs.first_pair[with_pairs])
+    holds_best = comparison.fits & (comparison.rank == pairs.from_person(best))
+    n_best = np.bincount(pairs.person_row[holds_best], minlength=n_persons)
+    ambiguous = pairs.cut | (n_best >= 2)
     linked = ~ambiguous & (n_best == 1)
-    none = ~ambiguous & ~linked
+    return Decision(linked, ambiguous, ~ambiguous & ~linked, holds_best)
 
-    # The linked pair of each linked person.
-    link_pair = np.flatnonzero(holds_best & linked[p_idx])
-    link_person, link_row = p_idx[link_pair], c_idx[link_pair]
-    lvl_of = np.full(n_persons, _LVL_NONE, dtype=np.int8)
-    lvl_of[link_person] = name_lvl[link_pair]
-    dlvl_of = np.full(n_persons, _DATE_NONE, dtype=np.int64)
-    dlvl_of[link_person] = date_lvl[link_pair]
-    corr_of = np.zeros(n_persons, dtype=bool)
-    corr_of[link_person] = corroborated[link_pair]
+
+def linked_verdicts(
+    persons: pd.DataFrame,
+    cands: pd.DataFrame,
+    pairs: PairFrame,
+    comparison: Comparison,
+    decision: Decision,
+) -> pd.DataFrame:
+    """``VERDICT_COLUMNS`` for persons without an ID: the verdict's code, and for a linked
+    person the linked ID, the levels it linked on and, when its name agrees folded,
+    ``NAME_DIACRITICS`` with the register's spelling as ``loaded_name``."""
+    n_persons, linked = len(persons), decision.linked
+    link_pair = np.flatnonzero(decision.holds_best & pairs.from_person(linked))
+    link_person, link_row = pairs.person_row[link_pair], pairs.candidate_row[link_pair]
+    name_level = np.full(n_persons, len(NAME_LEVELS), dtype=np.int8)
+    name_level[link_person] = comparison.name_level[link_pair]
+    date_level = np.full(n_persons, len(DATE_LEVELS), dtype=np.int8)
+    date_level[link_person] = comparison.date_level[link_pair]
+    corroborated = pd.array(np.zeros(n_persons, dtype=bool), dtype="boolean")
+    corroborated[link_person] = comparison.corroborated[link_pair]
+    corroborated[~linked] = pd.NA
     loaded_id = np.full(n_persons, None, dtype=object)
     loaded_id[link_person] = cands["so_dinh_danh"].take(link_row).to_numpy(dtype=object)
-    diacritics = linked & (lvl_of == _LVL_FOLDED)
+    diacritics = linked & (name_level == _position(NAME_LEVELS, NAME_FOLDED))
     loaded_name = persons["full_name"].to_numpy(dtype=object).copy()
-    reg_name = np.full(n_persons, None, dtype=object)
-    reg_name[link_person] = cands["ho_ten"].take(link_row).to_numpy(dtype=object)
-    loaded_name[diacritics] = reg_name[diacritics]
-
+    register_name = np.full(n_persons, None, dtype=object)
+    register_name[link_person] = cands["ho_ten"].take(link_row).to_numpy(dtype=object)
+    loaded_name[diacritics] = register_name[diacritics]
     bits = (
         np.where(linked, _BIT[model.LINKED], 0)
-        | np.where(ambiguous, _BIT[model.LINK_AMBIGUOUS], 0)
-        | np.where(none, _BIT[model.LINK_NONE], 0)
+        | np.where(decision.ambiguous, _BIT[model.LINK_AMBIGUOUS], 0)
+        | np.where(decision.none, _BIT[model.LINK_NONE], 0)
         | np.where(diacritics, _BIT[model.NAME_DIACRITICS], 0)
     )
-    corr_arr = pd.array(corr_of, dtype="boolean")
-    corr_arr[~linked] = pd.NA
-    verdicts = _verdict_frame(
+    return _verdict_frame(
         persons,
         bits,
         loaded_id,
         loaded_name,
-        name_level=_NAME_LEVELS[lvl_of],
-        date_level=_DATE_LEVELS[dlvl_of],
-        corroborated=corr_arr,
+        name_level=_NAME_LABELS[name_level],
+        date_level=_DATE_LABELS[date_level],
+        corroborated=corroborated,
     )
 
-    # Candidates of ambiguous persons the record does not contradict, scored for humans.
-    show = np.flatnonzero(ambiguous[p_idx] & same_sex & ~excluded)
-    amb = _ambiguous_frame(
-        persons,
-        cands,
-        show,
-        p_idx,
-        c_idx,
-        vocab,
-        (a, b, pm[p_idx], cm[c_idx], pfa[p_idx], cfa[c_idx]),
-        name_lvl,
-        date_lvl,
-        corroborated,
-        fits,
-        holds_best,
-        rank,
-        (year[p_idx] == ry[c_idx]),
-        is_birth,
-    )
-    return verdicts, amb
+
+def link(
+    persons_without_id: pd.DataFrame, candidates: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Apply the linkage rule (docs/ledger.md, "Linking a person without an ID") to each
+    person without an ID: ``pair_candidates`` → ``compare`` (``EXCLUSIONS``,
+    ``CORROBORATIONS``, ``NAME_LEVELS``, ``DATE_LEVELS``, ``FITS``, ``RANK``) → ``decide``
+    → ``linked_verdicts`` and ``ambiguous_candidates``.
+
+    ``persons_without_id`` has ``PERSON_COLUMNS`` and a ``ref`` column naming its ``match``
+    query (computed with ``build_match_queries`` when absent); ``candidates`` is the
+    ``match`` answer (``CANDIDATE_COLUMNS``). Returns ``(verdicts, ambiguous)``:
+    ``VERDICT_COLUMNS`` indexed like the input, and ``AMBIGUOUS_COLUMNS`` listing each
+    ambiguous person's candidates that the record does not contradict, scored for the
+    people who choose later.
+    """
+    persons = persons_without_id
+    if not len(persons):
+        return _empty_verdicts(), _empty_ambiguous()
+    if "ref" not in persons.columns:
+        persons = persons.assign(ref=build_match_queries(persons)[1])
+    cands = candidates if len(candidates) else pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
+    pairs = pair_candidates(persons, cands)
+    comparison = compare(pairs)
+    decision = decide(pairs, comparison)
+    verdicts = linked_verdicts(persons, cands, pairs, comparison, decision)
+    return verdicts, ambiguous_candidates(persons, cands, pairs, comparison, decision)
 
 
+# --- the candidates of an ambiguous person, for the review desk ---------------------------
 def _jw(vocab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Jaro-Winkler similarity of folded names per pair (0 where a side is absent)."""
     out = np.zeros(len(a), dtype=np.float64)
@@ -687,57 +1107,74 @@ def _jw(vocab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ambiguous_frame(
-    persons: pd.DataFrame,
-    cands: pd.DataFrame,
-    show: np.ndarray,
-    p_idx: np.ndarray,
-    c_idx: np.ndarray,
-    vocab: np.ndarray,
-    folded: tuple[np.ndarray, ...],
-    name_lvl: np.ndarray,
-    date_lvl: np.ndarray,
-    corroborated: np.ndarray,
-    fits: np.ndarray,
-    holds_best: np.ndarray,
-    rank: np.ndarray,
-    same_year: np.ndarray,
-    is_birth: np.ndarray,
-) -> pd.DataFrame:
-    """The candidate list of ambiguous persons with a similarity score to order them.
+def _scores(pairs: PairFrame, comparison: Comparison, show: np.ndarray) -> np.ndarray:
+    """The similarity score of the pairs ``show``, to order candidates for humans (never
+    changes a verdict):
 
     score = 0.6 x name (Jaro-Winkler on folded names) + 0.25 x date (1 agrees, 0.8 swapped,
     0.5 same year) + 0.15 x context (births: mean Jaro-Winkler of the parents both sides
     give; deaths: 1 when dead on the same date; else 0.5).
     """
-    if not len(show):
-        return _empty_ambiguous()
-    a, b, ma, mb, fa, fb = (x[show] for x in folded)
-    name_sim = _jw(vocab, a, b)
+    person_rows, candidate_rows = pairs.person_row[show], pairs.candidate_row[show]
+    person, candidate = pairs.persons, pairs.candidates
+
+    def similarity(
+        person_codes: np.ndarray, candidate_codes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        person_code, candidate_code = person_codes[person_rows], candidate_codes[candidate_rows]
+        given = (person_code >= 0) & (candidate_code >= 0)
+        return _jw(pairs.vocab, person_code, candidate_code), given
+
+    name_sim, _ = similarity(person.folded, candidate.folded)
+    date_level = comparison.date_level[show]
     date_sim = np.select(
-        [date_lvl[show] == _DATE_AGREE, date_lvl[show] == _DATE_SWAP, same_year[show]],
+        [
+            date_level == _position(DATE_LEVELS, DATE_AGREES),
+            date_level == _position(DATE_LEVELS, DATE_SWAPPED),
+            person.year[person_rows] == candidate.year[candidate_rows],
+        ],
         [1.0, 0.8, 0.5],
         0.0,
     )
-    m_ok, f_ok = (ma >= 0) & (mb >= 0), (fa >= 0) & (fb >= 0)
-    parents = (_jw(vocab, ma, mb) + _jw(vocab, fa, fb)) / np.maximum(m_ok + f_ok.astype(int), 1)
+    mother_sim, mother_given = similarity(person.mother, candidate.mother)
+    father_sim, father_given = similarity(person.father, candidate.father)
+    parents = (mother_sim + father_sim) / np.maximum(mother_given + father_given.astype(int), 1)
+    is_birth = person.kind[person_rows] == _BIRTH
     context = np.where(
-        is_birth[show] & (m_ok | f_ok), parents, np.where(corroborated[show], 1.0, 0.5)
+        is_birth & (mother_given | father_given),
+        parents,
+        np.where(comparison.corroborated[show], 1.0, 0.5),
     )
-    score = np.round(0.6 * name_sim + 0.25 * date_sim + 0.15 * context, 4)
-    rows = c_idx[show]
+    return np.round(0.6 * name_sim + 0.25 * date_sim + 0.15 * context, 4)
+
+
+def ambiguous_candidates(
+    persons: pd.DataFrame,
+    cands: pd.DataFrame,
+    pairs: PairFrame,
+    comparison: Comparison,
+    decision: Decision,
+) -> pd.DataFrame:
+    """``AMBIGUOUS_COLUMNS``: the candidates of each ambiguous person that the record does
+    not contradict, ordered by fits, rank, then score (``candidate_order`` 1 first)."""
+    show = np.flatnonzero(pairs.from_person(decision.ambiguous) & ~comparison.contradicted)
+    if not len(show):
+        return _empty_ambiguous()
+    person_rows, rows = pairs.person_row[show], pairs.candidate_row[show]
+
+    def obj(values: np.ndarray) -> pd.Series:
+        return pd.Series(values, dtype=object)
+
     frame = pd.DataFrame(
         {
-            "_p": p_idx[show],
-            "_fits": ~fits[show],
-            "_rank": rank[show],
-            "source_key": pd.Series(
-                persons["source_key"].to_numpy(dtype=object)[p_idx[show]], dtype=object
-            ),
-            "role": pd.Series(persons["role"].to_numpy(dtype=object)[p_idx[show]], dtype=object),
+            "_p": person_rows,
+            "_fits": ~comparison.fits[show],
+            "_rank": comparison.rank[show],
+            "source_key": obj(persons["source_key"].to_numpy(dtype=object)[person_rows]),
+            "role": obj(persons["role"].to_numpy(dtype=object)[person_rows]),
             "candidate_order": 0,
             **{
-                col: pd.Series(_col(cands, col).take(rows).to_numpy(dtype=object), dtype=object)
+                col: obj(_col(cands, col).take(rows).to_numpy(dtype=object))
                 for col in (
                     "so_dinh_danh",
                     "ho_ten",
@@ -747,12 +1184,12 @@ def _ambiguous_frame(
                     "ngay_chet",
                 )
             },
-            "name_level": pd.Series(_NAME_LEVELS[name_lvl[show]], dtype=object),
-            "date_level": pd.Series(_DATE_LEVELS[date_lvl[show]], dtype=object),
-            "corroborated": corroborated[show],
-            "fits": fits[show],
-            "best": holds_best[show],
-            "score": score,
+            "name_level": obj(_NAME_LABELS[comparison.name_level[show]]),
+            "date_level": obj(_DATE_LABELS[comparison.date_level[show]]),
+            "corroborated": comparison.corroborated[show],
+            "fits": comparison.fits[show],
+            "best": decision.holds_best[show],
+            "score": _scores(pairs, comparison, show),
         }
     )
     frame = frame.sort_values(

@@ -1,7 +1,7 @@
 """Reconciliation against the register: ID checks and the contract's linkage rule.
 
 Hand-made cases, one or more per branch of the rule ("Linking a person without an ID" in
-contracts/README.md), through an in-memory register that answers ``match`` the way the
+docs/ledger.md), through an in-memory register that answers ``match`` the way the
 contract describes (same sex; same folded name and year, or same date and at most two
 true-Damerau-Levenshtein slips; at most 50 candidates).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -21,13 +22,27 @@ from hotich.reconcile import (
     AMBIGUOUS_COLUMNS,
     CANDIDATE_COLUMNS,
     CITIZEN_COLUMNS,
+    CORROBORATIONS,
+    DATE_LEVELS,
+    EXCLUSIONS,
+    FITS,
     MAX_CANDIDATES,
+    NAME_LEVELS,
+    RANK,
     VERDICT_COLUMNS,
+    Comparison,
+    Level,
+    PairFrame,
     _slip_distance,
+    any_holds,
     build_match_queries,
     check_ids,
+    compare,
+    decide,
+    first_level,
     link,
     merge_record_verdicts,
+    pair_candidates,
     reconcile,
 )
 
@@ -510,6 +525,182 @@ def test_other_sex_row_is_no_candidate() -> None:
     rows = [{"ref": "r", **citizen(ID1)}, {"ref": "r", **citizen(ID2, sex="Nữ")}]
     v, _ = link(src, pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS)))
     assert (only(v)["reasons"], only(v)["loaded_personal_id"]) == ([model.LINKED], ID1)
+
+
+# --- linkage: the rule's tables -----------------------------------------------------------
+def _pairs(*rows: tuple[dict, dict]) -> PairFrame:
+    """A pair frame with one pair per (person, citizen) row, in that order."""
+    people = persons(*(p for p, _ in rows)).assign(ref=[f"r{i}" for i in range(len(rows))])
+    cands = pd.DataFrame(
+        [{"ref": f"r{i}", **c} for i, (_, c) in enumerate(rows)], columns=list(CANDIDATE_COLUMNS)
+    )
+    pairs = pair_candidates(people, cands)
+    assert pairs.person_row.tolist() == pairs.candidate_row.tolist() == list(range(len(rows)))
+    return pairs
+
+
+def _holds(levels: tuple[Level, ...], pairs: PairFrame) -> dict[str, list[bool]]:
+    return {level.label: level.holds(pairs).tolist() for level in levels}
+
+
+def test_level_tables_read_like_the_ledger() -> None:
+    for title, levels in (
+        ("exclusions", EXCLUSIONS),
+        ("corroborations", CORROBORATIONS),
+        ("name levels", NAME_LEVELS),
+        ("date levels", DATE_LEVELS),
+    ):
+        print(f"{title}:", *(f"  {lvl.label}: {lvl.rule}" for lvl in levels), sep="\n")
+        labels = [level.label for level in levels]
+        assert len(set(labels)) == len(labels) and all(level.rule for level in levels)
+    print("fits:", *(f"  {fit.rule}" for fit in FITS), sep="\n")
+    print("rank:", *(f"  {key.rule} (x{key.weight})" for key in RANK), sep="\n")
+    # The labels lineage and the review desk show, best first.
+    assert [level.label for level in NAME_LEVELS] == ["exact", "folded", "slip"]
+    assert [level.label for level in DATE_LEVELS] == ["agrees", "swapped"]
+    # Every name and date level is used by some way of fitting, and only those.
+    assert {label for fit in FITS for label in fit.names} == {lvl.label for lvl in NAME_LEVELS}
+    assert {fit.date for fit in FITS} == {level.label for level in DATE_LEVELS}
+    # Only an exact name with an agreeing date fits without corroboration.
+    assert [(f.names, f.date) for f in FITS if not f.needs_corroboration] == [
+        (("exact",), "agrees")
+    ]
+
+
+def test_rank_orders_corroborated_then_name_then_date() -> None:
+    combos = [(c, n, d) for c in (True, False) for n in range(3) for d in range(2)]
+    corroborated, name_level, date_level = (np.array(x) for x in zip(*combos, strict=True))
+    comparison = Comparison(
+        contradicted=np.zeros(len(combos), dtype=bool),
+        corroborated=corroborated,
+        name_level=name_level.astype(np.int8),
+        date_level=date_level.astype(np.int8),
+        fits=np.ones(len(combos), dtype=bool),
+    )
+    # combos are listed in the ledger's order: the rank must be strictly increasing.
+    assert (np.diff(comparison.rank) > 0).all()
+    assert comparison.rank.tolist()[:3] == [0, 1, 10]  # docs/ledger.md's integer
+    not_fitting = replace(comparison, fits=np.zeros(len(combos), dtype=bool))
+    assert (not_fitting.rank > comparison.rank.max()).all()
+
+
+def test_name_levels_hold_as_labelled() -> None:
+    src = person(name="Nguyễn Văn An")
+    pairs = _pairs(
+        (src, citizen(ID1, "nguyễn  văn AN")),  # exact form equal
+        (src, citizen(ID1, "Nguyen Van An")),  # equal folded only
+        (src, citizen(ID1, "Nguyễn Văn Anh")),  # one slip (added)
+        (src, citizen(ID1, "Nguyễn Văn Na")),  # one slip (neighbours swapped)
+        (src, citizen(ID1, "Nguyễn Văn Anhh")),  # two slips
+        (dict(src, full_name=None), citizen(ID1, "Nguyễn Văn An")),  # no name
+    )
+    assert _holds(NAME_LEVELS, pairs) == {
+        "exact": [True, False, False, False, False, False],
+        "folded": [True, True, False, False, False, False],
+        "slip": [False, False, True, True, False, False],
+    }
+    assert first_level(NAME_LEVELS, pairs).tolist() == [0, 1, 2, 2, 3, 3]
+
+
+def test_date_levels_hold_as_labelled() -> None:
+    pairs = _pairs(
+        (person(dob="2020-03-05"), citizen(ID1, dob="2020-03-05")),  # equal
+        (person(dob="2020-03-05"), citizen(ID1, dob="2020-05-03")),  # day and month swapped
+        (person(dob="2020-03-05"), citizen(ID1, dob="2020-07-09")),  # same year only
+        (person(dob="2020-03-05"), citizen(ID1, dob="2021-05-03")),  # swapped, other year
+        (person(dob="2020-04-04"), citizen(ID1, dob="2020-04-04")),  # swaps to itself
+        (person(dob="2020-03-25"), citizen(ID1, dob="2020-03-25")),  # no month 25
+        (person(dob="2020"), citizen(ID1, dob="2020-06-01")),  # year-only, same year
+        (person(dob="2020"), citizen(ID1, dob="2019-06-01")),  # year-only, other year
+    )
+    assert _holds(DATE_LEVELS, pairs) == {
+        "agrees": [True, False, False, False, True, True, True, False],
+        "swapped": [False, True, False, False, False, False, False, False],
+    }
+    assert first_level(DATE_LEVELS, pairs).tolist() == [0, 1, 2, 2, 0, 0, 0, 2]
+
+
+def test_exclusions_hold_as_labelled() -> None:
+    death = person("260:death:1", record_type="death", death="2020-12-01")
+    marriage = person("260:marriage:1", record_type="marriage", role="husband")
+    mai = "Trần Thị Mai"
+    pairs = _pairs(
+        (person(mother=mai), citizen(ID1, mother="Lê Thị Hồng")),  # mother contradicts
+        (person(mother=mai), citizen(ID1, mother="Trần Thị Mia")),  # one slip: no
+        (person(mother=mai), citizen(ID1)),  # one side only: no
+        (person(father="Nguyễn Văn Bình"), citizen(ID1, father="Phạm Văn Cường")),
+        (dict(death, mother_name=mai), citizen(ID1, mother="Lê Thị Hồng", status="da_chet")),
+        (death, citizen(ID1, status="con_song")),  # death, register alive
+        (person(), citizen(ID1, status="con_song")),  # birth, alive: no
+        (death, citizen(ID1, status="da_chet", died="2020-11-30")),  # dead another day
+        (death, citizen(ID1, status="da_chet", died="2020-12-01")),  # dead that day: no
+        (death, citizen(ID1, status="da_chet")),  # no register date of death: no
+        (person(), citizen(ID1, status="da_chet", died="2021-01-09")),  # before REG
+        (person(), citizen(ID1, status="da_chet", died=REG)),  # on REG: no
+        (marriage, citizen(ID1, status="da_chet", died="2000-01-01")),
+    )
+    F, T = False, True
+    assert _holds(EXCLUSIONS, pairs) == {
+        "parent_contradicts": [T, F, F, T, F, F, F, F, F, F, F, F, F],
+        "alive_at_death": [F, F, F, F, F, T, F, F, F, F, F, F, F],
+        "died_another_day": [F, F, F, F, F, F, F, T, F, F, F, F, F],
+        "died_before_registration": [F, F, F, F, F, F, F, F, F, F, T, F, T],
+    }
+    assert any_holds(EXCLUSIONS, pairs).tolist() == [T, F, F, T, F, T, F, T, F, F, T, F, T]
+
+
+def test_corroborations_hold_as_labelled() -> None:
+    death = person("260:death:1", record_type="death", death="2020-12-01")
+    mai, binh = "Trần Thị Mai", "Nguyễn Văn Bình"
+    pairs = _pairs(
+        (person(mother=mai), citizen(ID1, mother=mai)),  # mother agrees
+        (person(mother=mai), citizen(ID1, mother="Trần Thị Mia")),  # within a slip
+        (person(mother=mai), citizen(ID1)),  # one side only: no
+        (person(father=binh), citizen(ID1, father=binh)),  # the father alone: no
+        (person(mother=mai, father=binh), citizen(ID1, mother=mai, father=binh)),
+        (person(mother=mai, father=binh), citizen(ID1, mother=mai)),  # one father: yes
+        (person(mother=mai, father=binh), citizen(ID1, mother=mai, father="Phạm Văn Cường")),
+        (dict(death, mother_name=mai), citizen(ID1, mother=mai, status="da_chet")),  # no
+        (death, citizen(ID1, status="da_chet", died="2020-12-01")),  # dead that day
+        (death, citizen(ID1, status="da_chet")),  # no register date: no
+        (death, citizen(ID1, status="con_song", died="2020-12-01")),  # alive: no
+        (
+            person("m", record_type="marriage", role="wife", sex="Nữ", mother=mai),
+            citizen(ID1, sex="Nữ", mother=mai),
+        ),  # a spouse never
+    )
+    F, T = False, True
+    assert _holds(CORROBORATIONS, pairs) == {
+        "parents_agree": [T, T, F, F, T, T, F, F, F, F, F, F],
+        "dead_on_the_day": [F, F, F, F, F, F, F, F, T, F, F, F],
+    }
+
+
+def test_compare_and_decide_on_one_frame() -> None:
+    # Person 0: exact + agrees (fits alone). Person 1: two namesakes (a tie). Person 2: a
+    # folded name without corroboration (does not fit) and an other-sex row.
+    people = persons(person("a:1"), person("a:2"), person("a:3", name="Nguyen Van An"))
+    people = people.assign(ref=["r0", "r1", "r2"])
+    rows = [("r0", citizen(ID1)), ("r1", citizen(ID1)), ("r1", citizen(ID2))]
+    rows += [("r2", citizen(ID3)), ("r2", citizen(ID2, sex="Nữ"))]
+    cands = pd.DataFrame([{"ref": r, **c} for r, c in rows], columns=list(CANDIDATE_COLUMNS))
+    pairs = pair_candidates(people, cands)
+    comparison = compare(pairs)
+    pair = list(
+        zip(
+            pairs.person_row.tolist(),
+            cands["so_dinh_danh"].take(pairs.candidate_row).tolist(),
+            strict=True,
+        )
+    )
+    contradicted = dict(zip(pair, comparison.contradicted.tolist(), strict=True))
+    fits = dict(zip(pair, comparison.fits.tolist(), strict=True))
+    assert [key for key, value in contradicted.items() if value] == [(2, ID2)]  # other sex
+    assert [key for key, value in fits.items() if value] == [(0, ID1), (1, ID1), (1, ID2)]
+    decision = decide(pairs, comparison)
+    assert decision.linked.tolist() == [True, False, False]
+    assert decision.ambiguous.tolist() == [False, True, False]
+    assert decision.none.tolist() == [False, False, True]
 
 
 # --- queries ------------------------------------------------------------------------------
