@@ -274,13 +274,8 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
 
 # --- reasons ------------------------------------------------------------------------------
 def _reason_lists(bits: np.ndarray) -> list[list[str]]:
-    """Sorted reason lists from bit masks (one fresh list per row)."""
-    uniq, inverse = np.unique(bits, return_inverse=True)
-    tables = [tuple(c for c in _CODES if int(u) & int(_BIT[c])) for u in uniq]
-    per_row = np.empty(len(tables), dtype=object)
-    for i, entry in enumerate(tables):  # one per distinct set of codes (a handful)
-        per_row[i] = entry
-    return list(map(list, per_row[inverse]))  # C-level loop; a fresh list per row
+    """Sorted reason lists from this module's bit masks (one fresh list per row)."""
+    return model.reason_lists(bits, _CODES)
 
 
 def _verdict_frame(
@@ -290,7 +285,7 @@ def _verdict_frame(
     loaded_name: np.ndarray,
     name_level: np.ndarray | None = None,
     date_level: np.ndarray | None = None,
-    corroborated: pd.array | None = None,
+    corroborated: pd.api.extensions.ExtensionArray | None = None,
 ) -> pd.DataFrame:
     """Assemble the VERDICT_COLUMNS frame, indexed like ``persons``."""
     n = len(persons)
@@ -344,7 +339,9 @@ def _citizens_of(
     def reg(col: str) -> pd.Series:
         values = _col(citizens, col).to_numpy(dtype=object)
         picked = values[take] if len(values) else np.full(len(ids), None, dtype=object)
-        return pd.Series(np.where(found, picked, None), dtype=object)
+        out = np.full(len(ids), None, dtype=object)
+        out[found] = picked[found]
+        return pd.Series(out, dtype=object)
 
     return found, reg
 
@@ -442,8 +439,12 @@ def build_match_queries(persons_without_id: pd.DataFrame) -> tuple[pd.DataFrame,
         },
         columns=list(QUERY_COLUMNS),
     )
+    ref_of_person = np.full(len(person_q), None, dtype=object)
+    if len(refs):
+        asked = person_q >= 0
+        ref_of_person[asked] = np.asarray(refs, dtype=object)[person_q[asked]]
     person_refs = pd.Series(
-        np.where(person_q >= 0, refs[np.maximum(person_q, 0)] if len(refs) else None, None),
+        ref_of_person,
         index=persons.index,
         dtype=object,
     )
@@ -1295,15 +1296,13 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
         # Codes are unique per record after drop_duplicates, so the sum is the bitwise OR.
         summed = pd.Series(bit_of_code[codes]).groupby(exploded["k"].to_numpy()).sum()
         mask[summed.index.to_numpy()] = summed.to_numpy()
-    uniq, inverse = np.unique(mask, return_inverse=True)
-    sorted_names = names[order]
-    tables = [tuple(str(c) for i, c in enumerate(sorted_names) if int(m) >> i & 1) for m in uniq]
-    per_row = np.empty(len(tables), dtype=object)
-    for i, entry in enumerate(tables):  # one per distinct set of codes (a handful)
-        per_row[i] = entry
-    reasons = list(map(list, per_row[inverse]))
-    review = np.array([bool(model.REVIEW_CODES.intersection(t)) for t in tables], dtype=bool)
-    review = review[inverse] if len(uniq) else np.zeros(0, dtype=bool)
+    sorted_names = [str(c) for c in names[order]]
+    reasons = model.reason_lists(mask, sorted_names)
+    review_bits = sum(
+        (int(np.int64(1) << i) for i, c in enumerate(sorted_names) if c in model.REVIEW_CODES),
+        0,
+    )
+    review = (mask & np.int64(review_bits)) != 0
     # The subject's ID of a loaded birth/death; None for marriages (no 'subject' role).
     subject = pv["role"].to_numpy(dtype=object) == model.ROLE_SUBJECT
     pid = np.full(len(key_uniques), None, dtype=object)
