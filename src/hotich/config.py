@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,16 +20,14 @@ from hotich.model import BATCH_GET_MAX_IDS, MATCH_MAX_QUERIES, Flavor
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
-def project_dir(env: dict[str, str] | None = None) -> Path:
+def project_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where the project's files are: ``include/`` (SQL, config, contracts), ``expectations/``.
 
     ``HOTICH_PROJECT_DIR`` when set (the compose image: ``/opt/airflow``); else the source
     tree this package is installed from in development (``pip install -e .``); else the
     working directory. ``docs/decisions/0001-layout.md`` says why the files stay there.
     """
-    given = (
-        env.get("HOTICH_PROJECT_DIR") if env is not None else os.environ.get("HOTICH_PROJECT_DIR")
-    )
+    given = (os.environ if env is None else env).get("HOTICH_PROJECT_DIR")
     if given:
         return Path(given)
     source_tree = Path(__file__).resolve().parents[2]

@@ -29,6 +29,12 @@ def loggable(text: object) -> str:
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), str(text))
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, or its type's name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def incident_kind(exc: BaseException | None) -> str:
     """The kind of the first :class:`IncidentError` in ``exc`` and its causes, outermost first."""
     seen: set[int] = set()

@@ -2,7 +2,8 @@
 
 Each stage reads what the previous one wrote into the district's work folder
 (``<data_dir>/runs/<run_id>/<district>/``) and writes its own result there, so that the
-DAG passes only paths through XCom and a retried task starts from its stage's input.
+DAG passes only the district and counts through XCom (docs/decisions/0002) and a retried
+task starts from its stage's input.
 The DAG (``dags/hotich_reconcile.py``) and the benchmarks share these functions; none
 of them knows Airflow.
 """
@@ -24,7 +25,7 @@ import pandas as pd
 from hotich import normalize, reconcile, validate
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
-from hotich.errors import IncidentError, loggable
+from hotich.errors import IncidentError, first_line, loggable
 from hotich.extract import Extract, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
@@ -78,6 +79,13 @@ class NationalDatabaseUnavailable(IncidentError, RuntimeError):
     incident_kind = "national_database_down"
 
 
+def _unreachable(ctx: RunContext, exc: BaseException) -> NationalDatabaseUnavailable:
+    return NationalDatabaseUnavailable(
+        f"national database {masked(ctx.civil_status_uri)} cannot be reached: "
+        f"{loggable(first_line(exc))}"
+    )
+
+
 def connect(ctx: RunContext):
     """A psycopg2 connection to the national civil-status database."""
     import psycopg2
@@ -85,10 +93,7 @@ def connect(ctx: RunContext):
     try:
         return pg_connect(ctx.civil_status_uri)
     except psycopg2.OperationalError as exc:
-        raise NationalDatabaseUnavailable(
-            f"national database {masked(ctx.civil_status_uri)} cannot be reached: "
-            f"{loggable(_first_line(exc))}"
-        ) from exc
+        raise _unreachable(ctx, exc) from exc
 
 
 def prepare_database(ctx: RunContext) -> list[str]:
@@ -104,17 +109,9 @@ def prepare_database(ctx: RunContext) -> list[str]:
         check_schema(engine, ctx.settings.sql_dir)
         return []
     except OperationalError as exc:
-        raise NationalDatabaseUnavailable(
-            f"national database {masked(ctx.civil_status_uri)} cannot be reached: "
-            f"{loggable(_first_line(exc.orig or exc))}"
-        ) from exc
+        raise _unreachable(ctx, exc.orig or exc) from exc
     finally:
         engine.dispose()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -498,7 +495,7 @@ def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         # The server went away mid-load: nothing was committed (one transaction).
         raise NationalDatabaseUnavailable(
             f"district {district_code}: the national database dropped the connection during"
-            f" the load; nothing was committed: {loggable(_first_line(exc))}"
+            f" the load; nothing was committed: {loggable(first_line(exc))}"
         ) from exc
     finally:
         conn.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pendulum
 from airflow.sdk import get_current_context, task
@@ -36,6 +36,12 @@ def run_context() -> pipeline.RunContext:
     )
 
 
+def _fail_without_retry(error: Exception) -> NoReturn:
+    """Fail the task for good (a retry cannot help); ``error`` stays the cause, so the
+    incident keeps its kind."""
+    raise AirflowFailException(str(error)) from error
+
+
 def _district(entry: dict[str, Any]) -> District:
     return District(
         code=entry["code"],
@@ -48,7 +54,8 @@ def _district(entry: dict[str, Any]) -> District:
 
 @task
 def plan_districts() -> list[dict[str, Any]]:
-    """Read the districts file, migrate the national database, list the districts to run."""
+    """Read the districts file, check the national database's schema (migrate it in local
+    runs: ``HOTICH_MIGRATE_ON_RUN``), list the districts to run."""
     ctx = run_context()
     districts = load_districts(ctx.settings.districts_file)
     applied = pipeline.prepare_database(ctx)
@@ -136,12 +143,10 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     from hotich.report import RunIncomplete, run_report
 
     if planned is None:  # plan_districts failed: its own incident says why
-        not_planned = RunIncomplete(["every district (plan_districts failed)"])
-        raise AirflowFailException(str(not_planned)) from not_planned
+        _fail_without_retry(RunIncomplete(["every district (plan_districts failed)"]))
     ctx = run_context()
     summary = run_report(ctx, [d["code"] for d in planned])
     log.info("run %s\n%s", ctx.run_id, summary["table"])
     if summary["unfinished"]:
-        incomplete = RunIncomplete(summary["unfinished"])
-        raise AirflowFailException(str(incomplete)) from incomplete
+        _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}

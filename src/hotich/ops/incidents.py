@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from hotich.errors import DEFAULT_KIND, incident_kind
+from hotich.errors import DEFAULT_KIND, first_line, incident_kind
 from hotich.model import mask_ids
 
 log = logging.getLogger("hotich.oncall")
@@ -106,9 +106,9 @@ def error_line(exc: BaseException | None) -> str:
     """``Type: first line`` of an exception, with personal IDs masked."""
     if exc is None:
         return "unknown error"
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return mask_ids(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
+    first = first_line(exc)
+    name = type(exc).__name__
+    return mask_ids(name if first == name else f"{name}: {first}")
 
 
 def report_incident(incident: Incident, webhook_uri: str | None) -> bool:
