@@ -1298,10 +1298,7 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
         mask[summed.index.to_numpy()] = summed.to_numpy()
     sorted_names = [str(c) for c in names[order]]
     reasons = model.reason_lists(mask, sorted_names)
-    review_bits = sum(
-        (int(np.int64(1) << i) for i, c in enumerate(sorted_names) if c in model.REVIEW_CODES),
-        0,
-    )
+    review_bits = sum(1 << i for i, c in enumerate(sorted_names) if c in model.REVIEW_CODES)
     review = (mask & np.int64(review_bits)) != 0
     # The subject's ID of a loaded birth/death; None for marriages (no 'subject' role).
     subject = pv["role"].to_numpy(dtype=object) == model.ROLE_SUBJECT
