@@ -10,9 +10,12 @@ a retry after the commit finds them unchanged and reads nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,8 @@ from typing import Any
 import pandas as pd
 import psycopg2
 
-from hotich.errors import IncidentError
-from hotich.model import Status
+from hotich.errors import IncidentError, loggable
+from hotich.model import LEGACY_ENCODING, VALUE_INVALID, Status, mask_ids
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,25 @@ class ConservationError(IncidentError, RuntimeError):
     incident_kind = "conservation"
 
 
+class LoadRefused(IncidentError, RuntimeError):
+    """The national database refused a value of the load (a data exception or a program
+    limit, not a lost connection); the transaction was rolled back.
+
+    The message holds the SQL state, PostgreSQL's primary message with quoted values
+    elided, and where (staging table and line, and the record's source key when a line
+    names one): never the DETAIL or CONTEXT lines, which quote the record itself.
+    """
+
+    incident_kind = "load_refused"
+
+    def __init__(
+        self, message: str, source_key: str | None = None, sql_state: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.source_key = source_key
+        self.sql_state = sql_state
+
+
 @dataclass
 class LoadBatch:
     """What one run learned about one district, ready to be written."""
@@ -99,6 +121,17 @@ class LoadBatch:
     workbook_files: list[dict[str, Any]] = field(default_factory=list)
     rejected_files: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+def batch_digest(verdicts: pd.DataFrame, state: str = "") -> str:
+    """A digest of a district's verdicts (source key, content hash, status) and extract
+    ``state`` (its JSON), stored in the run's summary: a retry of the load that finds it
+    there was committed already."""
+    rows = verdicts.sort_values("source_key")
+    joined = (rows["source_key"] + "\x1f" + rows["content_hash"] + "\x1f" + rows["status"]).str.cat(
+        sep="\x1e"
+    )
+    return hashlib.blake2b((state + "\x1d" + joined).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def pg_array(values: pd.Series) -> pd.Series:
@@ -138,10 +171,84 @@ def check_conservation(batch: LoadBatch) -> dict[str, int]:
     return {"extracted": batch.extracted, **counts}
 
 
+# SQL state classes of errors about a value of the load, not about the server or the
+# connection: 22 data exception, 23 integrity constraint (a NOT NULL of a staging table),
+# 54 program limit exceeded (a jsonb string over 2**28 - 1 bytes). Their DETAIL and
+# CONTEXT quote the row. The others (08 connection, 53 resources, 57 operator
+# intervention, ...) go on as what they are.
+_REFUSAL_CLASSES = ("22", "23", "54")
+_COPY_LINE = re.compile(r"COPY (\w+), line (\d+)")
+_QUOTED = re.compile(r'"[^"]*"')
+_STAGED = {
+    "stage_verdict": "verdicts",
+    "stage_registration": "registrations",
+    "stage_person": "persons",
+    "stage_candidate": "candidates",
+}
+
+
+def refusal(exc: psycopg2.Error, batch: LoadBatch) -> LoadRefused | None:
+    """The :class:`LoadRefused` that ``exc`` is, or None when it is not a refusal of a
+    value (a lost connection, a server in trouble)."""
+    code = exc.pgcode or ""
+    if not code.startswith(_REFUSAL_CLASSES):
+        return None
+    primary = _QUOTED.sub('"…"', exc.diag.message_primary or type(exc).__name__)
+    where, key = "in include/sql/load/apply.sql", None
+    if m := _COPY_LINE.search(exc.diag.context or ""):
+        table, line = m.group(1), int(m.group(2))
+        frame = getattr(batch, _STAGED.get(table, ""), None)
+        if isinstance(frame, pd.DataFrame) and 0 < line <= len(frame):
+            key = str(frame["source_key"].iloc[line - 1])
+            where = f"in {table}, line {line}: record {key}"
+        else:
+            where = f"in {table}, line {line}"
+    return LoadRefused(
+        f"district {batch.district_code}: the national database refused a value {where}"
+        f" (SQL state {code}: {loggable(mask_ids(primary))})",
+        key,
+        code,
+    )
+
+
+def quarantine_refused(batch: LoadBatch, source_key: str, sql_state: str) -> LoadBatch:
+    """``batch`` with the record the national database refused quarantined
+    ``VALUE_INVALID``: not loaded, its people and candidates dropped, its source record
+    replaced by a note (the district's source still holds it)."""
+    v = batch.verdicts
+    hit = v["source_key"] == source_key
+    verdicts = v.copy()
+    verdicts.loc[hit, "status"] = Status.QUARANTINED.value
+    verdicts.loc[hit, "reasons"] = pd.Series(
+        [sorted({VALUE_INVALID} | ({LEGACY_ENCODING} & set(r))) for r in v.loc[hit, "reasons"]],
+        index=v.index[hit],
+        dtype=object,
+    )
+    verdicts.loc[hit, "personal_id"] = None
+    verdicts.loc[hit, "source_record"] = json.dumps(
+        {"_not_kept": f"the national database refused this record (SQL state {sql_state})"}
+    )
+
+    def without(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["source_key"] != source_key] if not frame.empty else frame
+
+    return dataclasses.replace(
+        batch,
+        verdicts=verdicts,
+        registrations=without(batch.registrations),
+        persons=without(batch.persons),
+        candidates=without(batch.candidates),
+    )
+
+
 def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     """Write ``batch`` in one transaction on a psycopg2 connection; return the counts.
 
-    The caller owns the connection; this commits on success and rolls back on error.
+    The caller owns the connection; this commits on success and rolls back on error. A
+    value the database refuses raises :class:`LoadRefused` (naming the record when it
+    can), whose text quotes nothing of the record. ``recon.run_summary`` holds the
+    verdicts in ``recon.verdict`` for the run and district after the write, so that a
+    retry of a committed load counts nothing twice.
     """
     counts = check_conservation(batch)
     verdicts = batch.verdicts.assign(
@@ -156,6 +263,14 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     params = {"run_id": batch.run_id, "district_code": batch.district_code}
     try:
         with conn.cursor() as cur:
+            if done := _committed_before(cur, batch):
+                conn.rollback()
+                log.info(
+                    "district %s: this run's load was committed before (a retry after the"
+                    " commit): nothing written again",
+                    batch.district_code,
+                )
+                return done
             cur.execute((sql_dir / "load" / "stage.sql").read_text(encoding="utf-8"))
             copy_frame(cur, "stage_verdict", verdicts, STAGE_VERDICT_COLUMNS)
             copy_frame(cur, "stage_registration", registrations, REGISTRATION_COLUMNS)
@@ -175,20 +290,11 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
                     f"{sum(in_db.values())} verdicts in recon.verdict for run {batch.run_id}"
                 )
             cur.execute(
-                "INSERT INTO recon.run_summary"
-                " (run_id, district_code, extracted, loaded, review, quarantined, stats)"
-                " VALUES (%(run_id)s, %(district_code)s, %(extracted)s, %(loaded)s, %(review)s,"
-                " %(quarantined)s, %(stats)s)"
-                " ON CONFLICT (run_id, district_code) DO UPDATE SET"
-                " extracted = recon.run_summary.extracted + EXCLUDED.extracted,"
-                " loaded = recon.run_summary.loaded + EXCLUDED.loaded,"
-                " review = recon.run_summary.review + EXCLUDED.review,"
-                " quarantined = recon.run_summary.quarantined + EXCLUDED.quarantined,"
-                " stats = EXCLUDED.stats, finished_at = now()",
-                {**params, **counts, "stats": json.dumps(batch.stats, default=str)},
+                (sql_dir / "load" / "run_summary.sql").read_text(encoding="utf-8"),
+                {**params, "stats": json.dumps(batch.stats, default=str)},
             )
         conn.commit()
-    except Exception:
+    except Exception as exc:
         # A connection the server dropped cannot roll back (the server already did): the
         # error that happened is the one to raise, not "connection already closed".
         try:
@@ -196,6 +302,10 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
         except psycopg2.Error as rollback_error:
             log.warning("district %s: rollback failed too (%s)", batch.district_code,
                         type(rollback_error).__name__)  # fmt: skip
+        refused = refusal(exc, batch) if isinstance(exc, psycopg2.Error) else None
+        if refused is not None:
+            # Not "from exc": the driver's text quotes the record (DETAIL, CONTEXT).
+            raise refused from None
         raise
     log.info(
         "district %s: loaded %d, review %d, quarantined %d of %d extracted",
@@ -206,6 +316,23 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
         counts["extracted"],
     )
     return counts
+
+
+def _committed_before(cur, batch: LoadBatch) -> dict[str, int] | None:
+    """The counts of this run's committed load of the same verdicts, if there is one."""
+    if not batch.stats.get("batch"):
+        return None
+    cur.execute(
+        "SELECT extracted, loaded, review, quarantined FROM recon.run_summary"
+        " WHERE run_id = %s AND district_code = %s AND stats->>'batch' = %s",
+        (batch.run_id, batch.district_code, batch.stats["batch"]),
+    )
+    row = cur.fetchone()
+    return (
+        dict(zip(("extracted", "loaded", "review", "quarantined"), row, strict=True))
+        if row
+        else None
+    )
 
 
 def _save_extract_state(cur, batch: LoadBatch) -> None:

@@ -30,7 +30,14 @@ from hotich.extract import Extract, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
 from hotich.extract.workbook import WorkbookLimits, extract_workbook
-from hotich.load import LoadBatch, load_batch, read_sql
+from hotich.load import (
+    LoadBatch,
+    LoadRefused,
+    batch_digest,
+    load_batch,
+    quarantine_refused,
+    read_sql,
+)
 from hotich.migrate import check_schema, migrate
 from hotich.model import (
     DUPLICATE_ENTRY,
@@ -461,19 +468,19 @@ def load_frames(
     return registrations, persons
 
 
-def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
-    """Write the district's verdicts, loaded records and extract state in one transaction."""
-    started = time.monotonic()
+def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
+    """What this run learned about the district, from its work folder, ready to load."""
     work = ctx.workdir(district_code)
     records = pd.read_parquet(work / "validated.parquet")
     persons_path = work / "persons.parquet"
     person_verdicts = pd.read_parquet(persons_path) if persons_path.exists() else pd.DataFrame()
     candidates_path = work / "candidates.parquet"
     candidates = pd.read_parquet(candidates_path) if candidates_path.exists() else pd.DataFrame()
-    state = json.loads((work / "extract_state.json").read_text(encoding="utf-8"))
+    state_text = (work / "extract_state.json").read_text(encoding="utf-8")
+    state = json.loads(state_text)
     verdicts = record_verdicts(records, person_verdicts)
     registrations, persons = load_frames(records, verdicts, person_verdicts)
-    batch = LoadBatch(
+    return LoadBatch(
         run_id=ctx.run_id,
         district_code=district_code,
         extracted=len(records),
@@ -484,26 +491,55 @@ def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         watermarks=state["watermarks"],
         workbook_files=state["workbook_files"],
         rejected_files=state["rejected_files"],
-        stats={"read": state.get("read", 0)},
+        stats={"read": state.get("read", 0), "batch": batch_digest(verdicts, state_text)},
     )
-    import psycopg2
 
-    conn = connect(ctx)
-    try:
-        counts = load_batch(conn, batch, ctx.settings.sql_dir)
-    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-        # The server went away mid-load: nothing was committed (one transaction).
-        raise NationalDatabaseUnavailable(
-            f"district {district_code}: the national database dropped the connection during"
-            f" the load; nothing was committed: {loggable(first_line(exc))}"
-        ) from exc
-    finally:
-        conn.close()
+
+def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
+    """Write the district's verdicts, loaded records and extract state in one transaction
+    (a retry after the commit finds it done and writes nothing)."""
+    started = time.monotonic()
+    counts = _load_refusing(ctx, district_batch(ctx, district_code))
     return {
         "district_code": district_code,
         **counts,
         "load_seconds": round(time.monotonic() - started, 2),
     }
+
+
+# A load the national database refuses a record of is tried again with that record
+# quarantined (VALUE_INVALID), at most this many times: one bad record never holds back
+# the rest of its district (issue 15, defect 2), and a load refused record after record
+# is a bug to look at, not to go on with.
+MAX_REFUSED_RECORDS = 20
+
+
+def _load_refusing(ctx: RunContext, batch: LoadBatch) -> dict[str, int]:
+    """``load_batch`` on a new connection; each record the database refuses quarantined
+    and the load tried again (each try one transaction: only the last one commits)."""
+    import psycopg2
+
+    for _ in range(MAX_REFUSED_RECORDS + 1):
+        conn = connect(ctx)
+        try:
+            return load_batch(conn, batch, ctx.settings.sql_dir)
+        except LoadRefused as refused:
+            if refused.source_key is None:
+                raise
+            log.warning("%s; quarantined VALUE_INVALID, the load is tried again", refused)
+            batch = quarantine_refused(batch, refused.source_key, refused.sql_state or "")
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            # The server went away mid-load: nothing was committed (one transaction).
+            raise NationalDatabaseUnavailable(
+                f"district {batch.district_code}: the national database dropped the connection"
+                f" during the load; nothing was committed: {loggable(first_line(exc))}"
+            ) from exc
+        finally:
+            conn.close()
+    raise LoadRefused(
+        f"district {batch.district_code}: the national database refused more than"
+        f" {MAX_REFUSED_RECORDS} records of the load; nothing was committed"
+    )
 
 
 def _candidate_rows(candidates: pd.DataFrame) -> pd.DataFrame:

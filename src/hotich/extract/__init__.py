@@ -165,10 +165,41 @@ def content_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
     return pd.Series(digests, index=frame.index, dtype=object)
 
 
+# A source value longer than this is kept cut, with a note of how much was not kept, in
+# the record's columns and in its source record; its hash is of the whole value. Any value
+# this long breaks VALUE_INVALID's limit (255) anyway, and a whole one could exceed what
+# the national database stores in a jsonb string (2**28 - 1 bytes), or the memory of the
+# stages after extract (issue 15, defect 2).
+KEPT_CELL_CHARS = 4_096
+
+
+def cap_cells(frame: pd.DataFrame, limit: int = KEPT_CELL_CHARS) -> pd.DataFrame:
+    """``frame`` (text or None) with every value over ``limit`` characters cut to
+    ``limit`` and a note ``…[+N characters not kept]``; the frame itself when none is."""
+    long = {}
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s):
+            continue
+        lengths = s.str.len()
+        over = lengths > limit
+        if over.any():
+            cut = (
+                s[over].str.slice(0, limit)
+                + "…[+"
+                + (lengths[over] - limit).astype(int).astype(str)
+                + " characters not kept]"
+            )
+            long[col] = s.where(~over, cut)
+    return frame.assign(**long) if long else frame
+
+
 def raw_json(frame: pd.DataFrame) -> pd.Series:
-    """Each source row as a JSON object with its source column names (for quarantine)."""
+    """Each source row as a JSON object with its source column names (for quarantine);
+    values over :data:`KEPT_CELL_CHARS` are kept cut (:func:`cap_cells`)."""
     if frame.empty:
         return pd.Series([], index=frame.index, dtype=object)
+    frame = cap_cells(frame)
     lines = frame.to_json(orient="records", lines=True, force_ascii=False).splitlines()
     return pd.Series(lines, index=frame.index, dtype=object)
 
@@ -184,10 +215,12 @@ def to_canonical(
     hashes: pd.Series,
     raw: pd.Series,
 ) -> pd.DataFrame:
-    """Rename source columns to canonical ones and add the key columns."""
+    """Rename source columns to canonical ones and add the key columns; values over
+    :data:`KEPT_CELL_CHARS` are kept cut (``hashes`` are of the whole values)."""
     out = pd.DataFrame(index=text_rows.index, columns=list(RAW_COLUMNS), dtype=object)
+    capped = cap_cells(text_rows[list(mapping)])
     for source_col, canonical in mapping.items():
-        out[canonical] = text_rows[source_col]
+        out[canonical] = capped[source_col]
     rtype = (
         record_type
         if isinstance(record_type, pd.Series)

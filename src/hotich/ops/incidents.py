@@ -60,6 +60,11 @@ KINDS: dict[str, tuple[str, str]] = {
         "run `python -m hotich.migrate` as the owner role (compose: airflow-init), then "
         "Clear the task; the pipeline's own login may not migrate",
     ),
+    "load_refused": (
+        "the national database refused a value of a district's load",
+        "nothing was committed for the district; the task log names the staging table, the "
+        "line and the SQL state (never the record): open an issue with it",
+    ),
     "task_failed": ("task failed", "read the task log"),
 }
 
