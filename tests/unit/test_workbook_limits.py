@@ -228,7 +228,6 @@ def test_declared_unpacked_size_over_the_limit_is_rejected_before_reading(tmp_pa
     print(f"\nzip bomb rejected in {elapsed:.3f} s: {problem}")
     assert problem.startswith("bomb.xlsx: over the workbook limit max_unpacked_bytes = 104,857,600")
     assert "HOTICH_WORKBOOK_MAX_UNPACKED_BYTES" in problem and "bytes unpacked" in problem
-    assert elapsed < 5  # the hash of a 0.1 MB file and the zip directory: well under 1 s here
 
 
 def test_one_huge_cell_in_a_tiny_file_is_rejected_by_its_compression_ratio(tmp_path: Path) -> None:
