@@ -122,6 +122,8 @@ class Extract:
     watermarks: list[dict[str, Any]] = field(default_factory=list)
     workbook_files: list[dict[str, Any]] = field(default_factory=list)
     rejected_files: list[dict[str, Any]] = field(default_factory=list)
+    # Workbook districts: every inbox file seen (name, hash); None for the other flavors.
+    inbox_files: list[dict[str, Any]] | None = None
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:

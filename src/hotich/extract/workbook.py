@@ -6,7 +6,16 @@ template sheets has headers other than the template's, is rejected whole with a 
 naming the file, the sheet and the problem; the other files go on. So is a file over a
 :class:`WorkbookLimits` limit (file size, declared unpacked size or compression ratio,
 rows, cell length): checked before reading (the zip's directory) or while streaming its
-rows, so that memory stays bounded whatever the file declares (issue 15).
+rows, so that memory stays bounded whatever the file declares (issue 15). So is a file
+in a format that is not read (``.xls``, ``.xlsm``, ``.ods``, anything but ``.xlsx`` and
+``.csv``) and a workbook without any template sheet: the district must act on each, so
+each is listed until resolved (docs/decisions/0007). Lock, hidden and temporary files
+(:func:`ignored`) are passed over without a word, on purpose.
+
+A rejection's message is for operators (English) and never holds a cell's value: a
+header cell that is not the template's is named by its column, not its text (row 1 may
+be a record when the header row is missing), and a parser's error is quoted only when
+its type's messages are structural (:func:`_error_detail`).
 """
 
 from __future__ import annotations
@@ -20,11 +29,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import pandas as pd
 
 from hotich.config import Settings
-from hotich.errors import loggable
+from hotich.errors import first_line, loggable
 from hotich.extract import (
     Extract,
     RecordSink,
@@ -34,7 +44,8 @@ from hotich.extract import (
     raw_json,
     to_canonical,
 )
-from hotich.model import RecordType
+from hotich.model import RecordType, mask_ids
+from hotich.names import fold_keys
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +97,33 @@ TEMPLATE: dict[str, list[str]] = {sheet: list(m) for sheet, (_, m) in SHEETS.ite
 ID_COLUMNS = {"Số định danh", "Số định danh chồng", "Số định danh vợ"}
 
 
+# Kinds of rejection (``recon.rejected_file.problem_kind``), each with what the district
+# does about it, in Vietnamese: the dashboard shows it beside the operator's English text.
+DISTRICT_ACTION_VI: dict[str, str] = {
+    "format": "Mở tệp và lưu lại dưới dạng .xlsx (Excel Workbook), rồi đặt tệp .xlsx vào"
+    " thư mục nhận và bỏ tệp cũ ra.",
+    "not_a_workbook": "Tệp này không phải bảng tính theo mẫu (.xlsx hoặc .csv): hãy chuyển"
+    " tệp ra khỏi thư mục nhận.",
+    "no_template_sheet": "Tệp không có trang tính nào tên KhaiSinh, KhaiTu hoặc KetHon:"
+    " đặt tên trang tính đúng như mẫu.",
+    "headers": "Dòng 1 của trang tính phải là dòng tiêu đề của mẫu, đúng tên và thứ tự cột.",
+    "csv_name": "Tệp .csv phải có tên dạng <trang tính>_*.csv, ví dụ KhaiSinh_2019.csv.",
+    "empty": "Tệp trống: thiếu dòng tiêu đề của mẫu.",
+    "limit": "Tệp vượt giới hạn cho phép (dung lượng, số dòng hoặc độ dài một ô): chia nhỏ"
+    " tệp hoặc sửa ô quá dài.",
+    "unreadable": "Không mở được tệp: mở lại bằng Excel, lưu dưới dạng .xlsx (Excel"
+    " Workbook) rồi đặt lại vào thư mục nhận.",
+}
+
+
 class RejectedFile(ValueError):
-    """A workbook file rejected whole; the message names the file, sheet and problem."""
+    """A workbook file rejected whole; the message names the file, sheet and problem,
+    ``kind`` the kind of problem (a key of :data:`DISTRICT_ACTION_VI`)."""
+
+    def __init__(self, message: str, kind: str = "unreadable") -> None:
+        super().__init__(message)
+        assert kind in DISTRICT_ACTION_VI, kind
+        self.kind = kind
 
 
 # The setting and environment variable of each limit, named in the rejection message.
@@ -135,7 +171,8 @@ class WorkbookLimits:
         """The rejection of a file (``where``: file, and sheet if any) over ``limit``."""
         return RejectedFile(
             f"{where}: over the workbook limit {limit} = {getattr(self, limit):,}"
-            f" ({_LIMIT_ENV[limit]}): {detail}"
+            f" ({_LIMIT_ENV[limit]}): {detail}",
+            kind="limit",
         )
 
 
@@ -145,17 +182,78 @@ def file_hash(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+# The formats read, and the spreadsheet formats a district can save as .xlsx instead.
+READ_SUFFIXES = frozenset({".xlsx", ".csv"})
+SAVE_AS_XLSX = {
+    ".xls": "Excel 97-2003",
+    ".xlsm": "Excel macro-enabled",
+    ".xlsb": "Excel binary",
+    ".ods": "OpenDocument",
+    ".numbers": "Apple Numbers",
+}
+# Folder files of the desktop systems, ignored like hidden and lock files.
+_SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "icon\r"})
+
+
+def ignored(name: str) -> bool:
+    """True for the files an inbox may hold beside the workbooks that are no one's
+    work: hidden files (``.DS_Store``, macOS ``._*``, LibreOffice's ``.~lock.*#``),
+    Office lock and temporary files (``~$book.xlsx``, ``~WRL0001.tmp``, ``*.tmp``),
+    editor backups (``*~``), and ``Thumbs.db`` / ``desktop.ini``. They are passed over
+    without a word: they come and go as people open and save files."""
+    lower = name.lower()
+    return name.startswith((".", "~")) or lower.endswith(("~", ".tmp")) or lower in _SYSTEM_FILES
+
+
 def inbox_files(inbox: Path) -> list[Path]:
-    """The workbook files of an inbox, in name order (``.xlsx`` and ``<sheet>_*.csv``)."""
+    """The files of an inbox in name order, less the :func:`ignored` ones (folders are
+    not looked into). Files in a format that is not read are listed: the reader rejects
+    them with the reason (:func:`check_format`)."""
     if not inbox.is_dir():
         raise FileNotFoundError(f"inbox folder {inbox} does not exist")
-    return sorted(
-        p
-        for p in inbox.iterdir()
-        if p.is_file()
-        and not p.name.startswith((".", "~$"))
-        and p.suffix.lower() in {".xlsx", ".csv"}
+    return sorted(p for p in inbox.iterdir() if p.is_file() and not ignored(p.name))
+
+
+def check_format(path: Path) -> None:
+    """Reject a file whose format is not read, saying what to do with it."""
+    suffix = path.suffix.lower()
+    if suffix in READ_SUFFIXES:
+        return
+    if suffix in SAVE_AS_XLSX:
+        raise RejectedFile(
+            f"{path.name}: format {suffix} ({SAVE_AS_XLSX[suffix]}) is not read;"
+            " save it as .xlsx (Excel Workbook)",
+            kind="format",
+        )
+    what = f"format {suffix}" if suffix else "a file without an extension"
+    raise RejectedFile(
+        f"{path.name}: {what} is not read (an inbox holds .xlsx workbooks and"
+        " <sheet>_*.csv files); take it out of the inbox",
+        kind="not_a_workbook",
     )
+
+
+# Parser errors whose messages say where the structure broke, never what a cell holds
+# (zip, XML and UTF-8 decoding errors, pandas' tokenizer): quoted in a rejection. Other
+# errors (a ValueError casting a cell, say) may quote a value: only their type is named.
+_STRUCTURAL_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    ParseError,
+    SyntaxError,  # lxml's XMLSyntaxError
+    UnicodeDecodeError,
+    pd.errors.ParserError,
+    OSError,
+)
+
+
+def _error_detail(exc: BaseException) -> str:
+    """What a rejection says of a parser's error: its first line (IDs masked, at most
+    200 characters) when :data:`_STRUCTURAL_ERRORS` holds its type, else its type's name."""
+    if isinstance(exc, _STRUCTURAL_ERRORS):
+        text = mask_ids(first_line(exc))
+        return text if len(text) <= 200 else text[:199] + "…"
+    return f"{type(exc).__name__} (its text is not shown: it may quote a cell)"
 
 
 def _header(cells: Iterable[Any]) -> list[str]:
@@ -165,21 +263,74 @@ def _header(cells: Iterable[Any]) -> list[str]:
     return names
 
 
+# An unexpected header cell is said to look like the closest missing template header
+# at this similarity (rapidfuzz ratio of the folded texts) or more.
+NEAR_HEADER_SCORE = 70
+
+
 def _check_header(file_name: str, sheet: str, header: list[str]) -> None:
+    """Reject a sheet whose row 1 is not the template's header row.
+
+    Only template headers and column letters are named: a cell that is not a template
+    header is never quoted, since row 1 is a record's row when the header row is missing.
+    """
     expected = TEMPLATE[sheet]
-    if header != expected:
-        missing = [c for c in expected if c not in header]
-        extra = [c for c in header if c not in expected]
-        detail = []
-        if missing:
-            detail.append("missing " + ", ".join(repr(c) for c in missing))
-        if extra:
-            detail.append("unexpected " + ", ".join(repr(c) for c in extra))
-        if not detail:
-            detail.append("columns out of template order")
+    if header == expected:
+        return
+    where = f"{file_name}: sheet {sheet}"
+    if not set(header) & set(expected):
         raise RejectedFile(
-            f"{file_name}: sheet {sheet}: headers differ from the template ({'; '.join(detail)})"
+            f"{where}: row 1 holds none of the template's headers (is the header row"
+            f" missing?); the sheet must start with the header row {', '.join(expected)}",
+            kind="headers",
         )
+    missing = [c for c in expected if c not in header]
+    extra = [(i, c) for i, c in enumerate(header) if c not in expected]
+    detail = []
+    if missing:
+        detail.append("missing " + ", ".join(repr(c) for c in missing))
+    if extra:
+        detail.append("unexpected " + ", ".join(_unexpected(i, c, missing) for i, c in extra))
+    if not detail:
+        detail.append("columns out of template order: " + ", ".join(expected))
+    raise RejectedFile(
+        f"{where}: headers differ from the template ({'; '.join(detail)})", kind="headers"
+    )
+
+
+def _unexpected(index: int, cell: str, missing: list[str]) -> str:
+    """An unexpected header cell by its column letter (its text not shown), with the
+    missing template header it looks like, if any."""
+    from openpyxl.utils import get_column_letter
+    from rapidfuzz import fuzz, process
+
+    column = f"column {get_column_letter(index + 1)}"
+    if not cell:
+        return f"{column} (empty)"
+    folded = fold_keys([cell, *missing]).to_pylist()
+    near = process.extractOne(
+        folded[0], folded[1:], scorer=fuzz.ratio, score_cutoff=NEAR_HEADER_SCORE
+    )
+    return f"{column} (looks like {missing[near[2]]!r})" if near else column
+
+
+def _no_template_sheet(file_name: str, sheets: list[str]) -> RejectedFile:
+    """The rejection of a workbook none of whose sheets is a template sheet, naming its
+    sheets (at most 5, each cut to Excel's 31 characters) and any that is named almost
+    like one (other case, spaces or diacritics)."""
+    folded_template = dict(zip(fold_keys(list(SHEETS)).to_pylist(), SHEETS, strict=True))
+    folded = [f.replace(" ", "") if f else "" for f in fold_keys(sheets).to_pylist()]
+    near = [
+        f"{name[:31]!r} looks like {folded_template[f]}"
+        for name, f in zip(sheets, folded, strict=True)
+        if f in folded_template
+    ]
+    shown = ", ".join(repr(n[:31]) for n in sheets[:5]) + (" …" if len(sheets) > 5 else "")
+    return RejectedFile(
+        f"{file_name}: no template sheet ({', '.join(SHEETS)}); its sheets: {shown or 'none'}"
+        + (f" ({'; '.join(near)}: sheet names must be exactly the template's)" if near else ""),
+        kind="no_template_sheet",
+    )
 
 
 def check_file(path: Path, limits: WorkbookLimits) -> None:
@@ -198,7 +349,9 @@ def check_file(path: Path, limits: WorkbookLimits) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise RejectedFile(f"{path.name}: cannot be opened as an .xlsx workbook: {exc}") from exc
+        raise RejectedFile(
+            f"{path.name}: cannot be opened as an .xlsx workbook: {_error_detail(exc)}"
+        ) from exc
     unpacked = sum(m.file_size for m in members)
     if unpacked > limits.max_unpacked_bytes:
         raise limits.broken(
@@ -253,7 +406,19 @@ def _sheet_chunks(
     buffer: list[tuple[Any, ...]] = []
     first, row_no, held = 2, 1, 0
     empty = (None,) * len(columns)
-    for row in rows:
+    source = iter(rows)
+    while True:
+        try:
+            row = next(source)
+        except StopIteration:
+            break
+        except RejectedFile:
+            raise
+        except Exception as exc:  # a cell the parser cannot read: where, not what it holds
+            raise RejectedFile(
+                f"{file_name}: sheet {sheet}: cannot be read after row {row_no}:"
+                f" {_error_detail(exc)}"
+            ) from exc
         row_no += 1
         if _blank(row):
             held += 1
@@ -301,10 +466,14 @@ def read_xlsx(
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise RejectedFile(f"{path.name}: cannot be opened as an .xlsx workbook: {exc}") from exc
+        raise RejectedFile(
+            f"{path.name}: cannot be opened as an .xlsx workbook: {_error_detail(exc)}"
+        ) from exc
     try:
         budget = _RowBudget(limits, path.name)
         sheets = [name for name in book.sheetnames if name in SHEETS]
+        if not sheets:
+            raise _no_template_sheet(path.name, list(book.sheetnames))
         try:
             worksheets = {}
             for sheet in sheets:
@@ -320,7 +489,9 @@ def read_xlsx(
         except RejectedFile:
             raise
         except Exception as exc:  # a malformed part found while parsing it
-            raise RejectedFile(f"{path.name}: cannot be read as an .xlsx workbook: {exc}") from exc
+            raise RejectedFile(
+                f"{path.name}: cannot be read as an .xlsx workbook: {_error_detail(exc)}"
+            ) from exc
     finally:
         book.close()
 
@@ -334,7 +505,8 @@ def read_csv(
     sheet = path.name.split("_", 1)[0]
     if sheet not in SHEETS or "_" not in path.name:
         raise RejectedFile(
-            f"{path.name}: a .csv file must be named <sheet>_*.csv with sheet one of {', '.join(SHEETS)}"
+            f"{path.name}: a .csv file must be named <sheet>_*.csv with sheet one of {', '.join(SHEETS)}",
+            kind="csv_name",
         )
     width = len(TEMPLATE[sheet])
     try:
@@ -356,7 +528,9 @@ def read_csv(
     except RejectedFile:
         raise
     except Exception as exc:
-        raise RejectedFile(f"{path.name}: cannot be read as UTF-8 CSV: {exc}") from exc
+        raise RejectedFile(
+            f"{path.name}: cannot be read as UTF-8 CSV: {_error_detail(exc)}"
+        ) from exc
 
 
 def _csv_rows(
@@ -374,13 +548,17 @@ def _csv_rows(
             cells = tuple(v if isinstance(v, str) and v != "" else None for v in values[:width])
             yield cells + (None,) * (width - len(cells))
     if not header_seen:
-        raise RejectedFile(f"{file_name}: sheet {sheet}: the file is empty (no header row)")
+        raise RejectedFile(
+            f"{file_name}: sheet {sheet}: the file is empty (no header row)", kind="empty"
+        )
 
 
 def read_file(
     path: Path, limits: WorkbookLimits, chunk_rows: int = CHUNK_ROWS
 ) -> Iterator[tuple[str, pd.DataFrame]]:
-    """:func:`check_file`, then the chunks of :func:`read_xlsx` or :func:`read_csv`."""
+    """:func:`check_format` and :func:`check_file`, then the chunks of :func:`read_xlsx`
+    or :func:`read_csv`."""
+    check_format(path)
     check_file(path, limits)
     if path.suffix.lower() == ".xlsx":
         yield from read_xlsx(path, limits, chunk_rows)
@@ -428,11 +606,14 @@ def extract_workbook(
     ``limits`` default to the environment's (``WorkbookLimits.from_settings()``). Each
     file's rows go to a spool first, appended to ``sink`` only once the whole file is
     read, so that a file rejected half-way (a row or cell limit) leaves none of its rows.
+    The result's ``inbox_files`` lists every file seen (name and hash, read or not): the
+    load resolves the earlier rejections of files corrected or taken out of the inbox.
     """
     limits = WorkbookLimits.from_settings() if limits is None else limits
-    files, rejected = [], []
+    files, rejected, seen = [], [], []
     for path in inbox_files(inbox):
         digest = file_hash(path)
+        seen.append({"file_name": path.name, "content_hash": digest})
         if known_files.get(path.name) == digest:
             continue
         started = time.monotonic()
@@ -451,7 +632,8 @@ def extract_workbook(
             spool.discard()
             log.error("district %s: rejected %s (after %.1f s)",
                       district_code, loggable(exc), time.monotonic() - started)  # fmt: skip
-            rejected.append({"file_name": path.name, "content_hash": digest, "problem": str(exc)})
+            rejected.append({"file_name": path.name, "content_hash": digest,
+                             "problem": str(exc), "problem_kind": exc.kind})  # fmt: skip
             continue
         except BaseException:
             spool.discard()
@@ -460,5 +642,10 @@ def extract_workbook(
         files.append({"file_name": path.name, "content_hash": digest, "rows_read": n})
         log.info("district %s: read %s (%d rows)", district_code, loggable(path.name), n)
     return Extract(
-        district_code, sink.rows, read=sink.read, workbook_files=files, rejected_files=rejected
+        district_code,
+        sink.rows,
+        read=sink.read,
+        workbook_files=files,
+        rejected_files=rejected,
+        inbox_files=seen,
     )
