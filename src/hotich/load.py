@@ -120,6 +120,9 @@ class LoadBatch:
     watermarks: list[dict[str, Any]] = field(default_factory=list)
     workbook_files: list[dict[str, Any]] = field(default_factory=list)
     rejected_files: list[dict[str, Any]] = field(default_factory=list)
+    # Workbook districts: every inbox file the extract saw (name, hash), which resolves
+    # earlier rejections; None for the other flavors (nothing to resolve).
+    inbox_files: list[dict[str, Any]] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -278,6 +281,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             copy_frame(cur, "stage_candidate", candidates, STAGE_CANDIDATE_COLUMNS)
             cur.execute((sql_dir / "load" / "apply.sql").read_text(encoding="utf-8"), params)
             _save_extract_state(cur, batch)
+            _save_rejected_files(cur, batch, sql_dir)
             cur.execute(
                 "SELECT status, count(*) FROM recon.verdict WHERE run_id = %(run_id)s"
                 " AND district_code = %(district_code)s GROUP BY status",
@@ -353,12 +357,21 @@ def _save_extract_state(cur, batch: LoadBatch) -> None:
             " run_id = EXCLUDED.run_id, read_at = now()",
             (batch.district_code, f["file_name"], f["content_hash"], f["rows_read"], batch.run_id),
         )
-    for f in batch.rejected_files:
-        cur.execute(
-            "INSERT INTO recon.rejected_file (district_code, file_name, content_hash, problem, run_id)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (batch.district_code, f["file_name"], f["content_hash"], f["problem"], batch.run_id),
-        )
+
+
+def _save_rejected_files(cur, batch: LoadBatch, sql_dir: Path) -> None:
+    """Save the files rejected and resolve the earlier rejections of files corrected or
+    taken out of the inbox (workbook districts), in the same transaction as the verdicts."""
+    params = {"district_code": batch.district_code, "run_id": batch.run_id}
+    if batch.rejected_files:
+        cur.execute((sql_dir / "load" / "rejected_files.sql").read_text(encoding="utf-8"),
+                    {**params, "rejected": json.dumps(batch.rejected_files)})  # fmt: skip
+    if batch.inbox_files is not None:
+        cur.execute((sql_dir / "load" / "resolve_rejected.sql").read_text(encoding="utf-8"),
+                    {**params, "inbox": json.dumps(batch.inbox_files)})  # fmt: skip
+        for file_name, resolution in cur.fetchall():
+            log.info("district %s: rejected file %s resolved (%s)",
+                     batch.district_code, loggable(file_name), resolution)  # fmt: skip
 
 
 def read_sql(cur, sql_file: Path, params: dict[str, Any]) -> pd.DataFrame:

@@ -206,6 +206,7 @@ def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str,
         "watermarks": extract.watermarks,
         "workbook_files": extract.workbook_files,
         "rejected_files": extract.rejected_files,
+        "inbox_files": extract.inbox_files,
         "read": extract.read,
     }
     _write_json(work / "extract_state.json", state)
@@ -491,6 +492,7 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         watermarks=state["watermarks"],
         workbook_files=state["workbook_files"],
         rejected_files=state["rejected_files"],
+        inbox_files=state.get("inbox_files"),
         stats={"read": state.get("read", 0), "batch": batch_digest(verdicts, state_text)},
     )
 
