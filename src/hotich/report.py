@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from hotich.errors import IncidentError
+import pandas as pd
+
+from hotich.errors import IncidentError, loggable
 from hotich.markdown import markdown_table
+from hotich.ops.rejected import open_rejections, read_rejected_files
 from hotich.pipeline import RunContext, connect
 
 
@@ -43,6 +47,9 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
             (ctx.run_id,),
         )
         reasons = {code: n for code, n in cur.fetchall()}
+        rejected = rejected_files_section(
+            read_rejected_files(cur, ctx.settings.sql_dir, ctx.run_id), ctx.run_id
+        )
     conn.close()
     rows = [done.get(code, {"district": code, "extracted": "FAILED"}) for code in district_codes]
     totals = {
@@ -53,6 +60,7 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
     columns = ["district", "extracted", "loaded", "review", "quarantined"]
     table = markdown_table(columns, [[r.get(c, "") for c in columns] for r in rows])
     table += "\n\n" + markdown_table(["reason", "records"], reasons.items())
+    table = rejected.headline + table + rejected.tables
     unfinished = [code for code in district_codes if code not in done]
     report = {
         "run_id": ctx.run_id,
@@ -60,6 +68,7 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         "totals": totals,
         "reasons": reasons,
         "unfinished": unfinished,
+        "rejected_files": rejected.counts,
         "table": table,
     }
     out = ctx.workdir("_report")
@@ -68,3 +77,82 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return report
+
+
+# --- rejected workbook files (issue 15) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejectedSection:
+    """The run report's rejected files: the line that opens the report (empty when no
+    file is rejected, open or resolved), the tables that close it, and the counts."""
+
+    headline: str
+    tables: str
+    counts: dict[str, int]
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def _districts(n: int) -> str:
+    return f"{n} district" if n == 1 else f"{n} districts"
+
+
+def rejected_files_section(rejected: pd.DataFrame, run_id: str) -> RejectedSection:
+    """Files rejected in run ``run_id``, those still open from earlier runs, and those
+    this run found resolved, from :func:`hotich.ops.rejected.read_rejected_files`.
+
+    Rejected files do not fail the run (they are the district's to fix), so the report
+    opens with them: "7 files rejected in 2 districts: see below".
+    """
+    still = open_rejections(rejected)
+    now = still[still["last_run_id"] == run_id]
+    earlier = still[still["last_run_id"] != run_id]
+    resolved = rejected[rejected["resolved_at"].notna()]
+    counts = {
+        "rejected_this_run": len(now),
+        "districts_this_run": int(now["district_code"].nunique()),
+        "open": len(still),
+        "open_districts": int(still["district_code"].nunique()),
+        "resolved_this_run": len(resolved),
+    }
+    if rejected.empty:
+        return RejectedSection("", "", counts)
+    earlier_open = f"{_files(len(earlier))} rejected in earlier runs still open"
+    resolved_now = f"{_files(len(resolved))} resolved in this run"
+    if len(now):
+        lead = f"{_files(len(now))} rejected in {_districts(counts['districts_this_run'])}"
+        more = [earlier_open] * bool(len(earlier)) + [resolved_now] * bool(len(resolved))
+    elif len(earlier):
+        lead = f"No file rejected in this run; {earlier_open}"
+        more = [resolved_now] * bool(len(resolved))
+    else:
+        lead, more = f"No file rejected in this run; {resolved_now}", []
+    headline = f"**{lead}: see below.**" + (f" ({'; '.join(more)}.)" if more else "") + "\n\n"
+    state = still["first_run_id"].eq(run_id).map({True: "rejected", False: "rejected again"})
+    state = state.where(still["last_run_id"] == run_id, "not read in this run")
+    tables = ""
+    if len(still):
+        cells = [
+            [d, loggable(f), loggable(p), s, t]
+            for d, f, p, s, t in zip(still["district_code"], still["file_name"],
+                                     still["detail"], still["since"], state, strict=True)
+        ]  # fmt: skip
+        tables += (
+            "\n\n## Rejected files\n\nEach is the district's to fix, and stays listed until"
+            " a corrected file of the same name is read or the file is taken out of the"
+            " inbox. Nothing of these files was loaded.\n\n"
+            + markdown_table(["district", "file", "problem", "since", "this run"], cells)
+        )
+    if len(resolved):
+        cells = [
+            [d, loggable(f), r, s]
+            for d, f, r, s in zip(resolved["district_code"], resolved["file_name"],
+                                  resolved["resolution"], resolved["since"], strict=True)
+        ]  # fmt: skip
+        tables += "\n\n## Rejected files resolved in this run\n\n" + markdown_table(
+            ["district", "file", "resolved", "rejected since"], cells
+        )
+    return RejectedSection(headline, tables, counts)

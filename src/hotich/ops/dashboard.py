@@ -5,8 +5,9 @@ Mounted in Airflow's api-server by ``plugins/hotich_plugin.py`` at ``/hotich/`` 
 
     python -m hotich.ops.dashboard [--port 8801]     (127.0.0.1 only)
 
-Airflow does not put its login in front of plugin apps. The app shows aggregates only
-(counts per district, phase and reason code, run ids), never a name or a personal ID.
+Airflow does not put its login in front of plugin apps. The app shows aggregates
+(counts per district, phase and reason code, run ids) and the open rejected workbook
+files (file names and problems, which never quote a cell), never a name or a personal ID.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 For the campaign's managers (entries loaded against each phase's target and deadline,
 at the pace of the last days) and for whoever is on call (each district's last finished
-run, and the quarantine and review backlogs by reason). Aggregates only: no name or
-personal ID ever leaves this module, so the page can be shown to anyone who may see the
+run, the quarantine and review backlogs by reason, and the rejected workbook files each
+district has to fix). Aggregates, run ids, and the names and problems of rejected files
+(file names are not personal data; a problem never quotes a cell): no name or personal
+ID ever leaves this module, so the page can be shown to anyone who may see the
 campaign's figures.
 
     python -m hotich.ops.progress [--json]     (national database: HOTICH_DATABASE_URL
@@ -29,7 +31,9 @@ import psycopg2.errors
 
 from hotich.config import TIMEZONE, Campaign, ConfigError, Settings, load_campaign, load_districts
 from hotich.db import masked, pg_connect
+from hotich.errors import loggable
 from hotich.load import read_sql
+from hotich.ops.rejected import read_rejected_files
 
 
 class ProgressUnavailable(RuntimeError):
@@ -108,13 +112,19 @@ def _in_phase(years: pd.Series, phase) -> pd.Series:
 
 
 def district_rows(
-    names: dict[str, str], counts: pd.DataFrame, last_runs: pd.DataFrame, now: dt.datetime
+    names: dict[str, str],
+    counts: pd.DataFrame,
+    last_runs: pd.DataFrame,
+    now: dt.datetime,
+    rejected_files: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per district (configured or seen): records by status and its last run."""
+    """One row per district (configured or seen): records by status, its last run and
+    its open rejected files (``rejected_files``: counts by district code)."""
     counts = counts.set_index("district_code")
     runs = last_runs.set_index("district_code")
+    rejected_files = rejected_files or {}
     rows = []
-    for code in sorted(set(names) | set(counts.index) | set(runs.index)):
+    for code in sorted(set(names) | set(counts.index) | set(runs.index) | set(rejected_files)):
         c: Any = counts.loc[code] if code in counts.index else None
         r: Any = runs.loc[code] if code in runs.index else None
         finished = None if r is None else pd.Timestamp(r["finished_at"]).to_pydatetime()
@@ -126,6 +136,7 @@ def district_rows(
             "last_finished_at": None if finished is None else finished.astimezone(now.tzinfo).isoformat(
                 timespec="minutes"),
             "hours_since_last_run": None if finished is None else round((now - finished).total_seconds() / 3600, 1),
+            "rejected_files": int(rejected_files.get(code, 0)),
         })  # fmt: skip
     return rows
 
@@ -156,9 +167,10 @@ def read_progress(
         raise ProgressUnavailable(
             f"national database {masked(civil_status_uri)} cannot be read: {first}"
         ) from exc
-    counts, last_runs, backlog, by_year, first_loaded = frames
+    counts, last_runs, backlog, by_year, first_loaded, rejected = frames
     phases = phase_progress(campaign, by_year, first_loaded, today)
-    districts = district_rows(names, counts, last_runs, now)
+    per_district = {str(k): int(v) for k, v in rejected["district_code"].value_counts().items()}
+    districts = district_rows(names, counts, last_runs, now, per_district)
     totals = {
         k: sum(d[k] for d in districts) for k in ("records", "loaded", "review", "quarantined")
     }
@@ -174,7 +186,18 @@ def read_progress(
             {k: (int(v) if k == "records" else v) for k, v in row.items()}
             for row in backlog.to_dict("records")
         ],  # fmt: skip
+        "rejected_files": rejected_file_rows(rejected),
     }
+
+
+def rejected_file_rows(rejected: pd.DataFrame) -> list[dict[str, Any]]:
+    """The open rejected files, JSON-ready: district, file, kind, problem (without the
+    leading file name), since (local minutes), what the district does (Vietnamese)."""
+    cols = {"district_code": "district_code", "file_name": "file_name",
+            "problem_kind": "problem_kind", "detail": "problem", "since": "since",
+            "action_vi": "district_action_vi"}  # fmt: skip
+    frame = rejected.loc[:, list(cols)].rename(columns=cols).astype(object)
+    return cast(list[dict[str, Any]], frame.where(frame.notna(), None).to_dict("records"))
 
 
 def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame, ...]:
@@ -187,6 +210,7 @@ def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame,
                 read_sql(cur, sql / "backlog.sql", {}),
                 read_sql(cur, sql / "loaded_by_year.sql", {}),
                 read_sql(cur, sql / "first_loaded_by_day.sql", {"since": since}),
+                read_rejected_files(cur, sql.parent),  # the open ones
             )
     finally:
         conn.close()
@@ -226,12 +250,14 @@ def render_html(progress: dict[str, Any]) -> str:
     )
     districts = "".join(
         f"<tr><td>{_n(d['district_code'])} {_n(d['name'])}</td><td>{_n(d['records'])}</td><td>{_n(d['loaded'])}</td>"
-        f"<td>{_n(d['review'])}</td><td>{_n(d['quarantined'])}</td><td>{_n(d['last_run_id'])}</td>"
+        f"<td>{_n(d['review'])}</td><td>{_n(d['quarantined'])}</td>{_rejected_cell(d.get('rejected_files', 0))}"
+        f"<td>{_n(d['last_run_id'])}</td>"
         f"<td>{_n(_local_minutes(d['last_finished_at']))}</td><td>{_n(d['hours_since_last_run'])}</td></tr>"
         for d in progress["districts"]
     )
     t = progress["totals"]
     backlog = _backlog_table(progress)
+    rejected_line, rejected = _rejected_html(progress)
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><title>hotich: {_n(progress["campaign"])}</title>
 <style>
@@ -241,9 +267,11 @@ th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: right; white
 th:first-child, td:first-child {{ text-align: left; }}
 td.zero {{ color: #bbb; }}
 tr.behind td {{ background: #fde2e2; }} tr.on-track td, tr.done td {{ background: #e3f6e5; }}
+td.rejected, p.rejected {{ background: #fde2e2; font-weight: bold; }}
+table.files td {{ text-align: left; white-space: normal; }}
 </style></head><body>
 <h1>{_n(progress["campaign"])}</h1>
-<p>Figures as of {_n(progress["generated_at"])} (Asia/Ho_Chi_Minh). Pace: entries loaded
+{rejected_line}<p>Figures as of {_n(progress["generated_at"])} (Asia/Ho_Chi_Minh). Pace: entries loaded
 for the first time per day, over the last {progress["pace_days"]} days.
 <a href="api/progress">JSON</a></p>
 <h2>Phases</h2>
@@ -251,14 +279,46 @@ for the first time per day, over the last {progress["pace_days"]} days.
 <th>needed / day</th><th>pace / day</th><th>projected finish</th><th>state</th></tr>{phases}</table>
 <h2>Districts</h2>
 <table><tr><th>district</th><th>records read</th><th>loaded</th><th>review</th><th>quarantined</th>
-<th>last finished run</th><th>finished at</th><th>hours since</th></tr>{districts}
+<th>rejected files</th><th>last finished run</th><th>finished at</th><th>hours since</th></tr>{districts}
 <tr><th>all</th><th>{_n(t["records"])}</th><th>{_n(t["loaded"])}</th><th>{_n(t["review"])}</th>
-<th>{_n(t["quarantined"])}</th><th colspan="3"></th></tr></table>
+<th>{_n(t["quarantined"])}</th><th>{_n(len(progress.get("rejected_files", [])))}</th><th colspan="3"></th></tr></table>
+{rejected}
 <h2>Waiting, by reason and district: quarantine (the district fixes the source) and review
 (the register disagrees)</h2>
 {backlog}
 </body></html>
 """
+
+
+def _rejected_cell(n: int) -> str:
+    return "<td class='zero'>·</td>" if not n else f"<td class='rejected'>{_n(n)}</td>"
+
+
+def _rejected_html(progress: dict[str, Any]) -> tuple[str, str]:
+    """The line under the title and the section listing the open rejected files (both
+    empty when there are none)."""
+    files = progress.get("rejected_files", [])
+    if not files:
+        return "", ""
+    n_districts = len({f["district_code"] for f in files})
+    line = (
+        f"<p class='rejected'>{len(files):,} rejected workbook "
+        f"{'file' if len(files) == 1 else 'files'} in {n_districts} "
+        f"{'district' if n_districts == 1 else 'districts'} wait for the district to fix them:"
+        " <a href='#rejected'>see below</a>.</p>"
+    )
+    rows = "".join(
+        f"<tr><td>{_n(f['district_code'])}</td><td>{_n(f['file_name'])}</td><td>{_n(f['problem'])}</td>"
+        f"<td>{_n(f['since'])}</td><td lang='vi'>{_n(f['district_action_vi'])}</td></tr>"
+        for f in files
+    )
+    section = (
+        "<h2 id='rejected'>Rejected workbook files: the district fixes them (a corrected file"
+        " of the same name, or the file taken out of the inbox)</h2>"
+        "<table class='files'><tr><th>district</th><th>file</th><th>problem</th><th>since</th>"
+        f"<th lang='vi'>việc cần làm</th></tr>{rows}</table>"
+    )
+    return line, section
 
 
 def _local_minutes(stamp: str | None) -> str | None:
@@ -315,6 +375,11 @@ def render_text(progress: dict[str, Any]) -> str:
         lines.append(
             f"{label:<18}{d['records']:>10,}{d['loaded']:>10,}{d['review']:>8,}{d['quarantined']:>10,}  {last}"
         )
+    files = progress.get("rejected_files", [])
+    if files:
+        lines += ["", f"rejected workbook files, open ({len(files):,}): the district fixes them"]
+        lines += [loggable(f"  {f['district_code']} {f['file_name']}: {f['problem']} (since {f['since']})")
+                  for f in files]  # fmt: skip
     return "\n".join(lines)
 
 
