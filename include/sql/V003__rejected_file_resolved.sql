@@ -46,6 +46,17 @@ WHERE r.resolved_at IS NULL
   AND w.district_code = r.district_code AND w.file_name = r.file_name
   AND w.content_hash <> r.content_hash AND w.read_at > r.rejected_at;
 
+-- Problems written before V003 could quote cells (the unexpected header cells, which are
+-- a record when the header row is missing; a parser's error quoting a value it could not
+-- convert) and are now shown on the dashboard: those parts are cut. Rows of V003 on have
+-- a kind and never quote a cell (hotich.extract.workbook).
+UPDATE recon.rejected_file
+SET problem = regexp_replace(
+        regexp_replace(problem, 'unexpected ''.*''\)$', 'unexpected cells, not shown (recorded before V003))'),
+        '(cannot be (read|opened) as an \.xlsx workbook|cannot be read as UTF-8 CSV): .*$',
+        '\1: detail not shown (recorded before V003)')
+WHERE problem_kind IS NULL;
+
 -- The open rejections (the dashboard, the run report and each workbook load read them).
 CREATE INDEX IF NOT EXISTS rejected_file_open_idx
     ON recon.rejected_file (district_code, file_name) WHERE resolved_at IS NULL;

@@ -225,7 +225,10 @@ def test_v003_is_idempotent_and_resolves_what_the_rows_before_it_say(embedded_pg
                     " ('263', 'a.xlsx', 'h1', 'a.xlsx: x', 'r1', '2026-11-01'),"
                     " ('263', 'a.xlsx', 'h2', 'a.xlsx: y', 'r2', '2026-11-02'),"
                     " ('263', 'b.xlsx', 'h3', 'b.xlsx: z', 'r1', '2026-11-01'),"
-                    " ('263', 'c.xlsx', 'h4', 'c.xlsx: z', 'r1', '2026-11-01')"))  # fmt: skip
+                    " ('263', 'c.xlsx', 'h4', 'c.xlsx: cannot be read as an .xlsx workbook: invalid"
+                    " literal for int() with base 10: ''Nguyễn Văn An''', 'r1', '2026-11-01'),"
+                    " ('263', 'd.xlsx', 'h6', 'd.xlsx: sheet KhaiSinh: headers differ from the template"
+                    " (missing ''Số quyển''; unexpected ''Q1'', ''Nguyễn Văn An'')', 'r1', '2026-11-01')"))  # fmt: skip
                 conn.execute(text(
                     "INSERT INTO recon.workbook_file (district_code, file_name, content_hash,"
                     " rows_read, run_id, read_at) VALUES ('263', 'b.xlsx', 'h5', 3, 'r3', '2026-11-03')"))  # fmt: skip
@@ -233,6 +236,7 @@ def test_v003_is_idempotent_and_resolves_what_the_rows_before_it_say(embedded_pg
             assert "V003__rejected_file_resolved.sql" in applied
             with engine.begin() as conn:  # by hand, twice: harmless
                 conn.exec_driver_sql((sql_dir / "V003__rejected_file_resolved.sql").read_text())
+            problems = dict(query(uri, "SELECT file_name, problem FROM recon.rejected_file"))
             rows = query(uri, "SELECT file_name, content_hash, last_run_id, resolution, resolved_by_run"
                               " FROM recon.rejected_file ORDER BY 1, 2")  # fmt: skip
         finally:
@@ -242,4 +246,14 @@ def test_v003_is_idempotent_and_resolves_what_the_rows_before_it_say(embedded_pg
         ("a.xlsx", "h2", "r2", None, None),
         ("b.xlsx", "h3", "r1", "corrected", "r3"),
         ("c.xlsx", "h4", "r1", None, None),
+        ("d.xlsx", "h6", "r1", None, None),
     ]
+    # What the old texts quoted of the cells is cut; the rest stays.
+    assert problems["c.xlsx"] == (
+        "c.xlsx: cannot be read as an .xlsx workbook: detail not shown (recorded before V003)"
+    )
+    assert problems["d.xlsx"] == (
+        "d.xlsx: sheet KhaiSinh: headers differ from the template (missing 'Số quyển';"
+        " unexpected cells, not shown (recorded before V003))"
+    )
+    assert problems["b.xlsx"] == "b.xlsx: z"
