@@ -196,10 +196,15 @@ def national_database(server_uri: str) -> Iterator[str]:
 
 
 def run_context(
-    national_uri: str, data_dir: Path, run_id: str, run_date: dt.date = dt.date(2026, 11, 25)
+    national_uri: str,
+    data_dir: Path,
+    run_id: str,
+    run_date: dt.date = dt.date(2026, 11, 25),
+    **fields: Any,
 ) -> pipeline.RunContext:
-    """A pipeline run context over the given national database."""
-    settings = Settings(data_dir=data_dir, migrate_on_run=True)
+    """A pipeline run context over the given national database (``fields``: other
+    :class:`Settings` fields, e.g. ``work_retention_hours``)."""
+    settings = Settings(data_dir=data_dir, migrate_on_run=True, **fields)
     return pipeline.RunContext(
         run_id=run_id, run_date=run_date, settings=settings, civil_status_uri=national_uri
     )
@@ -232,3 +237,4 @@ def query(national_uri: str, sql: str, **params: Any) -> list[tuple]:
             return [tuple(r) for r in conn.execute(text(sql), params)]
     finally:
         engine.dispose()
+

@@ -60,6 +60,12 @@ KINDS: dict[str, tuple[str, str]] = {
         "run `python -m hotich.migrate` as the owner role (compose: airflow-init), then "
         "Clear the task; the pipeline's own login may not migrate",
     ),
+    "work_files_gone": (
+        "the district's work files of that run are gone (deleted once its load committed, or"
+        " purged by a later run: docs/personal-data.md)",
+        "Clear the district's whole task group (its extract task with all downstream tasks),"
+        " not only the failed task: extract reads the district's records again",
+    ),
     "task_failed": ("task failed", "read the task log"),
 }
 
