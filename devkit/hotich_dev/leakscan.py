@@ -133,3 +133,136 @@ def file_texts(root: Path) -> Iterator[tuple[str, str]]:
             yield str(path), frame.astype(str).to_csv(index=False)
         else:
             yield str(path), path.read_bytes().decode("utf-8", errors="replace")
+
+
+# --- credentials in the repository ---------------------------------------------------------
+
+#: Names that say a value is a credential (a variable, keyword, key or setting).
+CREDENTIAL_NAME = re.compile(
+    r"(?i)pass(word|wd)?\b|passw|secret|token|api_?key|fernet|credential|private_key|client\b|_client"
+)
+_URI_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"()]+:([^@\s'\"/]+)@")
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_CLOUD_TOKEN = re.compile(
+    r"AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|xox[baprs]-[A-Za-z0-9-]{10,}"
+    r"|eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."
+)
+# KEY: value / KEY=value in YAML, env, shell, INI and TOML files.
+_SETTING = re.compile(r"(?m)^[ \t#-]*[\"']?([A-Za-z0-9_.-]+)[\"']?[ \t]*[:=][ \t]*(\S.*?)[ \t]*$")
+_SUBSTITUTION_DEFAULT = re.compile(r"\$\{[A-Za-z0-9_]+:?-([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A literal that looks like a credential, where it is."""
+
+    path: str
+    line: int
+    kind: str
+    value: str
+
+
+def _credential_name(name: str) -> bool:
+    """Whether a name says its value is a credential (``token_type`` does not)."""
+    return bool(CREDENTIAL_NAME.search(name)) and not name.lower().endswith(("_type", "_url"))
+
+
+def _placeholder(value: str) -> bool:
+    """A value that stands for a credential instead of being one (or is prose)."""
+    v = value.strip().strip("\"'")
+    return (
+        not v
+        or " " in v
+        or v.startswith(("$", "<", "{", "%", "*", ":"))
+        or set(v) <= {"*", "x", "X", "."}
+        or v.lower() in {"none", "null", "true", "false", "changeme", "..."}
+    )
+
+
+def _text_findings(path: str, text: str, line_of) -> list[Finding]:
+    found = []
+    for pattern, kind in ((_PRIVATE_KEY, "private key"), (_CLOUD_TOKEN, "cloud token")):
+        found += [
+            Finding(path, line_of(m.start()), kind, m.group(0)) for m in pattern.finditer(text)
+        ]
+    for m in _URI_PASSWORD.finditer(text):
+        if not _placeholder(m.group(1)):
+            found.append(Finding(path, line_of(m.start()), "password in a URI", m.group(1)))
+    return found
+
+
+def _python_findings(path: str, text: str) -> list[Finding]:
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    found: list[Finding] = []
+
+    def literal(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return [v for elt in node.elts for v in literal(elt)]
+        return []
+
+    def named(name: str, value: ast.AST, line: int) -> None:
+        if _credential_name(name):
+            for v in literal(value):
+                if not _placeholder(v):
+                    found.append(Finding(path, line, f"literal for {name}", v))
+
+    def name_of(target: ast.AST) -> str | None:
+        if isinstance(target, ast.Name):
+            return target.id
+        if isinstance(target, ast.Attribute):
+            return target.attr
+        return None
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    for t, v in zip(target.elts, node.value.elts, strict=False):
+                        if (n := name_of(t)) and node.value is not None:
+                            named(n, v, node.lineno)
+                elif (n := name_of(target)) and node.value is not None:
+                    named(n, node.value, node.lineno)
+        elif isinstance(node, ast.keyword) and node.arg:
+            named(node.arg, node.value, node.value.lineno)
+        elif isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values, strict=True):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    named(k.value, v, v.lineno)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += _text_findings(path, node.value, lambda _pos, n=node.lineno: n)
+    return found
+
+
+def credential_findings(path: str, text: str) -> list[Finding]:
+    """Literals in a file that look like credentials: a password in a URI, a private key,
+    a cloud token, or a literal given to something named like a credential (a Python
+    variable, keyword or dict key; a YAML/env/shell setting, a ``${X:-default}``'s default).
+    Placeholders (``<secret>``, ``${X}``, ``***``) are not credentials."""
+
+    def line_of(pos: int) -> int:
+        return text.count("\n", 0, pos) + 1
+
+    if path.endswith(".py"):
+        return _python_findings(path, text)
+    found = _text_findings(path, text, line_of)
+    if path.endswith((".md", ".rst")):
+        return found  # prose: only URIs, keys and tokens
+    for m in _SETTING.finditer(text):
+        key, value = m.group(1), m.group(2)
+        if not _credential_name(key):
+            continue
+        defaults = _SUBSTITUTION_DEFAULT.findall(value)
+        if defaults:
+            found += [Finding(path, line_of(m.start()), f"default of {key}", d)
+                      for d in defaults if not _placeholder(d)]  # fmt: skip
+        elif not _placeholder(value) and not value.startswith(("#", "-v")):
+            found.append(Finding(path, line_of(m.start()), f"value of {key}", value.strip("\"'")))
+    return found
