@@ -156,6 +156,21 @@ class Settings:
     # Apply pending migrations at the start of a run (HOTICH_MIGRATE_ON_RUN; the dev kit's
     # local runs). Off in a deployment: migrating is the owner's step (python -m hotich.migrate).
     migrate_on_run: bool = False
+    # Hours a district's work files holding personal data (its records, as extracted,
+    # validated and reconciled) are kept after its load has committed, for debugging
+    # (HOTICH_WORK_RETENTION_HOURS). 0, the default: deleted as soon as the load commits;
+    # what a run left (a failed district's files) goes at the next run's plan step once
+    # this has passed. docs/personal-data.md.
+    work_retention_hours: float = 0.0
+    # Days a run folder's files holding no personal data (GX result summaries, the run
+    # report, the load markers: counts) are kept (HOTICH_RESULTS_RETENTION_DAYS).
+    results_retention_days: float = 90.0
+
+    def __post_init__(self) -> None:
+        if self.work_retention_hours < 0 or self.results_retention_days < 0:
+            raise ConfigError(
+                "HOTICH_WORK_RETENTION_HOURS and HOTICH_RESULTS_RETENTION_DAYS must not be negative"
+            )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -195,7 +210,27 @@ class Settings:
             ),
             register=register,
             migrate_on_run=env.get("HOTICH_MIGRATE_ON_RUN", "").lower() in ("1", "true", "yes"),
+            work_retention_hours=_number(
+                env, "HOTICH_WORK_RETENTION_HOURS", base.work_retention_hours
+            ),
+            results_retention_days=_number(
+                env, "HOTICH_RESULTS_RETENTION_DAYS", base.results_retention_days
+            ),
         )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number from the environment; the error names the variable."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if not value >= 0:  # also refuses nan
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
 
 
 def _read_yaml(path: Path, what: str) -> object:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotich import normalize, reconcile, validate
+from hotich import normalize, reconcile, validate, workfiles
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
@@ -74,8 +73,7 @@ class RunContext:
 
     def workdir(self, district_code: str) -> Path:
         """The district's work folder for this run."""
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.run_id)
-        path = self.settings.data_dir / "runs" / safe / district_code
+        path = workfiles.run_dir(self.settings.data_dir, self.run_id) / district_code
         path.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -121,6 +119,12 @@ def prepare_database(ctx: RunContext) -> list[str]:
         engine.dispose()
 
 
+def purge_work_files(ctx: RunContext) -> dict[str, int]:
+    """The plan step's clean-up: delete what earlier runs left in their work folders once
+    the retention has passed (``hotich.workfiles.purge``); returns the counts."""
+    return workfiles.purge(ctx.settings, ctx.run_id).as_dict()
+
+
 def _write_json(path: Path, value: Any) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(value, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -152,10 +156,10 @@ def extract_district(
         )
         known_files = dict(cur.fetchall())
     conn.close()
+    work = ctx.workdir(district.code)
+    workfiles.forget_load(work)  # what this extract reads is a load still to commit
     # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
-    sink = RecordSink(
-        ctx.workdir(district.code) / "extract.parquet", label=f"district {district.label}"
-    )
+    sink = RecordSink(work / "extract.parquet", label=f"district {district.label}")
     try:
         if district.flavor is Flavor.WORKBOOK:
             assert district.inbox is not None
@@ -233,6 +237,7 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     """Normalize and run the quality suites; write per-record quarantine reasons."""
     started = time.monotonic()
     work = ctx.workdir(district_code)
+    workfiles.require(work, ["extract.parquet"], district_code=district_code, run_id=ctx.run_id)
     raw = pd.read_parquet(work / "extract.parquet")
     records = normalize.normalize_records(raw)
     with connect(ctx) as conn, conn.cursor() as cur:
@@ -331,6 +336,7 @@ def reconcile_district(
     """Check every person of the records that passed the suites against the register."""
     started = time.monotonic()
     work = ctx.workdir(district_code)
+    workfiles.require(work, ["validated.parquet"], district_code=district_code, run_id=ctx.run_id)
     records = pd.read_parquet(work / "validated.parquet")
     clean = records[records["quarantine_reasons"].map(len) == 0]
     persons = persons_of(clean)
@@ -472,9 +478,14 @@ def load_frames(
 def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
     """What this run learned about the district, from its work folder, ready to load."""
     work = ctx.workdir(district_code)
+    workfiles.require(
+        work,
+        ["validated.parquet", "persons.parquet", "extract_state.json"],
+        district_code=district_code,
+        run_id=ctx.run_id,
+    )
     records = pd.read_parquet(work / "validated.parquet")
-    persons_path = work / "persons.parquet"
-    person_verdicts = pd.read_parquet(persons_path) if persons_path.exists() else pd.DataFrame()
+    person_verdicts = pd.read_parquet(work / "persons.parquet")
     candidates_path = work / "candidates.parquet"
     candidates = pd.read_parquet(candidates_path) if candidates_path.exists() else pd.DataFrame()
     state_text = (work / "extract_state.json").read_text(encoding="utf-8")
@@ -498,15 +509,29 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
 
 
 def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
-    """Write the district's verdicts, loaded records and extract state in one transaction
-    (a retry after the commit finds it done and writes nothing)."""
+    """Write the district's verdicts, loaded records and extract state in one transaction,
+    then delete its work files holding personal data.
+
+    A retry after the commit writes nothing: it finds the load marker (the files are
+    gone), or, killed between the commit and the marker, the batch's digest in
+    ``recon.run_summary``."""
     started = time.monotonic()
+    work = ctx.workdir(district_code)
+    committed = workfiles.loaded_counts(work)
+    if committed is not None:
+        log.info("district %s: already loaded in run %s", district_code, ctx.run_id)
+        return committed
     counts = _load_refusing(ctx, district_batch(ctx, district_code))
-    return {
+    result = {
         "district_code": district_code,
         **counts,
         "load_seconds": round(time.monotonic() - started, 2),
     }
+    # Committed: the district's records are in the national database now, so its work
+    # files holding personal data go (docs/personal-data.md).
+    workfiles.mark_loaded(work, result)
+    result["work_files_deleted"] = workfiles.after_load(ctx.settings, work)
+    return result
 
 
 # A load the national database refuses a record of is tried again with that record

@@ -54,7 +54,10 @@ def first_run(province, embedded_pg, tmp_path_factory):
     app = create_app(province / "register.parquet", {CLIENT_ID: CLIENT_SECRET})
     with BackgroundServer(app) as server, national_database(embedded_pg) as national:
         with PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET) as client:
-            ctx = run_context(national, tmp_path_factory.mktemp("work"), "accuracy-run")
+            # The persons' verdicts are read back below: keep the work files a while.
+            ctx = run_context(
+                national, tmp_path_factory.mktemp("work"), "accuracy-run", work_retention_hours=1
+            )
             for district in load_districts(province / "districts.yaml"):
                 key = f"AIRFLOW_CONN_{district.conn_id.upper()}" if district.conn_id else ""
                 run_district(ctx, district, {district.conn_id: uris.get(key, "")}, client)

@@ -65,3 +65,16 @@ def test_workbook_inbox_is_resolved_relative_to_the_file(tmp_path):
     )
     (district,) = load_districts(path)
     assert district.inbox == tmp_path / "in" / "263"
+
+
+def test_work_file_retention_from_env():
+    s = Settings.from_env({})
+    assert (s.work_retention_hours, s.results_retention_days) == (0, 90)  # personal data: none
+    s = Settings.from_env(
+        {"HOTICH_WORK_RETENTION_HOURS": "36", "HOTICH_RESULTS_RETENTION_DAYS": "7.5"}
+    )
+    assert (s.work_retention_hours, s.results_retention_days) == (36, 7.5)
+    with pytest.raises(ConfigError, match="HOTICH_WORK_RETENTION_HOURS must not be negative"):
+        Settings.from_env({"HOTICH_WORK_RETENTION_HOURS": "-1"})
+    with pytest.raises(ConfigError, match="HOTICH_RESULTS_RETENTION_DAYS must be a number"):
+        Settings.from_env({"HOTICH_RESULTS_RETENTION_DAYS": "a week"})

@@ -196,10 +196,15 @@ def national_database(server_uri: str) -> Iterator[str]:
 
 
 def run_context(
-    national_uri: str, data_dir: Path, run_id: str, run_date: dt.date = dt.date(2026, 11, 25)
+    national_uri: str,
+    data_dir: Path,
+    run_id: str,
+    run_date: dt.date = dt.date(2026, 11, 25),
+    **fields: Any,
 ) -> pipeline.RunContext:
-    """A pipeline run context over the given national database."""
-    settings = Settings(data_dir=data_dir, migrate_on_run=True)
+    """A pipeline run context over the given national database (``fields``: other
+    :class:`Settings` fields, e.g. ``work_retention_hours``)."""
+    settings = Settings(data_dir=data_dir, migrate_on_run=True, **fields)
     return pipeline.RunContext(
         run_id=run_id, run_date=run_date, settings=settings, civil_status_uri=national_uri
     )
@@ -231,4 +236,94 @@ def query(national_uri: str, sql: str, **params: Any) -> list[tuple]:
         with engine.connect() as conn:
             return [tuple(r) for r in conn.execute(text(sql), params)]
     finally:
+        engine.dispose()
+
+
+# --- district readers (include/sql/roles/district_reader_*.sql) --------------------------
+
+ROLES_DIR = Settings().sql_dir / "roles"
+READER_ROLE = "hotich_district_reader"
+
+
+def sql_statements(path: Path) -> list[str]:
+    """The statements of a MariaDB script as the ``mysql`` client runs them: comment lines
+    dropped, split at the ``;`` that ends a line."""
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";")]
+
+
+def _with_login(uri: str, user: str, password: str) -> str:
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password, safe='')}@{host}"))
+
+
+@contextmanager
+def postgresql_reader(district_uri: str, password: str) -> Iterator[str]:
+    """Run the shipped district_reader_postgresql.sql in the district's database (as its
+    admin) and create a login in the role; yield the login's URI; drop the login after
+    (and the role, unless another database still grants it something)."""
+    import psycopg2
+
+    user = f"hotich_rd_{uuid.uuid4().hex[:8]}"
+    engine = db.engine_for(district_uri, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql((ROLES_DIR / "district_reader_postgresql.sql").read_text("utf-8"))
+            conn.exec_driver_sql(
+                f"CREATE ROLE {user} LOGIN PASSWORD %(pw)s IN ROLE {READER_ROLE}", {"pw": password}
+            )
+        yield _with_login(district_uri, user, password)
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {user}")
+            conn.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {READER_ROLE}")
+            conn.exec_driver_sql(f"REVOKE ALL ON SCHEMA public FROM {READER_ROLE}")
+            conn.exec_driver_sql(
+                f'REVOKE ALL ON DATABASE "{conn.engine.url.database}" FROM {READER_ROLE}'
+            )
+            try:
+                conn.exec_driver_sql(f"DROP ROLE IF EXISTS {READER_ROLE}")
+            except Exception as exc:  # still granted in another database: leave it
+                if not isinstance(
+                    getattr(exc, "orig", None), psycopg2.errors.DependentObjectsStillExist
+                ):
+                    raise
+        engine.dispose()
+
+
+@contextmanager
+def mariadb_reader(district_uri: str, password: str) -> Iterator[str]:
+    """Run the shipped district_reader_mariadb.sql in the district's database (as root)
+    and create a user in the role; yield the user's URI; afterwards revoke what the
+    script granted in that database, drop the user, and the role once it holds nothing."""
+    user = f"hotich_rd_{uuid.uuid4().hex[:8]}"
+    engine = db.engine_for(district_uri, isolation_level="AUTOCOMMIT")
+    database = engine.url.database
+    try:
+        with engine.connect() as conn:
+            for statement in sql_statements(ROLES_DIR / "district_reader_mariadb.sql"):
+                conn.exec_driver_sql(statement)
+            conn.execute(text(f"CREATE USER '{user}'@'%' IDENTIFIED BY :pw"), {"pw": password})
+            conn.execute(text(f"GRANT {READER_ROLE} TO '{user}'@'%'"))
+            conn.execute(text(f"SET DEFAULT ROLE {READER_ROLE} FOR '{user}'@'%'"))
+        yield _with_login(district_uri, user, password)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP USER IF EXISTS '{user}'@'%'"))
+            tables = conn.execute(
+                text("SELECT Table_name FROM mysql.tables_priv WHERE User = :r AND Db = :d"),
+                {"r": READER_ROLE, "d": database},
+            ).scalars()
+            for table in list(tables):
+                conn.exec_driver_sql(
+                    f"REVOKE ALL PRIVILEGES ON `{database}`.`{table}` FROM {READER_ROLE}"
+                )
+            left = conn.execute(
+                text("SELECT count(*) FROM mysql.tables_priv WHERE User = :r"), {"r": READER_ROLE}
+            ).scalar()
+            if not left:
+                conn.exec_driver_sql(f"DROP ROLE IF EXISTS {READER_ROLE}")
         engine.dispose()

@@ -142,9 +142,11 @@ def test_a_refusal_without_a_line_quotes_nothing_of_the_row(tmp_path, national, 
     the SQL state only: PostgreSQL's 'Failing row contains (…names…)' stays out."""
     uris = sources(tmp_path)
     ctx = run_context(national, tmp_path / "data", "run-check")
-    run_district(ctx, modern("901"), uris, register)  # loads, so the run can be loaded again
+    pipeline.prepare_database(ctx)
+    pipeline.extract_district(ctx, modern("901"), uris.__getitem__)
+    pipeline.validate_district(ctx, "901")
+    pipeline.reconcile_district(ctx, "901", register)
     batch = pipeline.district_batch(ctx, "901")
-    batch.stats["batch"] = "another"
     batch.persons.loc[batch.persons.index[0], "role"] = "cousin"
     conn = pipeline.connect(ctx)
     try:

@@ -18,6 +18,7 @@ from hotich import pipeline
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.connections import civil_status_uri, conn_uri
 from hotich.model import Flavor
+from hotich.workfiles import WorkFilesGone
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,9 @@ def plan_districts() -> list[dict[str, Any]]:
     """Read the districts file, check the national database's schema (migrate it in local
     runs: ``HOTICH_MIGRATE_ON_RUN``), list the districts to run."""
     ctx = run_context()
+    # Earlier runs' work files (personal data) go first, whatever happens next.
+    purged = pipeline.purge_work_files(ctx)
+    log.info("work files of earlier runs deleted: %s", purged)
     districts = load_districts(ctx.settings.districts_file)
     applied = pipeline.prepare_database(ctx)
     if applied:
@@ -106,7 +110,13 @@ def extract(district: dict[str, Any]) -> dict[str, Any]:
 def validate(extracted: dict[str, Any]) -> dict[str, Any]:
     """Normalize and run the data-quality suites on the district's records."""
     _mark_district(extracted["district_code"], extracted.get("district_name"))
-    return {**extracted, **pipeline.validate_district(run_context(), extracted["district_code"])}
+    try:
+        return {
+            **extracted,
+            **pipeline.validate_district(run_context(), extracted["district_code"]),
+        }
+    except WorkFilesGone as exc:
+        _fail_without_retry(exc)
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL)
@@ -120,6 +130,8 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
     with PopulationClient.from_uri(conn_uri(register.conn_id), register) as client:
         try:
             result = pipeline.reconcile_district(ctx, validated["district_code"], client)
+        except WorkFilesGone as exc:
+            _fail_without_retry(exc)
         except RegisterAuthError as exc:
             # Refused credentials will not get better on a retry.
             raise AirflowFailException(
@@ -134,7 +146,10 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
 def load(reconciled: dict[str, Any]) -> dict[str, Any]:
     """Write verdicts and loaded records in one transaction; check conservation."""
     _mark_district(reconciled["district_code"], reconciled.get("district_name"))
-    return {**reconciled, **pipeline.load_district(run_context(), reconciled["district_code"])}
+    try:
+        return {**reconciled, **pipeline.load_district(run_context(), reconciled["district_code"])}
+    except WorkFilesGone as exc:
+        _fail_without_retry(exc)
 
 
 @task(trigger_rule="all_done")

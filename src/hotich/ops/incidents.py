@@ -65,6 +65,12 @@ KINDS: dict[str, tuple[str, str]] = {
         "nothing was committed for the district; the task log names the staging table, the "
         "line and the SQL state (never the record): open an issue with it",
     ),
+    "work_files_gone": (
+        "the district's work files of that run are gone (deleted once its load committed, or"
+        " purged by a later run: docs/personal-data.md)",
+        "Clear the district's whole task group (its extract task with all downstream tasks),"
+        " not only the failed task: extract reads the district's records again",
+    ),
     "task_failed": ("task failed", "read the task log"),
 }
 
