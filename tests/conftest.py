@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# The shared checks of the integration tests assert in a helper module: say what differs.
+pytest.register_assert_rewrite("tests.integration.pipeline_kit")
+
 # Quiet, deterministic runs: no task retries in DAG tests, no GX usage statistics.
 os.environ.setdefault("HOTICH_TASK_RETRIES", "0")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -31,14 +34,18 @@ def reachable(host: str, port: int) -> bool:
         return False
 
 
-def require_server(name: str, host: str, port: int) -> None:
-    """Skip (or, under CI=true, fail) when the server is not there."""
-    if reachable(host, port):
+def require(present: bool, message: str) -> None:
+    """Skip saying ``message`` (what is missing) unless ``present``; under CI=true fail."""
+    if present:
         return
-    message = f"{name} is not running on {host}:{port}"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}, and CI=true requires it")
     pytest.skip(message)
+
+
+def require_server(name: str, host: str, port: int) -> None:
+    """Skip (or, under CI=true, fail) when the server is not there."""
+    require(reachable(host, port), f"{name} is not running on {host}:{port}")
 
 
 @pytest.fixture(scope="session")

@@ -30,14 +30,19 @@ _SPACE = pa.scalar(" ", pa.large_string())
 
 
 def arrow_strings(values: object) -> pa.Array:
-    """Values (a Series, array or sequence) as an Arrow large_string array, nulls for
-    None/NaN; zero-copy when the Series is already Arrow-backed."""
+    """Values (a Series, array or sequence) as one Arrow large_string array, nulls for
+    None/NaN; zero-copy when the Series is already Arrow-backed in one chunk.
+
+    An Arrow-backed Series made by ``pd.concat`` (births, deaths and spouses in
+    ``pipeline.persons_of``) holds several chunks, and Arrow gives it back as a
+    ``ChunkedArray``: its chunks are combined, since callers need an ``Array``.
+    """
+    if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
+        values = pa.array(values.array)  # a ChunkedArray when the Series has several chunks
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
         return values.cast(pa.large_string())
-    if isinstance(values, pd.Series) and isinstance(values.array, pd.arrays.ArrowStringArray):
-        return pa.array(values.array).cast(pa.large_string())
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     return pa.array(series.astype(object), type=pa.large_string(), from_pandas=True)
 

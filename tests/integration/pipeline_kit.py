@@ -11,6 +11,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,7 +171,8 @@ def write_modern_server(uri: str, births=(), deaths=(), marriages=()) -> None:
 def mariadb_database(server_uri: str, prefix: str) -> Iterator[str]:
     """A new utf8mb4 database on a MariaDB server: its URI; dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    server = db.engine_for(server_uri, isolation_level="AUTOCOMMIT")
+    # Pre-ping: the server may have been restarted meanwhile (the fault tests kill it).
+    server = db.engine_for(server_uri, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with server.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
     try:
@@ -219,6 +221,20 @@ def run_district(
     out |= pipeline.validate_district(ctx, district.code)
     out |= pipeline.reconcile_district(ctx, district.code, register)
     out |= pipeline.load_district(ctx, district.code)
+    return out
+
+
+def run_districts(
+    ctx: pipeline.RunContext, districts: list[District], uris: dict[str, str], register
+) -> dict[str, dict | Exception]:
+    """Every district through its stages, as the DAG's mapped tasks run them: one that
+    fails (its value is then the exception) does not stop the others."""
+    out: dict[str, dict | Exception] = {}
+    for district in districts:
+        try:
+            out[district.code] = run_district(ctx, district, uris, register)
+        except Exception as exc:  # noqa: BLE001 - a failed task; the test checks which
+            out[district.code] = exc
     return out
 
 
@@ -327,3 +343,241 @@ def mariadb_reader(district_uri: str, password: str) -> Iterator[str]:
             if not left:
                 conn.exec_driver_sql(f"DROP ROLE IF EXISTS {READER_ROLE}")
         engine.dispose()
+
+
+# --- a MariaDB server of the test's own ------------------------------------------------------
+
+
+def mariadb_programs() -> tuple[str, str] | None:
+    """``(mariadb-install-db, mariadbd)`` when this machine has both, else None."""
+    import shutil
+
+    found = []
+    for name, fallback in (
+        ("mariadb-install-db", "/usr/bin/mariadb-install-db"),
+        ("mariadbd", "/usr/sbin/mariadbd"),
+    ):
+        path = shutil.which(name) or (fallback if Path(fallback).is_file() else None)
+        if path is None:
+            return None
+        found.append(path)
+    return found[0], found[1]
+
+
+class PrivateMariaDB:
+    """A MariaDB server of the test's own: its data directory, a free loopback port, root
+    without a password. A test may ``kill`` it (SIGKILL) and ``start`` it again without
+    touching the machine's shared server."""
+
+    def __init__(self, root: Path, install_db: str, mariadbd: str) -> None:
+        import getpass
+        import subprocess
+
+        from hotich_dev.run import free_port
+
+        self.root, self.datadir, self._mariadbd = root, root / "data", mariadbd
+        self._user = getpass.getuser()
+        self.port = free_port()
+        self._proc: Any = None
+        subprocess.run(
+            [install_db, "--no-defaults", f"--datadir={self.datadir}", f"--user={self._user}",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    @property
+    def server_uri(self) -> str:
+        """The server's URI (database ``mysql``), for :func:`mariadb_database`."""
+        return f"mysql://root:@127.0.0.1:{self.port}/mysql"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        """Start the server and wait until it answers a login (crash recovery included)."""
+        import subprocess
+        import time
+
+        import pymysql
+
+        if self.running:
+            return
+        with (self.root / "server.log").open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                [self._mariadbd, "--no-defaults", f"--datadir={self.datadir}",
+                 f"--port={self.port}", f"--socket={self.root / 'mysqld.sock'}",
+                 "--bind-address=127.0.0.1", f"--user={self._user}", "--skip-name-resolve",
+                 "--innodb-buffer-pool-size=16M", "--max-connections=20"],
+                stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:  # bounded: the server is up or the test fails
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"mariadbd exited ({self._proc.returncode}): {self.log_tail()}")
+            try:
+                pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="",
+                                connect_timeout=1).close()  # fmt: skip
+                return
+            except pymysql.err.OperationalError:
+                time.sleep(0.1)
+        raise RuntimeError(f"mariadbd did not answer within {timeout_s:.0f} s: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """``kill -9`` the server (no shutdown: connections drop, InnoDB recovers on start)."""
+        if self.running:
+            self._proc.kill()
+        if self._proc is not None:
+            self._proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Shut the server down cleanly (SIGTERM), killing it if it does not exit."""
+        import subprocess
+
+        if not self.running:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 5) -> str:
+        """The last lines of the server's log."""
+        path = self.root / "server.log"
+        text_ = path.read_text(errors="replace") if path.exists() else ""
+        return " | ".join(text_.strip().splitlines()[-lines:])
+
+
+# --- the state of a national database, and the four checks of a fault test --------------------
+
+
+@dataclass(frozen=True)
+class NationalState:
+    """What a run leaves in the national database that must not depend on faults: the
+    loaded registrations and people (without run ids and times), the latest verdict of
+    every record, the open quarantine and review entries."""
+
+    registrations: dict[str, tuple]
+    persons: dict[tuple[str, str], tuple]
+    latest: dict[str, tuple]  # source_key -> (status, reasons, personal_id, content_hash)
+    open_quarantine: dict[str, tuple]  # source_key -> reasons
+    open_review: dict[str, tuple]
+
+
+def national_state(national_uri: str, districts: list[str]) -> NationalState:
+    """The :class:`NationalState` of ``districts`` in a national database."""
+    d = {"d": list(districts)}
+    regs = query(
+        national_uri,
+        "SELECT source_key, district_code, record_type, book, entry_no, registration_date,"
+        " place, ethnicity, nationality, death_cause, legacy_encoding, content_hash"
+        " FROM civil.registration WHERE district_code = ANY(:d)",
+        **d,
+    )
+    persons = query(
+        national_uri,
+        "SELECT p.* FROM civil.person p JOIN civil.registration r USING (source_key)"
+        " WHERE r.district_code = ANY(:d)",
+        **d,
+    )
+    latest = query(
+        national_uri,
+        "SELECT DISTINCT ON (source_key) source_key, status, reasons, personal_id, content_hash"
+        " FROM recon.verdict WHERE district_code = ANY(:d)"
+        " ORDER BY source_key, processed_at DESC, run_id DESC",
+        **d,
+    )
+
+    def open_entries(table: str) -> dict[str, tuple]:
+        rows = query(
+            national_uri,
+            f"SELECT source_key, reasons FROM recon.{table}"
+            " WHERE closed_at IS NULL AND district_code = ANY(:d)",
+            **d,
+        )
+        return {k: tuple(r) for k, r in rows}
+
+    return NationalState(
+        registrations={r[0]: r[1:] for r in regs},
+        persons={(p[0], p[1]): p[2:] for p in persons},
+        latest={k: (s, tuple(r), pid, h) for k, s, r, pid, h in latest},
+        open_quarantine=open_entries("quarantine"),
+        open_review=open_entries("review"),
+    )
+
+
+def check_verdicts(
+    national_uri: str, runs: dict[tuple[str, str], int], source_keys: set[str]
+) -> None:
+    """Check 1: each finished (run, district) has one verdict per record it extracted and
+    no other run wrote any (``runs``: extracted counts, failed runs left out or 0); every
+    record of the sources has a latest verdict, and nothing else has one; the extract
+    state agrees with the latest verdicts."""
+    per_run = query(national_uri, "SELECT run_id, district_code, count(*) FROM recon.verdict"
+                    " GROUP BY run_id, district_code")  # fmt: skip
+    assert {(r, d): n for r, d, n in per_run} == {k: n for k, n in runs.items() if n}
+    districts = sorted({d for _, d in runs})
+    latest = national_state(national_uri, districts).latest
+    missing, extra = sorted(source_keys - set(latest)), sorted(set(latest) - source_keys)
+    assert (missing, extra) == ([], []), "records without a verdict, verdicts of no record"
+    state = dict(query(national_uri, "SELECT source_key, last_status FROM recon.source_state"
+                       " WHERE district_code = ANY(:d)", d=districts))  # fmt: skip
+    assert state == {k: v[0] for k, v in latest.items()}
+
+
+def check_no_duplicates(national_uri: str) -> None:
+    """Check 2: no book entry loaded twice, every registration with exactly its people
+    (one subject; or one husband and one wife), nobody's birth or death loaded twice
+    under one personal ID, no record open twice or in both lists."""
+    assert query(national_uri, "SELECT district_code, record_type, book, entry_no"
+                 " FROM civil.registration GROUP BY 1, 2, 3, 4 HAVING count(*) > 1") == []  # fmt: skip
+    roles = query(
+        national_uri,
+        "SELECT r.source_key, r.record_type, array_agg(p.role ORDER BY p.role)"
+        " FROM civil.registration r LEFT JOIN civil.person p USING (source_key)"
+        " GROUP BY r.source_key, r.record_type",
+    )
+    expected = {"birth": ["subject"], "death": ["subject"], "marriage": ["husband", "wife"]}
+    assert [(k, t, r) for k, t, r in roles if list(r) != expected[t]] == []
+    assert query(national_uri, "SELECT p.personal_id FROM civil.person p"
+                 " JOIN civil.registration r USING (source_key)"
+                 " WHERE p.personal_id IS NOT NULL AND r.record_type IN ('birth', 'death')"
+                 " GROUP BY p.personal_id, r.record_type"
+                 " HAVING count(*) > 1") == []  # fmt: skip
+    assert query(national_uri, "SELECT source_key FROM (SELECT source_key FROM recon.quarantine"
+                 " WHERE closed_at IS NULL UNION ALL SELECT source_key FROM recon.review"
+                 " WHERE closed_at IS NULL) o GROUP BY 1 HAVING count(*) > 1") == []  # fmt: skip
+
+
+def check_same_state(national_uri: str, reference_uri: str, districts: list[str]) -> None:
+    """Check 3: the national database holds what a run without the fault left."""
+    got, want = national_state(national_uri, districts), national_state(reference_uri, districts)
+    assert got.latest == want.latest
+    assert got.registrations == want.registrations
+    assert got.persons == want.persons
+    assert (got.open_quarantine, got.open_review) == (want.open_quarantine, want.open_review)
+    assert got.registrations, "a comparison of empty states proves nothing"
+
+
+def check_incident(
+    exc: BaseException, kind: str, district_code: str, task_id: str, personal: list[str]
+) -> str:
+    """Check 4: the failure is an incident of ``kind`` for the district, as the failure
+    callback builds it; its line names the fault and the district and holds no full
+    personal ID and none of the ``personal`` texts (names, IDs). Returns the line."""
+    import re
+
+    from hotich.ops.incidents import KINDS, Incident, classify, error_line
+
+    assert classify(exc) == kind, f"{type(exc).__name__}: {exc}"
+    incident = Incident(kind=kind, dag_id="hotich_reconcile", run_id="r", task_id=task_id,
+                        map_index=0, try_number=1, district=district_code,
+                        error=error_line(exc))  # fmt: skip
+    line = incident.summary
+    assert f"district {district_code}:" in line and KINDS[kind][0] in line
+    assert re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", line) is None, line
+    leaked = [p for p in personal if p and p in line]
+    assert leaked == [], line
+    return line

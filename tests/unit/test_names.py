@@ -10,9 +10,10 @@ from __future__ import annotations
 import unicodedata
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from hotich.names import WHITESPACE, exact_keys, fold_keys
+from hotich.names import WHITESPACE, arrow_strings, exact_keys, fold_keys
 from hotich_dev.simulator import fold_name as simulator_fold
 from hotich_dev.synth import oracle
 
@@ -62,3 +63,14 @@ def test_whitespace_excludes_the_controls_validation_must_see():
     assert {" ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2028"} <= set(WHITESPACE)
     for control in "\x0b\x0c\x1c\x1d\x1e\x1f\x85":
         assert control.isspace() and control not in WHITESPACE
+
+
+def test_a_concatenated_arrow_backed_series_is_one_array():
+    # pd.concat keeps each part's Arrow chunk (pipeline.persons_of concatenates births,
+    # deaths and spouses); Arrow then answers with a ChunkedArray, which broke reconcile.
+    parts = [pd.Series(["Lê Văn A"], dtype="str"), pd.Series([None, "Đỗ Thị B"], dtype="str")]
+    names = pd.concat(parts, ignore_index=True)
+    out = arrow_strings(names)
+    assert isinstance(out, pa.Array) and out.type == pa.large_string()
+    assert out.to_pylist() == ["Lê Văn A", None, "Đỗ Thị B"]
+    assert fold_keys(names).to_pylist() == ["le van a", None, "do thi b"]

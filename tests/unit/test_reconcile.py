@@ -200,6 +200,19 @@ def test_register_at_two_true_dl_slips_returns_a_candidate_that_does_not_fit() -
     assert only(result.persons)["reasons"] == [model.LINK_NONE]
 
 
+def test_persons_of_several_record_types_in_arrow_strings_are_queried() -> None:
+    # Persons as pipeline.persons_of gives them after reading Parquet: Arrow-backed text,
+    # one chunk per record type concatenated. This once raised AttributeError in reconcile.
+    birth = persons(person("260:birth:1"))
+    death = persons(person("260:death:2", record_type="death", name="Đỗ Văn Tư", dob="1950"))
+    both = pd.concat(
+        [f.astype({"full_name": "str", "sex": "str"}) for f in (birth, death)], ignore_index=True
+    )
+    queries, refs = build_match_queries(both)
+    assert sorted(queries["ho_ten"]) == ["Nguyễn Văn An", "Đỗ Văn Tư"]
+    assert refs.notna().all()
+
+
 # --- linkage: names and dates -------------------------------------------------------------
 def test_exact_name_and_date_links() -> None:
     v, amb = run([person(name="nguyễn  văn AN")], [citizen(ID1)])

@@ -24,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hotich.errors import IncidentError
+from hotich.db import masked
+from hotich.errors import IncidentError, first_line, loggable
 from hotich.model import DATE_FIELDS, ID_FIELDS, NAME_FIELDS, OTHER_TEXT_FIELDS
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,21 @@ class SourceError(IncidentError, RuntimeError):
     """A district source cannot be read; the message names the district and the source."""
 
     incident_kind = "district_source_down"
+
+
+def unreadable(district_code: str, flavor: str, uri: str, exc: BaseException) -> SourceError:
+    """The error of a district source that failed while read: the district, the source
+    (password hidden) and the first line of what the driver said.
+
+    pandas wraps an error of ``read_sql`` in a ``DatabaseError`` whose text begins with the
+    query itself (its first line a comment of ``include/sql/extract``): the error it wraps
+    is the one named, so that the incident says "Lost connection", not the query.
+    """
+    cause = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else None
+    return SourceError(
+        f"district {district_code}: cannot read the {flavor} source at {masked(uri)}: "
+        f"{loggable(first_line(cause or exc))}"
+    )
 
 
 class RecordSink:

@@ -13,18 +13,18 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import text
 
-from hotich.db import engine_for, masked
+from hotich.db import engine_for
 from hotich.extract import (
     RAW_COLUMNS,
     Extract,
     RecordSink,
-    SourceError,
     as_text,
     changed_only,
     content_hash,
     numeric_sort_key,
     raw_json,
     to_canonical,
+    unreadable,
 )
 from hotich.model import RecordType
 
@@ -126,9 +126,7 @@ def extract_legacy(
                     read=len(chunk),
                 )
     except Exception as exc:
-        raise SourceError(
-            f"district {district_code}: cannot read the legacy source at {masked(uri)}: {exc}"
-        ) from exc
+        raise unreadable(district_code, "legacy", uri, exc) from exc
     finally:
         engine.dispose()
     log.info("district %s: read %d legacy rows", district_code, sink.read)

@@ -15,17 +15,17 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import text
 
-from hotich.db import engine_for, masked
+from hotich.db import engine_for
 from hotich.extract import (
     Extract,
     RecordSink,
-    SourceError,
     as_text,
     changed_only,
     content_hash,
     numeric_sort_key,
     raw_json,
     to_canonical,
+    unreadable,
 )
 from hotich.model import RecordType
 
@@ -129,9 +129,7 @@ def extract_modern(
                     marks.append({"table_name": table, "updated_at": newest.to_pydatetime()})
                 log.info("district %s: read %s since %s", district_code, table, since)
     except Exception as exc:
-        raise SourceError(
-            f"district {district_code}: cannot read the modern source at {masked(uri)}: {exc}"
-        ) from exc
+        raise unreadable(district_code, "modern", uri, exc) from exc
     finally:
         engine.dispose()
     return Extract(district_code, sink.rows, read=sink.read, watermarks=marks)
