@@ -99,3 +99,31 @@ def test_sort_key_orders_integers_of_any_sign_then_text_by_code_point() -> None:
         numeric_sort_key(pd.Series([2, 10])).tolist()
         == numeric_sort_key(pd.Series(["2", "10"])).tolist()
     )
+
+
+def test_a_bug_while_reading_is_not_reported_as_the_source_down(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Only the driver's and the network's errors say "the district source is down"; a
+    bug of hotich's (here: canonicalizing a chunk) stays what it is, for the task log."""
+    import pytest
+
+    from hotich.extract import SourceError, modern
+
+    uri = modern_sqlite(tmp_path / "901.sqlite", [(1, 1, "Nguyễn Văn An")])
+
+    def bug(*args, **kwargs):
+        raise KeyError("ho_ten")
+
+    monkeypatch.setattr(modern, "_canonical", bug)
+    sink = RecordSink(tmp_path / "extract.parquet")
+    with pytest.raises(KeyError):
+        extract_modern("901", uri, sql_dir=Settings().sql_dir, watermarks={}, known_hashes={},
+                       lookback=dt.timedelta(0), chunk_rows=10, sink=sink)  # fmt: skip
+    sink.close()
+    missing = f"sqlite:///{tmp_path / 'nowhere' / 'x.sqlite'}"
+    sink = RecordSink(tmp_path / "extract2.parquet")
+    with pytest.raises(SourceError, match="cannot read the modern source"):
+        extract_modern("901", missing, sql_dir=Settings().sql_dir, watermarks={}, known_hashes={},
+                       lookback=dt.timedelta(0), chunk_rows=10, sink=sink)  # fmt: skip
+    sink.close()

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy.exc import SQLAlchemyError
 
 from hotich.db import masked
 from hotich.errors import IncidentError, first_line, loggable
@@ -49,6 +50,16 @@ class SourceError(IncidentError, RuntimeError):
     """A district source cannot be read; the message names the district and the source."""
 
     incident_kind = "district_source_down"
+
+
+# What a district source failing to be read raises: the driver's errors (SQLAlchemy wraps
+# them), pandas' wrapping of them, and the network's. Anything else raised while reading
+# is a bug of hotich's, and stays what it is instead of "the district source is down".
+SOURCE_ERRORS: tuple[type[BaseException], ...] = (
+    SQLAlchemyError,
+    pd.errors.DatabaseError,
+    OSError,
+)
 
 
 def unreadable(district_code: str, flavor: str, uri: str, exc: BaseException) -> SourceError:

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from hotich.db import engine_for
 from hotich.extract import (
     RAW_COLUMNS,
+    SOURCE_ERRORS,
     Extract,
     RecordSink,
     as_text,
@@ -125,7 +126,7 @@ def extract_legacy(
                     changed_only(canonical_legacy(district_code, chunk), known_hashes),
                     read=len(chunk),
                 )
-    except Exception as exc:
+    except SOURCE_ERRORS as exc:
         raise unreadable(district_code, "legacy", uri, exc) from exc
     finally:
         engine.dispose()

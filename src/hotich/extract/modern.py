@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from hotich.db import engine_for
 from hotich.extract import (
+    SOURCE_ERRORS,
     Extract,
     RecordSink,
     as_text,
@@ -128,7 +129,7 @@ def extract_modern(
                 if newest is not None:
                     marks.append({"table_name": table, "updated_at": newest.to_pydatetime()})
                 log.info("district %s: read %s since %s", district_code, table, since)
-    except Exception as exc:
+    except SOURCE_ERRORS as exc:
         raise unreadable(district_code, "modern", uri, exc) from exc
     finally:
         engine.dispose()
