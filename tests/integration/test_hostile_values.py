@@ -85,3 +85,30 @@ def test_an_injection_in_a_workbook_file_name_is_stored_verbatim(tmp_path, natio
     assert query(national, "SELECT file_name FROM recon.workbook_file") == [(name,)]
     ((key,),) = query(national, "SELECT source_key FROM civil.registration")
     assert name in key and Path(name).name == name
+
+
+def test_control_characters_and_nul_are_quarantined_and_kept_visible(tmp_path, national, register):
+    """A NUL (which jsonb refuses) and a terminal escape in a name: VALUE_INVALID, the
+    district loads the rest, and the quarantine keeps the characters as escapes."""
+    births = [
+        birth(1, name="Trần Văn\x00Ba", mother=None),
+        birth(2, name="Trần Văn \x1b[31mBốn", mother=None),
+        birth(3, name="Trần Văn Năm", mother=None),
+    ]
+    uri = write_modern_sqlite(tmp_path / "901.sqlite", births=births)
+    out = run_district(
+        run_context(national, tmp_path / "data", "run-1"),
+        modern("901"),
+        {"district_901": uri},
+        register,
+    )
+    assert (out["extracted"], out["loaded"], out["quarantined"]) == (3, 1, 2)
+    kept = dict(
+        query(
+            national,
+            "SELECT source_key, source_record->>'ho_ten' FROM recon.quarantine ORDER BY source_key",
+        )
+    )
+    assert kept == {"901:birth:1": "Trần Văn\\u0000Ba", "901:birth:2": "Trần Văn \x1b[31mBốn"}
+    reasons = query(national, "SELECT DISTINCT reasons FROM recon.quarantine")
+    assert reasons == [(["VALUE_INVALID"],)]
