@@ -8,7 +8,7 @@ import pendulum
 from airflow.sdk import dag, task_group
 
 from hotich.airflow.callbacks import notify_failure
-from hotich.airflow.settings import task_retries
+from hotich.airflow.settings import run_timeout, task_retries
 from hotich.airflow.tasks import extract, load, plan_districts, reconcile, report, validate
 
 DOC = """
@@ -22,7 +22,10 @@ civil-status database; every record read gets one row in `recon.ledger`.
 
 A district whose source or the register is down fails its own tasks (retried with
 backoff); the other districts finish. **report** then fails the run, naming them: their
-records are read again by the next run. Runbook: `docs/reliability.md`.
+records are read again by the next run. A district another run is processing (its lease,
+`recon.district_lease`) is skipped and listed as such; it does not fail the run
+(`docs/decisions/0006`). A run still going after `HOTICH_RUN_TIMEOUT_MINUTES` is failed.
+Runbook: `docs/reliability.md`.
 """
 
 
@@ -32,6 +35,9 @@ records are read again by the next run. Runbook: `docs/reliability.md`.
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
     max_active_runs=1,
+    # A run left behind (its worker or `make run` killed) is failed after this instead of
+    # blocking the next day's run (max_active_runs=1) or being resumed forever.
+    dagrun_timeout=run_timeout(),
     doc_md=DOC,
     tags=["hotich", "civil-status", "daily"],
     default_args={

@@ -165,6 +165,15 @@ class Settings:
     # Days a run folder's files holding no personal data (GX result summaries, the run
     # report, the load markers: counts) are kept (HOTICH_RESULTS_RETENTION_DAYS).
     results_retention_days: float = 90.0
+    # A DAG run still going after this long is failed by the scheduler (dagrun_timeout):
+    # none resumes forever, and the daily schedule (max_active_runs=1) is never blocked for
+    # a day. The whole province (1.1 M records) took 187 s with two workers
+    # (benchmarks/RESULTS.md) and 9 min 27 s under `airflow dags test`: 6 h is ~40x that.
+    run_timeout_minutes: int = 360
+    # A district's lease (hotich.lease, docs/decisions/0006): one run at a time processes
+    # a district; a lease its run left behind (a crash) may be taken over after this long.
+    # At least the run timeout, so that no live run's lease expires under it.
+    lease_expiry_minutes: int = 360
 
     def __post_init__(self) -> None:
         if self.work_retention_hours < 0 or self.results_retention_days < 0:
@@ -187,6 +196,14 @@ class Settings:
         province = env.get("HOTICH_PROVINCE_CODE", base.province_code)
         if not (len(province) == 3 and province.isdigit()):
             raise ConfigError(f"HOTICH_PROVINCE_CODE must be three digits, got {province!r}")
+        run_timeout = int(env.get("HOTICH_RUN_TIMEOUT_MINUTES", base.run_timeout_minutes))
+        lease_expiry = int(env.get("HOTICH_LEASE_EXPIRY_MINUTES", base.lease_expiry_minutes))
+        if run_timeout < 1 or lease_expiry < run_timeout:
+            raise ConfigError(
+                "HOTICH_RUN_TIMEOUT_MINUTES must be positive and HOTICH_LEASE_EXPIRY_MINUTES at"
+                f" least as long (a live run's lease must not expire): got {run_timeout} and"
+                f" {lease_expiry}"
+            )
         return cls(
             districts_file=Path(env.get("HOTICH_DISTRICTS_FILE", base.districts_file)),
             campaign_file=Path(env.get("HOTICH_CAMPAIGN_FILE", base.campaign_file)),
@@ -216,6 +233,8 @@ class Settings:
             results_retention_days=_number(
                 env, "HOTICH_RESULTS_RETENTION_DAYS", base.results_retention_days
             ),
+            run_timeout_minutes=run_timeout,
+            lease_expiry_minutes=lease_expiry,
         )
 
 

@@ -33,6 +33,16 @@ def test_settings_from_env():
         Settings.from_env({"HOTICH_PROVINCE_CODE": "27"})
 
 
+def test_run_timeout_and_lease_expiry():
+    s = Settings.from_env(
+        {"HOTICH_RUN_TIMEOUT_MINUTES": "90", "HOTICH_LEASE_EXPIRY_MINUTES": "120"}
+    )
+    assert (s.run_timeout_minutes, s.lease_expiry_minutes) == (90, 120)
+    # A lease shorter than a run could expire under a live run: refused, naming both.
+    with pytest.raises(ConfigError, match="HOTICH_LEASE_EXPIRY_MINUTES at least as long"):
+        Settings.from_env({"HOTICH_RUN_TIMEOUT_MINUTES": "90", "HOTICH_LEASE_EXPIRY_MINUTES": "60"})
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -77,6 +77,8 @@ def test_daily_dag_schedule_and_mapping():
     assert dag.timetable.expression == "0 1 * * *"
     assert str(dag.timetable.timezone) == "Asia/Ho_Chi_Minh"
     assert dag.catchup is False and dag.max_active_runs == 1
+    # A run left behind is failed by the scheduler instead of blocking the next (6 h default).
+    assert dag.dagrun_timeout is not None and dag.dagrun_timeout.total_seconds() == 6 * 3600
     ids = set(dag.task_ids)
     assert {
         "plan_districts",

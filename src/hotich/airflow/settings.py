@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
+
+from hotich.config import Settings
 
 
 def task_retries() -> int:
     """Retries of each task (``HOTICH_TASK_RETRIES``, default 3; tests set 0)."""
     return int(os.environ.get("HOTICH_TASK_RETRIES", "3"))
+
+
+def run_timeout() -> timedelta:
+    """How long a DAG run may last before the scheduler fails it (``dagrun_timeout``):
+    ``HOTICH_RUN_TIMEOUT_MINUTES`` (:attr:`hotich.config.Settings.run_timeout_minutes`)."""
+    return timedelta(minutes=Settings.from_env().run_timeout_minutes)
