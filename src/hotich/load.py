@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import psycopg2
 
+from hotich import lease
 from hotich.errors import IncidentError, loggable
 from hotich.model import LEGACY_ENCODING, VALUE_INVALID, Status, mask_ids
 
@@ -251,7 +252,9 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     value the database refuses raises :class:`LoadRefused` (naming the record when it
     can), whose text quotes nothing of the record. ``recon.run_summary`` holds the
     verdicts in ``recon.verdict`` for the run and district after the write, so that a
-    retry of a committed load counts nothing twice.
+    retry of a committed load counts nothing twice. The run's lease of the district
+    (:mod:`hotich.lease`) is given back in the same transaction; when another run took it
+    over, :class:`hotich.lease.DistrictHeld` is raised and nothing is written.
     """
     counts = check_conservation(batch)
     verdicts = batch.verdicts.assign(
@@ -274,6 +277,9 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
                     batch.district_code,
                 )
                 return done
+            # The run's district lease goes with this commit (raises, writing nothing, if
+            # another run took it over).
+            lease.release(cur, sql_dir, batch.district_code, batch.run_id)
             cur.execute((sql_dir / "load" / "stage.sql").read_text(encoding="utf-8"))
             copy_frame(cur, "stage_verdict", verdicts, STAGE_VERDICT_COLUMNS)
             copy_frame(cur, "stage_registration", registrations, REGISTRATION_COLUMNS)

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotich import normalize, reconcile, validate, workfiles
+from hotich import lease, normalize, reconcile, validate, workfiles
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
@@ -131,16 +131,57 @@ def _write_json(path: Path, value: Any) -> None:
     tmp.replace(path)
 
 
+# --- district leases (hotich.lease) -----------------------------------------------------
+
+# In a district's work folder: why this run skipped it (another run held its lease).
+HELD_FILE = "held.json"
+
+
+def _note_held(ctx: RunContext, held: lease.DistrictHeld) -> None:
+    """Leave the skip's reason in the district's work folder, for the run report."""
+    _write_json(ctx.workdir(held.district_code) / HELD_FILE, held.as_dict())
+
+
+def held_districts(ctx: RunContext, district_codes: list[str]) -> dict[str, dict[str, Any]]:
+    """The districts of ``district_codes`` this run skipped because another run held them,
+    with the holder (:meth:`hotich.lease.DistrictHeld.as_dict`)."""
+    held = {}
+    for code in district_codes:
+        path = ctx.workdir(code) / HELD_FILE
+        if path.exists():
+            held[code] = json.loads(path.read_text(encoding="utf-8"))
+    return held
+
+
+def release_leases(ctx: RunContext) -> list[str]:
+    """Give back the district leases this run still holds (districts that failed before
+    their load committed); the districts released."""
+    conn = connect(ctx)
+    try:
+        with conn, conn.cursor() as cur:
+            return lease.release_run(cur, ctx.settings.sql_dir, ctx.run_id)
+    finally:
+        conn.close()
+
+
 # --- extract ----------------------------------------------------------------------------
 
 
 def extract_district(
     ctx: RunContext, district: District, resolve_uri: UriResolver
 ) -> dict[str, Any]:
-    """Read the district's new or changed records into its work folder; return counts."""
+    """Take the district's lease (:class:`hotich.lease.DistrictHeld` when another run holds
+    it), then read its new or changed records into its work folder; return counts."""
     started = time.monotonic()
     sql_dir = ctx.settings.sql_dir
     with connect(ctx) as conn, conn.cursor() as cur:
+        try:
+            expiry = dt.timedelta(minutes=ctx.settings.lease_expiry_minutes)
+            lease.take(cur, sql_dir, district.code, ctx.run_id, expiry)
+        except lease.DistrictHeld as held:
+            _note_held(ctx, held)
+            raise
+        (ctx.workdir(district.code) / HELD_FILE).unlink(missing_ok=True)
         known = read_sql(
             cur, sql_dir / "load" / "known_hashes.sql", {"district_code": district.code}
         )
@@ -521,7 +562,11 @@ def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     if committed is not None:
         log.info("district %s: already loaded in run %s", district_code, ctx.run_id)
         return committed
-    counts = _load_refusing(ctx, district_batch(ctx, district_code))
+    try:
+        counts = _load_refusing(ctx, district_batch(ctx, district_code))
+    except lease.DistrictHeld as held:  # this run's lease expired and another run took it
+        _note_held(ctx, held)
+        raise
     result = {
         "district_code": district_code,
         **counts,

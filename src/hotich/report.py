@@ -11,7 +11,7 @@ import pandas as pd
 from hotich.errors import IncidentError, loggable
 from hotich.markdown import markdown_table
 from hotich.ops.rejected import open_rejections, read_rejected_files
-from hotich.pipeline import RunContext, connect
+from hotich.pipeline import RunContext, connect, held_districts
 
 
 class RunIncomplete(IncidentError, RuntimeError):
@@ -28,7 +28,8 @@ class RunIncomplete(IncidentError, RuntimeError):
 
 
 def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
-    """Counts of this run per district and reason; districts that did not finish."""
+    """Counts of this run per district and reason; districts that did not finish, and
+    those skipped because another run held them."""
     with connect(ctx) as conn, conn.cursor() as cur:
         cur.execute(
             "SELECT district_code, extracted, loaded, review, quarantined FROM recon.run_summary"
@@ -51,7 +52,11 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
             read_rejected_files(cur, ctx.settings.sql_dir, ctx.run_id), ctx.run_id
         )
     conn.close()
-    rows = [done.get(code, {"district": code, "extracted": "FAILED"}) for code in district_codes]
+    skipped = skipped_districts(ctx, district_codes, done)
+    rows = [
+        done.get(code, {"district": code, "extracted": skipped.get(code, "FAILED")})
+        for code in district_codes
+    ]
     totals = {
         k: sum(r[k] for r in done.values())
         for k in ("extracted", "loaded", "review", "quarantined")
@@ -60,8 +65,10 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
     columns = ["district", "extracted", "loaded", "review", "quarantined"]
     table = markdown_table(columns, [[r.get(c, "") for c in columns] for r in rows])
     table += "\n\n" + markdown_table(["reason", "records"], reasons.items())
+    if skipped:
+        table += "\n\n" + SKIPPED_NOTE
     table = rejected.headline + table + rejected.tables
-    unfinished = [code for code in district_codes if code not in done]
+    unfinished = [code for code in district_codes if code not in done and code not in skipped]
     report = {
         "run_id": ctx.run_id,
         "run_date": str(ctx.run_date),
@@ -69,6 +76,7 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         "reasons": reasons,
         "unfinished": unfinished,
         "rejected_files": rejected.counts,
+        "skipped": skipped,
         "table": table,
     }
     out = ctx.workdir("_report")
@@ -156,3 +164,24 @@ def rejected_files_section(rejected: pd.DataFrame, run_id: str) -> RejectedSecti
             ["district", "file", "resolved", "rejected since"], cells
         )
     return RejectedSection(headline, tables, counts)
+
+
+# --- districts skipped because another run held them (hotich.lease) ------------------------
+
+SKIPPED_NOTE = (
+    "Skipped districts were held by another run: this run read and wrote nothing of them,"
+    " so their records are read by the next run that gets the district (docs/decisions/0006)."
+)
+
+
+def skipped_districts(
+    ctx: RunContext, district_codes: list[str], done: dict[str, Any]
+) -> dict[str, str]:
+    """The districts this run skipped, another run holding them, that it did not finish
+    otherwise (a Clear that got the lease later): code -> ``skipped: held by run <id>
+    since <time> …``. They do not make the run incomplete (docs/decisions/0006)."""
+    return {
+        code: held["status"]
+        for code, held in held_districts(ctx, district_codes).items()
+        if code not in done
+    }

@@ -6,6 +6,7 @@ what verdict it expects.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
 import uuid
@@ -228,13 +229,16 @@ def run_districts(
     ctx: pipeline.RunContext, districts: list[District], uris: dict[str, str], register
 ) -> dict[str, dict | Exception]:
     """Every district through its stages, as the DAG's mapped tasks run them: one that
-    fails (its value is then the exception) does not stop the others."""
+    fails (its value is then the exception) does not stop the others. Then, as the run's
+    report task does first, the leases of the districts that failed are given back."""
     out: dict[str, dict | Exception] = {}
     for district in districts:
         try:
             out[district.code] = run_district(ctx, district, uris, register)
         except Exception as exc:  # noqa: BLE001 - a failed task; the test checks which
             out[district.code] = exc
+    with contextlib.suppress(pipeline.NationalDatabaseUnavailable):  # the report fails too
+        pipeline.release_leases(ctx)
     return out
 
 

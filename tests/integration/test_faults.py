@@ -425,6 +425,7 @@ def test_register_slower_than_the_client_timeout(tmp_path, national, register_fa
         assert stats.retries == SHORT_TIMEOUT.max_retries
         assert stats.seconds_waited < SHORT_TIMEOUT.retry_budget_s
         assert nothing_written(national, "921")
+        assert pipeline.release_leases(ctx) == ["921"]  # as the run's report task does
 
         admin(server.base_url, "faults", {"latency_ms": 0})  # the register is fast again
         fast_again = time.monotonic()

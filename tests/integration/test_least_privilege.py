@@ -79,11 +79,15 @@ def test_the_pipeline_runs_as_a_writer_that_cannot_change_the_schema(
     engine.dispose()
     assert pipeline.prepare_database(ctx) == []  # checked, nothing applied
 
+    # The writer takes and gives back the district's lease (recon.district_lease) too.
     out = pipeline.extract_district(ctx, district, uris.__getitem__)
+    assert query(owner_uri, "SELECT run_id FROM recon.district_lease") == [("run-lp",)]
     out |= pipeline.validate_district(ctx, district.code)
     out |= pipeline.reconcile_district(ctx, district.code, register)
     out |= pipeline.load_district(ctx, district.code)
     assert ledger(owner_uri, "run-lp") == EXPECTED_901
+    assert query(owner_uri, "SELECT count(*) FROM recon.district_lease") == [(0,)]
+    assert pipeline.release_leases(ctx) == []
 
     conn = psycopg2.connect(writer_uri)
     conn.autocommit = True

@@ -160,7 +160,8 @@ def test_crash_mid_load_leaves_nothing_and_the_rerun_completes(
     assert query(national, "SELECT count(*) FROM civil.registration") == [(0,)]
     assert query(national, "SELECT count(*) FROM recon.watermark") == [(0,)]
     monkeypatch.undo()
-    # The retry of the same run, then a second retry: one verdict per record, loaded once.
+    # The retry of the same run, then a second retry: one verdict per record, loaded once
+    # (the second finds the run's committed load, though the run gave its lease back).
     run_district(ctx, district, uris, register)
     pipeline.load_district(ctx, "901")
     assert ledger(national, "run-crash") == EXPECTED_901
@@ -451,6 +452,7 @@ def test_register_outage_fails_the_district_without_verdicts_then_next_run_compl
             ctx = run_context(national, tmp_path / "data", "run-outage")
             with pytest.raises(RegisterUnavailable):
                 run_district(ctx, district, uris, client)
+            assert pipeline.release_leases(ctx) == ["901"]  # the run's report gives it back
         # No verdict was given because the register was unavailable, and nothing advanced.
         assert query(national, "SELECT count(*) FROM recon.verdict") == [(0,)]
         assert query(national, "SELECT count(*) FROM recon.watermark") == [(0,)]

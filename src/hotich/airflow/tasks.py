@@ -12,11 +12,12 @@ from typing import Any, NoReturn
 
 import pendulum
 from airflow.sdk import get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hotich import pipeline
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.connections import civil_status_uri, conn_uri
+from hotich.lease import DistrictHeld
 from hotich.model import Flavor
 from hotich.workfiles import WorkFilesGone
 
@@ -41,6 +42,12 @@ def _fail_without_retry(error: Exception) -> NoReturn:
     """Fail the task for good (a retry cannot help); ``error`` stays the cause, so the
     incident keeps its kind."""
     raise AirflowFailException(str(error)) from error
+
+
+def _skip_held(held: DistrictHeld) -> NoReturn:
+    """Skip the district's task (and so its downstream ones): another run holds it."""
+    log.warning("%s", held)
+    raise AirflowSkipException(str(held)) from held
 
 
 def _district(entry: dict[str, Any]) -> District:
@@ -97,13 +104,15 @@ def _mark_district(code: str, name: str | None) -> None:
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL)
 def extract(district: dict[str, Any]) -> dict[str, Any]:
-    """Read the district's new or changed records (a source that is down fails this task)."""
+    """Take the district's lease and read its new or changed records (a source that is down
+    fails this task; a district another run holds is skipped)."""
     _mark_district(district["code"], district.get("name"))
     ctx = run_context()
-    return {
-        **pipeline.extract_district(ctx, _district(district), conn_uri),
-        "district_name": district.get("name"),
-    }
+    try:
+        extracted = pipeline.extract_district(ctx, _district(district), conn_uri)
+    except DistrictHeld as held:
+        _skip_held(held)
+    return {**extracted, "district_name": district.get("name")}
 
 
 @task(map_index_template=DISTRICT_LABEL)
@@ -144,24 +153,36 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
 
 @task(map_index_template=DISTRICT_LABEL)
 def load(reconciled: dict[str, Any]) -> dict[str, Any]:
-    """Write verdicts and loaded records in one transaction; check conservation."""
+    """Write verdicts and loaded records in one transaction, giving back the district's
+    lease; check conservation (skipped when another run took the lease over)."""
     _mark_district(reconciled["district_code"], reconciled.get("district_name"))
     try:
-        return {**reconciled, **pipeline.load_district(run_context(), reconciled["district_code"])}
+        loaded = pipeline.load_district(run_context(), reconciled["district_code"])
     except WorkFilesGone as exc:
         _fail_without_retry(exc)
+    except DistrictHeld as held:
+        _skip_held(held)
+    return {**reconciled, **loaded}
 
 
 @task(trigger_rule="all_done")
 def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """Summarize the run per district; fail the run when a district did not finish."""
+    """Give back the leases of districts that failed; summarize the run per district; fail
+    the run when a district did not finish (a district another run held does not fail it:
+    docs/decisions/0006)."""
     from hotich.report import RunIncomplete, run_report
 
     if planned is None:  # plan_districts failed: its own incident says why
         _fail_without_retry(RunIncomplete(["every district (plan_districts failed)"]))
     ctx = run_context()
+    released = pipeline.release_leases(ctx)
+    if released:
+        log.info("run %s gave back the leases of %s", ctx.run_id, ", ".join(released))
     summary = run_report(ctx, [d["code"] for d in planned])
     log.info("run %s\n%s", ctx.run_id, summary["table"])
+    for code, status in summary.get("skipped", {}).items():
+        log.warning("district %s %s; its records are read by the next run that gets it",
+                    code, status)  # fmt: skip
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}

@@ -71,6 +71,12 @@ KINDS: dict[str, tuple[str, str]] = {
         "Clear the district's whole task group (its extract task with all downstream tasks),"
         " not only the failed task: extract reads the district's records again",
     ),
+    "district_held": (
+        "another run holds the district (its lease: hotich.lease)",
+        "nothing to do when that run is alive: the district's records are read by the next "
+        "run that gets it; a lease left by a run that is gone expires after "
+        "HOTICH_LEASE_EXPIRY_MINUTES (make run gives back a gone make run's leases at start)",
+    ),
     "task_failed": ("task failed", "read the task log"),
 }
 
