@@ -23,7 +23,8 @@ from pathlib import Path
 
 from hotich import db
 from hotich.config import TIMEZONE
-from hotich_dev import PROJECT_ROOT, embedded
+from hotich_dev import PROJECT_ROOT, embedded, runguard
+from hotich_dev.runguard import pid_alive
 
 AIRFLOW_HOME = PROJECT_ROOT / ".airflow"
 
@@ -100,14 +101,17 @@ UP_TIMEOUT_S = 180  # the api-server's first start (plugins, auth manager) takes
 
 
 def up() -> int:
-    """Start Airflow's services in the background, wait until the api-server answers its
-    health check, and print the URL (and the login, once). Non-zero when it does not come up."""
+    """Fail the runs a gone ``make run`` left behind (``hotich_dev.runguard``), start
+    Airflow's services in the background, wait until the api-server answers its health
+    check, and print the URL (and the login, once). Non-zero when it does not come up."""
     import json
     import time
     import urllib.request
 
     env = airflow_env()
     ensure_migrated(env)
+    # Before the scheduler could resume them: fail the runs a gone `make run` left behind.
+    runguard.sweep(env)
     home = Path(env["AIRFLOW_HOME"])
     pid_dir, logs = home / "pids", home / "logs"
     pid_dir.mkdir(parents=True, exist_ok=True)
@@ -157,19 +161,6 @@ def up() -> int:
 def _airflow_home() -> str:
     """AIRFLOW_HOME as the services run with it (without starting any database)."""
     return os.environ.get("AIRFLOW_HOME", str(AIRFLOW_HOME))
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with that id runs (a zombie, exited but not reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):  # no /proc here: the signal's answer stands
-        return True
 
 
 DOWN_GRACE_S = 30  # SIGTERM first; a service still running after this gets SIGKILL

@@ -9,17 +9,27 @@ embedded PostgreSQL for Airflow's metadata and the national database, and, when 
 (``HOTICH_REGISTER_FILE``, default ``data/demo/register.parquet``) and, for the default
 districts file, the demo's district connections (``data/demo/connections.env``). Exits
 non-zero when the run failed.
+
+Interrupted (Ctrl-C, SIGTERM, SIGHUP), it stops Airflow, marks the run and its unfinished
+tasks failed, gives back the run's district leases and exits 128 + the signal's number.
+A kill -9 cannot be handled: the run is failed by the next ``make run`` (or ``make up``),
+which fails every run left behind by a ``make run`` that is gone, one line each
+(``hotich_dev.runguard``). Nothing of an unfinished district was committed: the next run
+reads it again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hotich_dev import PROJECT_ROOT
@@ -34,6 +44,75 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Interrupted(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) reached ``make run``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """While the block runs, a stop signal raises :class:`Interrupted` (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise Interrupted(signum)
+
+    old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def stop_signals_ignored() -> Iterator[None]:
+    """While the block runs (the cleanup after a stop), stop signals are ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the child killed when this process dies (Linux
+    ``PR_SET_PDEATHSIG``): no DAG run or simulator goes on after a kill -9 of make run."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    parent = os.getpid()
+
+    def preexec() -> None:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def kill_child(proc: subprocess.Popen) -> None:
+    """Kill ``airflow dags test`` and wait for it. Not SIGTERM: it goes on with its task
+    (seen retrying the register 10 s after one) and would then run the next ones; the run
+    is abandoned, and what it did not commit is rolled back by the national database."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
 @contextlib.contextmanager
 def register_simulator(
     register_file: Path, port: int | None = None, extra_args: list[str] | None = None
@@ -42,7 +121,7 @@ def register_simulator(
     port = port or free_port()
     client_id, secret = DEMO_CLIENT
     log = open(register_file.parent / "population_api.log", "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn: make run starts no threads
         [
             sys.executable,
             "-m",
@@ -57,6 +136,7 @@ def register_simulator(
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent(),
     )
     try:
         deadline = time.monotonic() + 120
@@ -92,8 +172,18 @@ def read_env_file(path: Path) -> dict[str, str]:
 def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
     """``airflow dags test hotich_reconcile`` in the project's Airflow; its exit code.
 
-    With ``log_file``, Airflow's output goes there instead of the terminal.
+    First fails the runs a gone ``make run`` left behind; the run started carries this
+    process's marker (``hotich_dev.runguard``). With ``log_file``, Airflow's output goes
+    there instead of the terminal. A stop signal stops Airflow, fails the run, and raises
+    :class:`Interrupted`.
     """
+    from hotich_dev import runguard
+    from hotich_dev.localenv import airflow_env, ensure_migrated
+
+    env = airflow_env(env)
+    ensure_migrated(env)
+    runguard.sweep(env)
+    marker = runguard.owner_marker()
     cmd = [
         sys.executable,
         "-m",
@@ -102,18 +192,50 @@ def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
         "dags",
         "test",
         "hotich_reconcile",
+        "--conf",
+        json.dumps({runguard.MARKER: marker}),
     ]
-    if log_file is None:
-        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "wb") as out:
-        return subprocess.run(
-            cmd, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
-        ).returncode
+    out = None
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        out = open(log_file, "wb")  # noqa: SIM115 - closed below
+    proc = None
+    try:
+        with stop_signals_raise():
+            proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn: make run starts no threads
+                cmd,
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT if out else None,
+                preexec_fn=die_with_parent(),
+            )
+            return proc.wait()
+    except Interrupted as stop:
+        with stop_signals_ignored():
+            print(f"make run: {stop}: stopping Airflow and failing its run ...", flush=True)
+            if proc is not None:
+                kill_child(proc)
+            mine = runguard.runs_of(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], marker)
+            if not mine:
+                print("make run: no run of it is left unfinished", flush=True)
+            runguard.fail_runs(env, mine, f"interrupted by {stop}")
+        raise
+    finally:
+        if out is not None:
+            out.close()
 
 
 def main() -> int:
-    """Entry point of ``make run``."""
+    """Entry point of ``make run``: 128 + the signal's number when a stop signal ends it."""
+    try:
+        with stop_signals_raise():
+            return _main()
+    except Interrupted as stop:
+        return 128 + stop.signum
+
+
+def _main() -> int:
     env = dict(os.environ)
     demo_connections = PROJECT_ROOT / "data" / "demo" / "connections.env"
     if not env.get("HOTICH_DISTRICTS_FILE") and demo_connections.exists():
