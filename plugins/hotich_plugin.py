@@ -1,21 +1,31 @@
-"""Registers hotich with Airflow: the campaign dashboard at /hotich/ and its nav entry."""
+"""Registers hotich with Airflow: the campaign dashboard at /hotich/ and its nav entry.
+
+Every page and API route of it asks for Airflow's login and a user who may read the daily
+DAG (``hotich.airflow.access``; docs/access.md).
+"""
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from hotich.airflow.access import login_redirects, reader_dependencies
 from hotich.config import Settings
 from hotich.connections import civil_status_uri
 from hotich.ops.dashboard import create_app
 
 
 class HotichPlugin(AirflowPlugin):
-    """The campaign dashboard, mounted in the api-server."""
+    """The campaign dashboard, mounted in the api-server behind Airflow's login."""
 
     name = "hotich"
     fastapi_apps = [
         {
-            "app": create_app(lambda: civil_status_uri(Settings.from_env())),
+            "app": login_redirects(
+                create_app(
+                    lambda: civil_status_uri(Settings.from_env()),
+                    dependencies=reader_dependencies(),
+                )
+            ),
             "url_prefix": "/hotich",
             "name": "hotich campaign progress",
         }

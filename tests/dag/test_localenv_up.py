@@ -3,6 +3,7 @@ dashboard is served inside it over HTTP on loopback, and ``make down`` stops the
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -38,6 +39,40 @@ def pids(home: Path) -> list[int]:
     return [int(p.read_text()) for p in (home / "pids").glob("*.pid")]
 
 
+def token(url: str, home: Path, user: str) -> str:
+    """A JWT from Airflow's own login (the simple auth manager's password file)."""
+    passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
+    r = requests.post(f"{url}/auth/token", json={"username": user, "password": passwords[user]},
+                      timeout=30)  # fmt: skip
+    assert r.status_code == 201, r.text
+    return r.json()["access_token"]
+
+
+def bearer(jwt: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {jwt}"}
+
+
+def check_access(url: str, home: Path) -> None:
+    """hotich's pages behind Airflow's login (hotich.airflow.access, docs/access.md)."""
+    api, page = f"{url}/hotich/api/progress", f"{url}/hotich/"
+    # Anonymous: the API answers 401, a browser is sent to Airflow's login and back.
+    assert requests.get(api, timeout=30).status_code == 401
+    browser = requests.get(page, timeout=30, headers={"Accept": "text/html"}, allow_redirects=False)
+    assert browser.status_code == 303
+    assert browser.headers["location"].startswith("/auth/login?next=")
+    assert "hotich" in browser.headers["location"]
+    # A token Airflow did not sign, and a tampered one: refused.
+    assert requests.get(api, timeout=30, headers=bearer("not.a.jwt")).status_code == 403
+    admin = token(url, home, "admin")
+    forged = admin[:-4] + ("AAAA" if not admin.endswith("AAAA") else "BBBB")
+    assert requests.get(api, timeout=30, headers=bearer(forged)).status_code == 403
+    # Every role the simple auth manager has may read: viewer, op, admin; by token or cookie.
+    for user in ("viewer", "op", "admin"):
+        jwt = token(url, home, user)
+        assert requests.get(api, timeout=30, headers=bearer(jwt)).status_code == 200, user
+        assert requests.get(page, timeout=30, cookies={"_token": jwt}).status_code == 200, user
+
+
 def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path, embedded_pg):
     tag = uuid.uuid4().hex[:8]
     national = db.ensure_database(embedded_pg, f"national_{tag}")
@@ -54,6 +89,8 @@ def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path
         ),
         "AIRFLOW_CONN_CIVIL_STATUS_DB": national,
         "HOTICH_PGDATA": str(tmp_path / "no-embedded-pg"),  # down must not stop the tests' server
+        # The simple auth manager's users, one per role the access rules name.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer,op:op",
     }
     started = localenv("up", env)
     try:
@@ -64,11 +101,14 @@ def test_up_serves_airflow_and_the_dashboard_then_down_stops_everything(tmp_path
             "api-server", "dag-processor", "scheduler", "triggerer"]  # fmt: skip
         health = requests.get(f"{url}/api/v2/monitor/health", timeout=10)
         assert health.status_code == 200 and health.json()["metadatabase"]["status"] == "healthy"
-        progress = requests.get(f"{url}/hotich/api/progress", timeout=30)
+        check_access(url, home)
+        viewer = token(url, home, "viewer")
+        progress = requests.get(f"{url}/hotich/api/progress", timeout=30, headers=bearer(viewer))
         assert progress.status_code == 200, progress.text
         assert [d["district_code"] for d in progress.json()["districts"]] == [
             "256", "258", "259", "260", "261", "262", "263", "264"]  # fmt: skip
-        assert requests.get(f"{url}/hotich/", timeout=30).text.count("<tr>") >= 8
+        page = requests.get(f"{url}/hotich/", timeout=30, cookies={"_token": viewer})
+        assert page.status_code == 200 and page.text.count("<tr>") >= 8
         # A second `up` finds the services running and starts nothing new.
         running = pids(home)
         again = localenv("up", env)

@@ -37,13 +37,20 @@ REGISTER = [
 
 
 # Airflow's own api-server app, with the plugins it finds: the dashboard must be mounted.
+# Logged in as the local Airflow's admin (hotich's pages are behind Airflow's login).
 PLUGIN_PROBE = """
-import json
+import json, os, pathlib
 from fastapi.testclient import TestClient
 from airflow.api_fastapi.app import create_app
 client = TestClient(create_app())
+home = pathlib.Path(os.environ["AIRFLOW_HOME"])
+password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
+jwt = client.post("/auth/token", json={"username": "admin", "password": password}).json()["access_token"]
+anonymous = client.get("/hotich/api/progress").status_code
+client.headers["Authorization"] = "Bearer " + jwt
 r, page = client.get("/hotich/api/progress"), client.get("/hotich/")
-print("PROBE " + json.dumps({"status": r.status_code, "body": r.json(), "page": page.status_code}))
+print("PROBE " + json.dumps({"status": r.status_code, "body": r.json(), "page": page.status_code,
+                             "anonymous": anonymous}))
 """
 
 
@@ -171,7 +178,7 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         line = next((x for x in probe.stdout.splitlines() if x.startswith("PROBE ")), None)
         assert line, probe.stdout[-2000:] + probe.stderr[-2000:]
         seen = json.loads(line.removeprefix("PROBE "))
-        assert (seen["status"], seen["page"]) == (200, 200), seen
+        assert (seen["anonymous"], seen["status"], seen["page"]) == (401, 200, 200), seen
         assert seen["body"]["totals"] == {"records": 4, "loaded": 3, "review": 0, "quarantined": 1}
         assert [d["district_code"] for d in seen["body"]["districts"]] == ["901", "905"]
 

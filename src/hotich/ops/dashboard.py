@@ -5,7 +5,9 @@ Mounted in Airflow's api-server by ``plugins/hotich_plugin.py`` at ``/hotich/`` 
 
     python -m hotich.ops.dashboard [--port 8801]     (127.0.0.1 only)
 
-Airflow does not put its login in front of plugin apps. The app shows aggregates
+Airflow does not put its login in front of plugin apps: the plugin does, with Airflow's own
+login and auth manager (``hotich.airflow.access``); served on its own, the app answers on
+127.0.0.1 only, for whoever can reach the machine. The app shows aggregates
 (counts per district, phase and reason code, run ids) and the open rejected workbook
 files (file names and problems, which never quote a cell), never a name or a personal ID.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,11 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def create_app(
-    civil_status_uri: Callable[[], str], settings: Callable[[], Settings] = Settings.from_env
+    civil_status_uri: Callable[[], str],
+    settings: Callable[[], Settings] = Settings.from_env,
+    dependencies: Sequence[Any] = (),
 ) -> FastAPI:
     """The dashboard app; the database URI and the settings are resolved per request
-    (a connection added after the api-server started is picked up)."""
-    app = FastAPI(title="hotich campaign progress", docs_url=None, redoc_url=None)
+    (a connection added after the api-server started is picked up). ``dependencies`` run
+    before every route: in Airflow's api-server, its login and auth manager
+    (``hotich.airflow.access``)."""
+    app = FastAPI(
+        title="hotich campaign progress",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=list(dependencies),
+    )
 
     def progress() -> dict[str, Any] | JSONResponse:
         try:
