@@ -151,6 +151,9 @@ def test_the_run_loads_every_district_but_the_one_down(dag_run):
         assert workfiles.LOADED_MARKER in left, (district, left)
     if dag_run.legacy_key:  # the legacy district was read through the read-only role
         assert dag_run.env[dag_run.legacy_key].startswith("mysql://hotich_rd_")
+    # Each task's dict of counts is one XCom, not one more per key (multiple_outputs).
+    keys = {k for (k,) in dag_run.meta_rows("SELECT DISTINCT key FROM xcom")}
+    assert keys == {"return_value"}, keys
 
 
 @pytest.fixture(scope="module")

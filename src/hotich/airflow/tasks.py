@@ -91,6 +91,10 @@ def plan_districts() -> list[dict[str, Any]]:
     ]
 
 
+# The district tasks return one dict of counts, passed whole to the next task: without
+# multiple_outputs=False, Airflow 3 infers it from the ``dict`` return type and pushes
+# every key again as an XCom of its own.
+
 # Mapped district tasks are labelled "260 Tiên Du" in the UI instead of a map index, and the
 # failure callback finds the district in the same context (hotich.airflow.callbacks).
 DISTRICT_LABEL = "{{ hotich_district }}"
@@ -102,7 +106,7 @@ def _mark_district(code: str, name: str | None) -> None:
     context["hotich_district"] = f"{code} {name or ''}".strip()  # type: ignore[typeddict-unknown-key]
 
 
-@task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL)
+@task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)
 def extract(district: dict[str, Any]) -> dict[str, Any]:
     """Take the district's lease and read its new or changed records (a source that is down
     fails this task; a district another run holds is skipped)."""
@@ -115,7 +119,7 @@ def extract(district: dict[str, Any]) -> dict[str, Any]:
     return {**extracted, "district_name": district.get("name")}
 
 
-@task(map_index_template=DISTRICT_LABEL)
+@task(map_index_template=DISTRICT_LABEL, multiple_outputs=False)
 def validate(extracted: dict[str, Any]) -> dict[str, Any]:
     """Normalize and run the data-quality suites on the district's records."""
     _mark_district(extracted["district_code"], extracted.get("district_name"))
@@ -128,7 +132,7 @@ def validate(extracted: dict[str, Any]) -> dict[str, Any]:
         _fail_without_retry(exc)
 
 
-@task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL)
+@task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)
 def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
     """Check every person against the population register (retried when it is down)."""
     from hotich.register.client import PopulationClient, RegisterAuthError
@@ -151,7 +155,7 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
     return {**validated, **result}
 
 
-@task(map_index_template=DISTRICT_LABEL)
+@task(map_index_template=DISTRICT_LABEL, multiple_outputs=False)
 def load(reconciled: dict[str, Any]) -> dict[str, Any]:
     """Write verdicts and loaded records in one transaction, giving back the district's
     lease; check conservation (skipped when another run took the lease over)."""
@@ -165,7 +169,7 @@ def load(reconciled: dict[str, Any]) -> dict[str, Any]:
     return {**reconciled, **loaded}
 
 
-@task(trigger_rule="all_done")
+@task(trigger_rule="all_done", multiple_outputs=False)
 def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     """Give back the leases of districts that failed; summarize the run per district; fail
     the run when a district did not finish (a district another run held does not fail it:
