@@ -76,6 +76,11 @@ LINKED = "LINKED"
 LINK_AMBIGUOUS = "LINK_AMBIGUOUS"
 LINK_NONE = "LINK_NONE"
 LEGACY_ENCODING = "LEGACY_ENCODING"
+# Never from the rules alone: a person's decision on the record (docs/ledger.md, Decisions).
+# RETURNED quarantines (the district fixes the record), DECIDED is information.
+RETURNED = "RETURNED"
+DECIDED = "DECIDED"
+DECISION_CODES: frozenset[str] = frozenset({RETURNED, DECIDED})
 
 QUARANTINE_CODES: frozenset[str] = frozenset(
     {
@@ -95,7 +100,7 @@ REVIEW_CODES: frozenset[str] = frozenset({ID_NOT_FOUND, NAME_MISMATCH, DOB_MISMA
 INFO_CODES: frozenset[str] = frozenset(
     {NAME_DIACRITICS, LINKED, LINK_AMBIGUOUS, LINK_NONE, LEGACY_ENCODING}
 )
-ALL_CODES: frozenset[str] = QUARANTINE_CODES | REVIEW_CODES | INFO_CODES
+ALL_CODES: frozenset[str] = QUARANTINE_CODES | REVIEW_CODES | INFO_CODES | DECISION_CODES
 
 SEX_MALE = "Nam"
 SEX_FEMALE = "Nữ"

@@ -12,6 +12,11 @@ BEGIN
         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA civil, recon TO hotich_writer;
         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA civil, recon TO hotich_writer;
         REVOKE CREATE ON SCHEMA civil, recon FROM hotich_writer;
+        -- Decisions and the access log are append-only (V004): insert and read only.
+        IF to_regclass('recon.decision') IS NOT NULL THEN
+            REVOKE UPDATE, DELETE, TRUNCATE
+                ON recon.decision, recon.decision_outcome, recon.access_log FROM hotich_writer;
+        END IF;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotich_reader') THEN
         EXECUTE 'GRANT CONNECT ON DATABASE ' || quote_ident(current_database())
