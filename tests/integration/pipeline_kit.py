@@ -145,6 +145,22 @@ def write_modern_sqlite(path: Path, births=(), deaths=(), marriages=()) -> str:
     return f"sqlite:///{path}"
 
 
+def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """An ``.xlsx`` file with these sheets and rows, in order (openpyxl); its path."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
 def write_modern_server(uri: str, births=(), deaths=(), marriages=()) -> None:
     """A modern district in an empty PostgreSQL or MariaDB database (SQLAlchemy URI)."""
     engine = db.engine_for(uri)

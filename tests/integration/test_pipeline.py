@@ -11,7 +11,6 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import text
@@ -37,6 +36,7 @@ from tests.integration.pipeline_kit import (
     run_district,
     write_modern_server,
     write_modern_sqlite,
+    write_workbook,
 )
 
 REGISTER = [
@@ -212,16 +212,6 @@ def test_unreachable_district_fails_with_its_name(tmp_path, national):
         pipeline.extract_district(ctx, modern("905"), lambda _: "mysql://root:@127.0.0.1:1/nothing")
 
 
-def _xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-
-
 KS_HEADER = [
     "Số quyển",
     "Số đăng ký",
@@ -253,7 +243,7 @@ KT_HEADER = [
 def test_workbook_inbox(tmp_path, national, register):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    _xlsx(
+    write_workbook(
         inbox / "a.xlsx",
         {
             "KhaiSinh": [
@@ -297,7 +287,7 @@ def test_workbook_inbox(tmp_path, national, register):
         "Q9,1,01/05/2019,Đỗ Đức Độ,Nam,1950,,30/04/2019,Bắc Ninh,Già\n",
         encoding="utf-8",
     )
-    _xlsx(inbox / "b_wrong.xlsx", {"KhaiSinh": [KS_HEADER[:-1] + ["Cha"], ["Q2", 1]]})
+    write_workbook(inbox / "b_wrong.xlsx", {"KhaiSinh": [KS_HEADER[:-1] + ["Cha"], ["Q2", 1]]})
     (inbox / "c_broken.xlsx").write_bytes(b"this is not a workbook")
     district = District(code="903", name="Test 903", flavor=Flavor.WORKBOOK, inbox=inbox)
     ctx = run_context(national, tmp_path / "data", "run-wb")
@@ -314,7 +304,7 @@ def test_workbook_inbox(tmp_path, national, register):
     assert "c_broken.xlsx: cannot be opened" in problems["c_broken.xlsx"]
 
     # The campaign fixes row 3 and saves the file again: only that row is processed.
-    _xlsx(
+    write_workbook(
         inbox / "a.xlsx",
         {
             "KhaiSinh": [

@@ -12,7 +12,6 @@ import datetime as dt
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import pytest
 import requests
 from sqlalchemy import text
@@ -26,7 +25,7 @@ from hotich.ops.dashboard import create_app
 from hotich.report import run_report
 from hotich_dev.simulator import BackgroundServer
 from register_fixtures import person, register_client
-from tests.integration.pipeline_kit import query, run_context, run_district
+from tests.integration.pipeline_kit import query, run_context, run_district, write_workbook
 
 KS = TEMPLATE["KhaiSinh"]
 ROW = ["Q1", 1, dt.datetime(2018, 3, 1), "Nguyễn Văn An", "Nam", "02/01/2018", "027218000001",
@@ -38,18 +37,6 @@ def register():
     people = [person("027218000001", "Nguyễn Văn An", "Nam", date(2018, 1, 2), mother="Lê Thị Hoa")]
     with register_client(people) as client:
         yield client
-
-
-def xlsx(path: Path, sheets: dict[str, list[list]]) -> None:
-    book = openpyxl.Workbook()
-    first = book.active
-    assert first is not None
-    book.remove(first)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
 
 
 def districts_yaml(tmp_path: Path, inboxes: dict[str, Path]) -> Settings:
@@ -78,11 +65,11 @@ def rejected_rows(national: str) -> dict[tuple[str, str], tuple]:
 def test_rejected_files_are_listed_until_corrected_or_removed(tmp_path, national, register):
     a, b = tmp_path / "inbox_903", tmp_path / "inbox_904"
     a.mkdir(), b.mkdir()
-    xlsx(a / "good.xlsx", {"KhaiSinh": [KS, ROW]})
-    xlsx(a / "headers.xlsx", {"KhaiSinh": [KS[:-1] + ["Cha"], ROW]})
+    write_workbook(a / "good.xlsx", {"KhaiSinh": [KS, ROW]})
+    write_workbook(a / "headers.xlsx", {"KhaiSinh": [KS[:-1] + ["Cha"], ROW]})
     for name in ("old.xls", "macro.xlsm", "calc.ods"):
         (a / name).write_bytes(b"not read")
-    xlsx(a / "notemplate.xlsx", {"Sheet1": [KS, ROW]})
+    write_workbook(a / "notemplate.xlsx", {"Sheet1": [KS, ROW]})
     for name in ("~$good.xlsx", ".~lock.good.xlsx#", ".DS_Store"):
         (a / name).write_bytes(b"lock")
     (b / "broken.xlsx").write_bytes(b"this is not a workbook")
@@ -144,7 +131,7 @@ def test_rejected_files_are_listed_until_corrected_or_removed(tmp_path, national
 
         # The district corrects headers.xlsx under the same name, takes old.xls out, and
         # replaces broken.xlsx with another broken file; the rest stays.
-        xlsx(a / "headers.xlsx", {"KhaiSinh": [KS, ROW[:1] + [2] + ROW[2:]]})
+        write_workbook(a / "headers.xlsx", {"KhaiSinh": [KS, ROW[:1] + [2] + ROW[2:]]})
         (a / "old.xls").unlink()
         (b / "broken.xlsx").write_bytes(b"still not a workbook")
         ctx2 = run_context(national, tmp_path / "data", "run-2")

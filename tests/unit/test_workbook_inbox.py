@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from hotich.extract.workbook import DISTRICT_ACTION_VI, TEMPLATE, ignored, inbox_files
+from tests.integration.pipeline_kit import write_workbook
 from tests.unit.test_workbook_limits import birth_row, extract, rejected_problem, write_xlsx
 
 # Files people's desktops leave beside the workbooks: never read, never listed.
@@ -27,20 +27,6 @@ LOCK_AND_HIDDEN = [
     "~WRL0001.tmp",  # Office's temporary file while saving
     "a.xlsx~",  # an editor's backup
 ]
-
-
-def workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
-    """An .xlsx file with these sheets and rows (openpyxl)."""
-    book = openpyxl.Workbook()
-    first = book.active
-    assert first is not None
-    book.remove(first)
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-    book.save(path)
-    return path
 
 
 def test_lock_hidden_and_temporary_files_are_ignored_without_a_word(tmp_path: Path) -> None:
@@ -109,7 +95,7 @@ def test_a_workbook_without_a_template_sheet_is_rejected_naming_its_sheets(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     rows = [TEMPLATE["KhaiSinh"], birth_row(1)]
-    workbook(inbox / "a.xlsx", {"Sheet1": [["x"]], "khai sinh": rows})
+    write_workbook(inbox / "a.xlsx", {"Sheet1": [["x"]], "khai sinh": rows})
     result, records = extract(inbox, tmp_path)
     assert records.empty and result.workbook_files == []
     [rejected] = result.rejected_files
@@ -125,7 +111,7 @@ def test_row_1_holding_a_record_is_rejected_without_quoting_it(tmp_path: Path) -
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     record = birth_row(7)  # the header row left out: row 1 is a record
-    workbook(inbox / "a.xlsx", {"KhaiSinh": [record, birth_row(8)]})
+    write_workbook(inbox / "a.xlsx", {"KhaiSinh": [record, birth_row(8)]})
     problem = rejected_problem(inbox, tmp_path)
     assert problem.startswith(
         "a.xlsx: sheet KhaiSinh: row 1 holds none of the template's headers (is the header"
@@ -140,7 +126,7 @@ def test_unexpected_headers_are_named_by_column_not_by_their_text(tmp_path: Path
     header = list(TEMPLATE["KhaiSinh"])
     header[3] = "Ho va ten"  # typed without diacritics
     header[6] = "Nguyễn Thị Hoa"  # a name typed in the header row
-    workbook(inbox / "a.xlsx", {"KhaiSinh": [header, birth_row(1)]})
+    write_workbook(inbox / "a.xlsx", {"KhaiSinh": [header, birth_row(1)]})
     problem = rejected_problem(inbox, tmp_path)
     assert problem == (
         "a.xlsx: sheet KhaiSinh: headers differ from the template (missing 'Họ và tên',"
