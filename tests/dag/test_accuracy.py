@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import text
 
 from hotich import db, pipeline
 from hotich.config import load_districts
@@ -20,10 +19,14 @@ from hotich.register.client import PopulationClient
 from hotich_dev.accuracy import read_ledger, score
 from hotich_dev.run import read_env_file
 from hotich_dev.simulator import BackgroundServer, create_app
-from hotich_dev.synth.province import generate
 from register_fixtures import CLIENT_ID, CLIENT_SECRET
-from tests.conftest import EXTERNAL_MARIADB, reachable
-from tests.integration.pipeline_kit import national_database, run_context, run_district
+from tests.conftest import reachable
+from tests.integration.pipeline_kit import (
+    generated_province,
+    national_database,
+    run_context,
+    run_district,
+)
 
 pytestmark = pytest.mark.slow
 SCALE, SEED = 0.05, 20261125
@@ -32,20 +35,9 @@ SCALE, SEED = 0.05, 20261125
 @pytest.fixture(scope="module")
 def province(tmp_path_factory, embedded_pg):
     out = tmp_path_factory.mktemp("province")
-    mariadb = EXTERNAL_MARIADB if reachable("127.0.0.1", 3306) else None
     prefix = f"hotich_acc_{SEED}_"
-    generate(
-        scale=SCALE, seed=SEED, out=out, pg_url=embedded_pg, mariadb_url=mariadb, db_prefix=prefix
-    )
-    yield out
-    if mariadb:  # the legacy district's database on the machine's MariaDB
-        server = db.engine_for(mariadb, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            for name in (
-                conn.execute(text("SHOW DATABASES LIKE :p"), {"p": prefix + "%"}).scalars().all()
-            ):
-                conn.execute(text(f"DROP DATABASE `{name}`"))
-        server.dispose()
+    with generated_province(out, embedded_pg, scale=SCALE, seed=SEED, prefix=prefix) as province:
+        yield province
 
 
 @pytest.fixture(scope="module")

@@ -25,10 +25,9 @@ from hotich import db, workfiles
 from hotich_dev.leakscan import Scanner, file_texts
 from hotich_dev.run import read_env_file
 from hotich_dev.simulator import BackgroundServer, create_app
-from hotich_dev.synth.province import generate
-from tests.conftest import EXTERNAL_MARIADB, REPO, reachable
+from tests.conftest import REPO
 from tests.dag.test_reconcile_dag import airflow_dags_test, webhook
-from tests.integration.pipeline_kit import mariadb_reader
+from tests.integration.pipeline_kit import generated_province, mariadb_reader
 
 pytestmark = pytest.mark.slow
 SCALE, SEED = 0.002, 20261126
@@ -54,20 +53,9 @@ def with_password(uri: str, password: str) -> str:
 @pytest.fixture(scope="module")
 def province(tmp_path_factory, embedded_pg):
     out = tmp_path_factory.mktemp("province")
-    mariadb = EXTERNAL_MARIADB if reachable("127.0.0.1", 3306) else None
     prefix = f"hotich_priv_{uuid.uuid4().hex[:6]}_"
-    generate(
-        scale=SCALE, seed=SEED, out=out, pg_url=embedded_pg, mariadb_url=mariadb, db_prefix=prefix
-    )
-    yield out
-    if mariadb:
-        server = db.engine_for(mariadb, isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            for name in (
-                conn.execute(text("SHOW DATABASES LIKE :p"), {"p": prefix + "%"}).scalars().all()
-            ):
-                conn.execute(text(f"DROP DATABASE `{name}`"))
-        server.dispose()
+    with generated_province(out, embedded_pg, scale=SCALE, seed=SEED, prefix=prefix) as province:
+        yield province
 
 
 class Run:

@@ -201,6 +201,30 @@ def mariadb_database(server_uri: str, prefix: str) -> Iterator[str]:
 
 
 @contextmanager
+def generated_province(
+    out: Path, pg_url: str, *, scale: float, seed: int, prefix: str
+) -> Iterator[Path]:
+    """The dev kit's synthetic province in ``out`` (its server districts on ``pg_url``,
+    its legacy one on the machine's MariaDB when it runs, databases named ``prefix…``);
+    the MariaDB databases are dropped afterwards."""
+    from hotich_dev.synth.province import generate
+    from tests.conftest import EXTERNAL_MARIADB, reachable
+
+    mariadb = EXTERNAL_MARIADB if reachable("127.0.0.1", 3306) else None
+    generate(scale=scale, seed=seed, out=out, pg_url=pg_url, mariadb_url=mariadb, db_prefix=prefix)
+    try:
+        yield out
+    finally:
+        if mariadb:
+            server = db.engine_for(mariadb, isolation_level="AUTOCOMMIT")
+            with server.connect() as conn:
+                names = conn.execute(text("SHOW DATABASES LIKE :p"), {"p": prefix + "%"})
+                for name in names.scalars().all():
+                    conn.execute(text(f"DROP DATABASE `{name}`"))
+            server.dispose()
+
+
+@contextmanager
 def national_database(server_uri: str) -> Iterator[str]:
     """A new national database on a PostgreSQL server, migrated; dropped afterwards."""
     name = f"hotich_nat_{uuid.uuid4().hex[:10]}"
