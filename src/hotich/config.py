@@ -132,6 +132,7 @@ class Settings:
     province_code: str = "027"
     province_codes_file: Path = PROJECT_DIR / "include" / "contracts" / "province_codes.csv"
     sql_dir: Path = PROJECT_DIR / "include" / "sql"
+    templates_dir: Path = PROJECT_DIR / "include" / "templates"
     expectations_dir: Path = PROJECT_DIR / "expectations"
     data_dir: Path = PROJECT_DIR / "data"
     civil_status_conn_id: str = "civil_status_db"

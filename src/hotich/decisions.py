@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+import pandas as pd
+
 from hotich.model import (
     DECIDED,
     LINK_AMBIGUOUS,
@@ -116,3 +118,100 @@ def check(kind: Waiting | None, proposed: Proposed) -> None:
         raise DecisionRefused(f"{proposed.decision} takes no personal ID")
     if proposed.decision is Decision.RETURN and not (proposed.note or "").strip():
         raise DecisionRefused("a return needs a note for the district")
+
+
+# --- who waits, and what a run does with the decisions (pure, over frames) ---------------
+
+WAITING_PERSON_COLUMNS = ("source_key", "role", "kind", "reasons", "given_id", "decided")
+
+
+def _has(reasons: pd.Series, codes: frozenset[str] | set[str]) -> pd.Series:
+    """Per row of ``reasons`` (lists of codes), whether any of ``codes`` is among them."""
+    exploded = reasons.explode()
+    return exploded.isin(codes).groupby(level=0).any().reindex(reasons.index, fill_value=False)
+
+
+def waiting_persons(verdicts: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The persons a run's verdicts leave waiting for a decision (:func:`waiting`, over
+    frames): ``verdicts`` one row per record (``source_key``, ``status``),
+    ``person_verdicts`` one per person (``source_key``, ``role``, ``reasons``,
+    ``personal_id`` as the record gave it). ``WAITING_PERSON_COLUMNS``."""
+    if person_verdicts.empty:
+        return pd.DataFrame(columns=list(WAITING_PERSON_COLUMNS))
+    pv = person_verdicts.reset_index(drop=True)
+    status = pv["source_key"].map(verdicts.set_index("source_key")["status"])
+    given = pv["personal_id"].astype(object)
+    gave_id = given.notna() & (given.fillna("").astype(str).str.strip() != "")
+    reasons = pv["reasons"].map(list)
+    kind = pd.Series(None, index=pv.index, dtype=object)
+    loaded_without = (status == Status.LOADED.value) & ~gave_id
+    kind[loaded_without & _has(reasons, {LINK_NONE})] = Waiting.LINK_NONE.value
+    kind[loaded_without & _has(reasons, {LINK_AMBIGUOUS})] = Waiting.LINK_AMBIGUOUS.value
+    in_review = (status == Status.REVIEW.value) & gave_id & _has(reasons, REVIEW_CODES)
+    kind[in_review] = Waiting.GIVEN_ID_IN_REVIEW.value
+    out = pd.DataFrame(
+        {
+            "source_key": pv["source_key"],
+            "role": pv["role"],
+            "kind": kind,
+            "reasons": reasons,
+            "given_id": given.where(gave_id, None),
+            "decided": _has(reasons, {DECIDED}),
+        }
+    )
+    return out[out["kind"].notna()].reset_index(drop=True)
+
+
+class Outcome(StrEnum):
+    """What a run did with a decision (``recon.decision_outcome``)."""
+
+    APPLIED = "applied"
+    STALE = "stale"  # the record changed content, or nobody of it waits any more
+
+
+def triage(pending: pd.DataFrame, changed_keys: pd.Index | set[str]) -> pd.DataFrame:
+    """Each pending decision (``include/sql/desk/pending_decisions.sql``) with its
+    :class:`Outcome`: stale when this run read the record with new content (the rules
+    process it afresh), when its content is not the one decided on, or when the person
+    waits no longer; applied otherwise."""
+    out = pending.copy()
+    stale = (
+        out["source_key"].isin(changed_keys)
+        | (out["content_hash"] != out["current_hash"])
+        | ~out["waiting"].astype(bool)
+    )
+    out["outcome"] = Outcome.APPLIED.value
+    out.loc[stale, "outcome"] = Outcome.STALE.value
+    return out
+
+
+def apply_to_persons(person_verdicts: pd.DataFrame, applied: pd.DataFrame) -> pd.DataFrame:
+    """``person_verdicts`` (the rules' verdicts) with each applied decision's person given
+    the contract's verdict (:data:`VERDICTS`): ``link`` loads the chosen ID, ``confirm``
+    the given one, ``no_link`` none. A ``return`` leaves the persons as they are: it
+    quarantines the whole record (:func:`returned_keys`)."""
+    pv = person_verdicts.reset_index(drop=True).copy()
+    if applied.empty or pv.empty:
+        return pv
+    by_person = applied.set_index(["source_key", "role"])
+    key = pd.MultiIndex.from_frame(pv[["source_key", "role"]])
+    decision = pd.Series(by_person["decision"].reindex(key).to_numpy(), index=pv.index)
+    chosen = pd.Series(by_person["personal_id"].reindex(key).to_numpy(), index=pv.index)
+    for made in (Decision.LINK, Decision.CONFIRM, Decision.NO_LINK):
+        hit = decision == made.value
+        if not hit.any():
+            continue
+        codes = sorted(VERDICTS[made][1])
+        pv.loc[hit, "reasons"] = pd.Series([codes] * int(hit.sum()), index=pv.index[hit])
+        loaded = {Decision.LINK: chosen, Decision.CONFIRM: pv["personal_id"]}.get(made)
+        pv.loc[hit, "loaded_personal_id"] = None if loaded is None else loaded[hit]
+        pv.loc[hit, "loaded_name"] = pv.loc[hit, "source_name"]
+        for col in ("link_name_level", "link_date_level"):
+            pv.loc[hit, col] = None
+        pv.loc[hit, "link_corroborated"] = pd.NA
+    return pv
+
+
+def returned_keys(applied: pd.DataFrame) -> set[str]:
+    """The records an applied ``return`` sends back to the district."""
+    return set(applied.loc[applied["decision"] == Decision.RETURN.value, "source_key"])

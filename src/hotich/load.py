@@ -80,6 +80,18 @@ STAGE_PERSON_COLUMNS = (
     "link_corroborated",
 )
 STAGE_CANDIDATE_COLUMNS = ("run_id", "source_key", "role", "candidate_id", "score", "rank")
+STAGE_WAITING_RECORD_COLUMNS = (
+    "source_key",
+    "district_code",
+    "record_type",
+    "content_hash",
+    "record",
+    "source_record",
+    "status",
+    "reasons",
+    "personal_id",
+)
+STAGE_WAITING_PERSON_COLUMNS = ("source_key", "role", "kind", "reasons", "given_id", "decided")
 
 
 class ConservationError(IncidentError, RuntimeError):
@@ -125,6 +137,11 @@ class LoadBatch:
     # earlier rejections; None for the other flavors (nothing to resolve).
     inbox_files: list[dict[str, Any]] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
+    # Who the verdicts leave waiting for a person (V005: STAGE_WAITING_*_COLUMNS), and what
+    # the run did with the decisions it found (decision_id, outcome).
+    waiting_records: pd.DataFrame = field(default_factory=pd.DataFrame)
+    waiting_persons: pd.DataFrame = field(default_factory=pd.DataFrame)
+    decision_outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def batch_digest(verdicts: pd.DataFrame, state: str = "") -> str:
@@ -141,6 +158,12 @@ def batch_digest(verdicts: pd.DataFrame, state: str = "") -> str:
 def pg_array(values: pd.Series) -> pd.Series:
     """Lists of reason codes as PostgreSQL array literals (codes are plain identifiers)."""
     return values.map(lambda codes: "{" + ",".join(codes) + "}")
+
+
+def jsonb_safe(values: pd.Series) -> pd.Series:
+    """JSON texts for a jsonb column: jsonb refuses the NUL escape, so it is kept visible
+    as text instead of losing the record."""
+    return values.str.replace("\\u0000", "\\\\u0000", regex=False)
 
 
 def copy_frame(cur, table: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> int:
@@ -259,10 +282,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     counts = check_conservation(batch)
     verdicts = batch.verdicts.assign(
         reasons=pg_array(batch.verdicts["reasons"]),
-        # jsonb refuses the NUL escape; keep it visible as text instead of losing the record.
-        source_record=batch.verdicts["source_record"].str.replace(
-            "\\u0000", "\\\\u0000", regex=False
-        ),
+        source_record=jsonb_safe(batch.verdicts["source_record"]),
     )
     candidates = batch.candidates.assign(run_id=batch.run_id)
     registrations = batch.registrations.assign(run_id=batch.run_id)
@@ -285,6 +305,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             copy_frame(cur, "stage_registration", registrations, REGISTRATION_COLUMNS)
             copy_frame(cur, "stage_person", batch.persons, STAGE_PERSON_COLUMNS)
             copy_frame(cur, "stage_candidate", candidates, STAGE_CANDIDATE_COLUMNS)
+            _stage_waiting(cur, batch)
             cur.execute((sql_dir / "load" / "apply.sql").read_text(encoding="utf-8"), params)
             _save_extract_state(cur, batch)
             _save_rejected_files(cur, batch, sql_dir)
@@ -326,6 +347,24 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
         counts["extracted"],
     )
     return counts
+
+
+def _stage_waiting(cur, batch: LoadBatch) -> None:
+    """COPY who waits for a person, and the decisions' outcomes, into their staging tables."""
+    if not batch.waiting_records.empty:
+        w = batch.waiting_records
+        records = w.assign(
+            reasons=pg_array(w["reasons"]),
+            record=jsonb_safe(w["record"]),
+            source_record=jsonb_safe(w["source_record"]),
+        )
+        copy_frame(cur, "stage_waiting_record", records, STAGE_WAITING_RECORD_COLUMNS)
+    if not batch.waiting_persons.empty:
+        persons = batch.waiting_persons.assign(reasons=pg_array(batch.waiting_persons["reasons"]))
+        copy_frame(cur, "stage_waiting_person", persons, STAGE_WAITING_PERSON_COLUMNS)
+    if not batch.decision_outcomes.empty:
+        copy_frame(cur, "stage_decision_outcome", batch.decision_outcomes,
+                   ("decision_id", "outcome"))  # fmt: skip
 
 
 def _committed_before(cur, batch: LoadBatch) -> dict[str, int] | None:

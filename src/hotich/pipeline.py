@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from hotich import lease, normalize, reconcile, validate, workfiles
+from hotich import decisions, lease, normalize, reconcile, validate, workfiles
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
-from hotich.extract import Extract, RecordSink, SourceError
+from hotich.extract import RAW_COLUMNS, Extract, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
 from hotich.extract.workbook import WorkbookLimits, extract_workbook
@@ -45,6 +45,7 @@ from hotich.model import (
     LINK_NONE,
     LINKED,
     QUARANTINE_CODES,
+    RETURNED,
     REVIEW_CODES,
     ROLE_HUSBAND,
     ROLE_SUBJECT,
@@ -390,10 +391,12 @@ def reconcile_district(
     person_verdicts.to_parquet(work / "persons.parquet", index=False)
     result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
     codes = person_verdicts["reasons"].explode().value_counts().to_dict()
+    outcomes = _prepare_decisions(ctx, district_code, set(records["source_key"]), register)
     return {
         "district_code": district_code,
         "persons": len(persons),
         "reasons": {k: int(v) for k, v in codes.items()},
+        "decisions": outcomes,
         "register": result.counters,
         "reconcile_seconds": round(time.monotonic() - started, 2),
     }
@@ -531,8 +534,21 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
     candidates = pd.read_parquet(candidates_path) if candidates_path.exists() else pd.DataFrame()
     state_text = (work / "extract_state.json").read_text(encoding="utf-8")
     state = json.loads(state_text)
+    canonical = _canonical_of_extract(work / "extract.parquet")
+    outcomes = pd.DataFrame(columns=["decision_id", "outcome"])
+    if (work / DECIDED_RECORDS).exists():  # the decisions the reconcile step applied
+        decided = pd.read_parquet(work / DECIDED_RECORDS)
+        canonical = pd.concat([canonical, decided.set_index("source_key")["canonical"]])
+        records = pd.concat([records, decided.drop(columns=["canonical"])], ignore_index=True)
+        person_verdicts = pd.concat(
+            [person_verdicts, pd.read_parquet(work / DECIDED_PERSONS)], ignore_index=True
+        )
+        candidates = pd.concat([candidates, pd.read_parquet(work / DECIDED_CANDIDATES)])
+    if (work / DECISION_OUTCOMES).exists():
+        outcomes = pd.read_parquet(work / DECISION_OUTCOMES)
     verdicts = record_verdicts(records, person_verdicts)
     registrations, persons = load_frames(records, verdicts, person_verdicts)
+    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical)
     return LoadBatch(
         run_id=ctx.run_id,
         district_code=district_code,
@@ -545,7 +561,14 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         workbook_files=state["workbook_files"],
         rejected_files=state["rejected_files"],
         inbox_files=state.get("inbox_files"),
-        stats={"read": state.get("read", 0), "batch": batch_digest(verdicts, state_text)},
+        stats={
+            "read": state.get("read", 0),
+            "batch": batch_digest(verdicts, state_text),
+            "decisions": outcomes["outcome"].value_counts().to_dict(),
+        },
+        waiting_records=waiting_records,
+        waiting_persons=waiting_persons,
+        decision_outcomes=outcomes,
     )
 
 
@@ -623,3 +646,158 @@ def _candidate_rows(candidates: pd.DataFrame) -> pd.DataFrame:
         frame = frame.sort_values(["source_key", "role", "score"], ascending=[True, True, False])
         frame["rank"] = frame.groupby(["source_key", "role"]).cumcount() + 1
     return frame.drop_duplicates(["source_key", "role", "candidate_id"])[cols]
+
+
+# --- records waiting for a person: decisions applied, the register asked again ----------
+# (docs/ledger.md, "Decisions" and "Re-reconciliation")
+
+# In a district's work folder: the records whose decisions the reconcile step applied,
+# their persons and candidates, and what the run did with each decision it found.
+DECIDED_RECORDS = "decided.parquet"
+DECIDED_PERSONS = "decided_persons.parquet"
+DECIDED_CANDIDATES = "decided_candidates.parquet"
+DECISION_OUTCOMES = "decision_outcomes.parquet"
+
+# The canonical columns of a record as the extract read them (everything but the source's
+# own JSON): what ``recon.waiting_record.record`` keeps to process the record again.
+_CANONICAL = [c for c in RAW_COLUMNS if c != "raw"]
+
+
+def _canonical_json(raw: pd.DataFrame) -> pd.Series:
+    """Each raw canonical row as JSON text, by source key."""
+    if raw.empty:
+        return pd.Series(dtype=object)
+    lines = raw[_CANONICAL].to_json(orient="records", lines=True, force_ascii=False)
+    return pd.Series(lines.splitlines(), index=raw["source_key"].to_numpy(), dtype=object)
+
+
+def _canonical_of_extract(path: Path) -> pd.Series:
+    return (
+        _canonical_json(pd.read_parquet(path, columns=_CANONICAL))
+        if path.exists()
+        else (pd.Series(dtype=object))
+    )
+
+
+def waiting_frames(
+    verdicts: pd.DataFrame, person_verdicts: pd.DataFrame, canonical: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``recon.waiting_record`` and ``recon.waiting_person`` for a load:
+    every record whose verdict leaves a person waiting for a decision, with its canonical
+    content (``canonical``, JSON by source key) and last verdict."""
+    persons = decisions.waiting_persons(verdicts, person_verdicts)
+    keys = persons["source_key"].unique()
+    rec = verdicts[verdicts["source_key"].isin(keys)]
+    records = pd.DataFrame(
+        {
+            "source_key": rec["source_key"],
+            "district_code": rec["district_code"],
+            "record_type": rec["record_type"],
+            "content_hash": rec["content_hash"],
+            "record": rec["source_key"].map(canonical[~canonical.index.duplicated()]),
+            "source_record": rec["source_record"],
+            "status": rec["status"],
+            "reasons": rec["reasons"],
+            "personal_id": rec["personal_id"],
+        }
+    )
+    return records.reset_index(drop=True), persons
+
+
+def rework(
+    waiting: pd.DataFrame,
+    register: reconcile.RegisterLookup,
+    applied: pd.DataFrame,
+    waiting_roles: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Process waiting records again from their kept content (``recon.waiting_record``
+    rows: ``record`` and ``source_record`` as dicts, ``status``): normalized as the
+    extract's records are, their persons checked against the register again, then the
+    ``applied`` decisions given their verdicts. A loaded person who did not wait
+    (``waiting_roles``: ``source_key``, ``role``) keeps a loaded verdict: loaded persons
+    with an ID are not re-checked. Returns (records, person verdicts, candidates), as
+    ``validated.parquet``, ``persons.parquet`` and ``candidates.parquet`` hold them."""
+    raw = pd.DataFrame.from_records(list(waiting["record"]), columns=_CANONICAL)
+    raw["raw"] = [json.dumps(r, ensure_ascii=False) for r in waiting["source_record"]]
+    records = normalize.normalize_records(raw.reset_index(drop=True))
+    returned = decisions.returned_keys(applied)
+    is_returned = records["source_key"].isin(returned)
+    records["quarantine_reasons"] = [[RETURNED] if r else [] for r in is_returned]
+    records["canonical"] = _canonical_json(raw).to_numpy()
+    persons = persons_of(records[~is_returned])
+    result = reconcile.reconcile(persons, register)
+    pv = result.persons.merge(
+        persons[["source_key", "role", "full_name", "personal_id"]],
+        on=["source_key", "role"],
+        how="left",
+    )
+    was_loaded = pv["source_key"].map(waiting.set_index("source_key")["status"]) == (
+        Status.LOADED.value
+    )
+    waited = pd.MultiIndex.from_frame(pv[["source_key", "role"]]).isin(
+        pd.MultiIndex.from_frame(waiting_roles[["source_key", "role"]])
+    )
+    keep = was_loaded.to_numpy() & ~waited
+    if keep.any():
+        pv.loc[keep, "reasons"] = pv.loc[keep, "reasons"].map(
+            lambda r: sorted(set(r) - REVIEW_CODES)
+        )
+        pv.loc[keep, "loaded_personal_id"] = pv.loc[keep, "personal_id"]
+    pv = decisions.apply_to_persons(pv, applied)
+    candidates = result.ambiguous
+    if not applied.empty and not candidates.empty:
+        decided = pd.MultiIndex.from_frame(applied[["source_key", "role"]])
+        candidates = candidates[
+            ~pd.MultiIndex.from_frame(candidates[["source_key", "role"]]).isin(decided)
+        ]
+    return records, pv, candidates
+
+
+def _read_waiting(cur, sql_dir: Path, sql_name: str, district_code: str) -> pd.DataFrame:
+    return read_sql(cur, sql_dir / "desk" / sql_name, {"district_code": district_code})
+
+
+def _prepare_decisions(
+    ctx: RunContext, district_code: str, changed_keys: set[str], register: reconcile.RegisterLookup
+) -> dict[str, int]:
+    """Find the district's decisions still to apply (``include/sql/desk``), tell applied
+    from stale (:func:`hotich.decisions.triage`), process the decided records again with
+    their decisions (:func:`rework`) and leave them in the work folder for the load,
+    which writes their new ledger rows and the outcomes in its transaction."""
+    work = ctx.workdir(district_code)
+    for name in (DECIDED_RECORDS, DECIDED_PERSONS, DECIDED_CANDIDATES, DECISION_OUTCOMES):
+        (work / name).unlink(missing_ok=True)
+    sql_dir = ctx.settings.sql_dir
+    conn = connect(ctx)
+    try:
+        with conn, conn.cursor() as cur:
+            pending = _read_waiting(cur, sql_dir, "pending_decisions.sql", district_code)
+            if pending.empty:
+                return {}
+            triaged = decisions.triage(pending, changed_keys)
+            applied = triaged[triaged["outcome"] == decisions.Outcome.APPLIED.value]
+            keys = list(applied["source_key"].unique())
+            cur.execute(
+                "SELECT source_key, record, source_record, status FROM recon.waiting_record"
+                " WHERE source_key = ANY(%s)",
+                (keys,),
+            )
+            waiting = pd.DataFrame(
+                cur.fetchall(), columns=["source_key", "record", "source_record", "status"]
+            )
+            cur.execute(
+                "SELECT source_key, role FROM recon.waiting_person WHERE source_key = ANY(%s)",
+                (keys,),
+            )
+            roles = pd.DataFrame(cur.fetchall(), columns=["source_key", "role"])
+    finally:
+        conn.close()
+    if not waiting.empty:
+        records, pv, candidates = rework(waiting, register, applied, roles)
+        records.to_parquet(work / DECIDED_RECORDS, index=False)
+        pv.to_parquet(work / DECIDED_PERSONS, index=False)
+        candidates.to_parquet(work / DECIDED_CANDIDATES, index=False)
+    triaged[["decision_id", "outcome"]].to_parquet(work / DECISION_OUTCOMES, index=False)
+    counts = {str(k): int(v) for k, v in triaged["outcome"].value_counts().items()}
+    log.info("district %s: decisions %s", district_code, counts)
+    return counts

@@ -1314,3 +1314,44 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
         },
         columns=cols,
     )
+
+
+def explain_candidates(persons: pd.DataFrame, candidates: pd.DataFrame) -> pd.DataFrame:
+    """For the review desk: every candidate of each person's ``match`` answer with how the
+    rule sees it: whether the record contradicts it (``excluded``), whether it is
+    ``corroborated``, how name and date agree, whether it ``fits`` and holds the ``best``
+    rank (several best: the tie of ``LINK_AMBIGUOUS``), and the ordering score. The same
+    functions as :func:`link`, so the desk shows exactly why the rule decided as it did."""
+    cols = [*CITIZEN_COLUMNS, "name_level", "date_level", "excluded", "corroborated", "fits",
+            "best", "score"]  # fmt: skip
+    if not len(persons) or not len(candidates):
+        return pd.DataFrame(columns=cols)
+    if "ref" not in persons.columns:
+        persons = persons.assign(ref=build_match_queries(persons)[1])
+    pairs = pair_candidates(persons.reset_index(drop=True), candidates)
+    if not len(pairs):
+        return pd.DataFrame(columns=cols)
+    comparison = compare(pairs)
+    decision = decide(pairs, comparison)
+    every = np.arange(len(pairs))
+    rows = pairs.candidate_row
+    frame = pd.DataFrame(
+        {
+            **{
+                col: pd.Series(
+                    _col(candidates, col).take(rows).to_numpy(dtype=object), dtype=object
+                )
+                for col in CITIZEN_COLUMNS
+            },
+            "name_level": pd.Series(_NAME_LABELS[comparison.name_level], dtype=object),
+            "date_level": pd.Series(_DATE_LABELS[comparison.date_level], dtype=object),
+            "excluded": comparison.contradicted,
+            "corroborated": comparison.corroborated,
+            "fits": comparison.fits,
+            "best": decision.holds_best,
+            "score": _scores(pairs, comparison, every),
+        }
+    )
+    return frame.sort_values(["best", "fits", "score"], ascending=False, kind="stable")[
+        cols
+    ].reset_index(drop=True)

@@ -63,3 +63,29 @@ ON CONFLICT (source_key) DO UPDATE SET
     book = EXCLUDED.book, entry_no = EXCLUDED.entry_no,
     claims_entry = EXCLUDED.claims_entry,
     last_status = EXCLUDED.last_status, last_run_id = EXCLUDED.last_run_id, updated_at = now();
+
+-- Who waits for a person (V005): a record's rows are replaced by what its new verdict
+-- leaves waiting; a person who waited before with the same content keeps the date.
+CREATE TEMP TABLE waiting_before ON COMMIT DROP AS
+SELECT p.source_key, p.role, p.waiting_since, w.content_hash
+FROM recon.waiting_person p JOIN recon.waiting_record w USING (source_key)
+JOIN stage_verdict s USING (source_key);
+DELETE FROM recon.waiting_record w USING stage_verdict s WHERE w.source_key = s.source_key;
+INSERT INTO recon.waiting_record
+    (source_key, district_code, record_type, content_hash, record, source_record, status,
+     reasons, personal_id, run_id)
+SELECT source_key, district_code, record_type, content_hash, record, source_record, status,
+       reasons, personal_id, %(run_id)s
+FROM stage_waiting_record;
+INSERT INTO recon.waiting_person
+    (source_key, role, district_code, record_type, kind, reasons, given_id, decided, waiting_since)
+SELECT p.source_key, p.role, w.district_code, w.record_type, p.kind, p.reasons, p.given_id,
+       p.decided, coalesce(b.waiting_since, now())
+FROM stage_waiting_person p
+JOIN stage_waiting_record w USING (source_key)
+LEFT JOIN waiting_before b
+    ON b.source_key = p.source_key AND b.role = p.role AND b.content_hash = w.content_hash;
+
+INSERT INTO recon.decision_outcome (decision_id, run_id, outcome)
+SELECT decision_id, %(run_id)s, outcome FROM stage_decision_outcome
+ON CONFLICT (decision_id, run_id) DO NOTHING;
