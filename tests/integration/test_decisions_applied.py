@@ -8,15 +8,12 @@ import sqlite3
 
 import pytest
 
-from hotich import desk, pipeline
-from hotich.config import Settings
+from hotich import desk
 from hotich.db import pg_connect
 from hotich.decisions import Decision, DecisionRefused, Proposed
 from tests.integration.pipeline_kit import query, run_context, run_district
 from tests.integration.test_pipeline import EXPECTED_901, district_901, ledger
 from tests.integration.test_pipeline import register as register  # noqa: F401 - fixture
-
-SQL = Settings().sql_dir
 
 
 def waiting(national: str) -> dict[tuple[str, str], tuple]:
@@ -69,7 +66,9 @@ def test_the_next_run_applies_decisions_and_finds_a_changed_record_stale(
                    Proposed(Decision.LINK, "cùng người", personal_id="027050000003"))  # fmt: skip
     superseding = decide(national, "901:death:12", "subject", Proposed(Decision.RETURN, "không chắc", note="Kiểm tra tên"))  # fmt: skip
     con = sqlite3.connect(tmp_path / "901.sqlite")
-    con.execute("UPDATE khai_tu SET noi_chet = 'Từ Sơn', updated_at = '2026-11-22 08:00:00' WHERE id = 12")
+    con.execute(
+        "UPDATE khai_tu SET noi_chet = 'Từ Sơn', updated_at = '2026-11-22 08:00:00' WHERE id = 12"
+    )
     con.commit()
     con.close()
 
@@ -96,7 +95,12 @@ def test_the_next_run_applies_decisions_and_finds_a_changed_record_stale(
     assert waiting(national) == {("901:death:12", "subject"): ("link_none", False)}
     actions = query(national, "SELECT who, action, source_key FROM recon.access_log"
                     " WHERE action = 'decide' ORDER BY access_id")  # fmt: skip
-    assert [a[2] for a in actions] == ["901:birth:2", "901:marriage:21", "901:death:12", "901:death:12"]
+    assert [a[2] for a in actions] == [
+        "901:birth:2",
+        "901:marriage:21",
+        "901:death:12",
+        "901:death:12",
+    ]
 
     # Nothing changed since: the third run writes nothing, and applies nothing twice.
     out3 = run_district(run_context(national, tmp_path / "data", "run-3"), district, uris, register)
