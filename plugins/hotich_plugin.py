@@ -1,4 +1,5 @@
-"""Registers hotich with Airflow: the campaign dashboard at /hotich/ and its nav entry.
+"""Registers hotich with Airflow: the campaign dashboard at /hotich/, the review desk at
+/hotich/desk/, and their navigation entries.
 
 Every page and API route of it asks for Airflow's login and a user who may read the daily
 DAG (``hotich.airflow.access``; docs/access.md).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
-from hotich.airflow.access import login_redirects, reader_dependencies
+from hotich.airflow.access import desk_deps, login_redirects, reader_dependencies
 from hotich.config import Settings
 from hotich.connections import civil_status_uri
 from hotich.ops.dashboard import create_app
@@ -24,6 +25,7 @@ class HotichPlugin(AirflowPlugin):
                 create_app(
                     lambda: civil_status_uri(Settings.from_env()),
                     dependencies=reader_dependencies(),
+                    desk=desk_deps(),
                 )
             ),
             "url_prefix": "/hotich",
@@ -37,5 +39,11 @@ class HotichPlugin(AirflowPlugin):
             "href": "hotich/",
             "destination": "nav",
             "url_route": "hotich",
-        }
+        },
+        {
+            "name": "Review desk",
+            "href": "hotich/desk/",
+            "destination": "nav",
+            "url_route": "hotich-desk",
+        },
     ]

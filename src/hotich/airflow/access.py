@@ -85,6 +85,33 @@ def require_changer(user: GetUserDep) -> Any:
     return user
 
 
+def user_name(user: GetUserDep) -> str:
+    """The signed-in user's name, for the access log and the decisions."""
+    return str(user.get_name())
+
+
+def user_may_change(user: GetUserDep) -> bool:
+    """:func:`may_change` for the signed-in user (a page offers its forms only then)."""
+    return may_change(user)
+
+
+def desk_deps() -> Any:
+    """The review desk's dependencies in Airflow's api-server (``hotich.ops.desk_page``)."""
+    from hotich.config import Settings
+    from hotich.connections import civil_status_uri
+    from hotich.ops.desk_page import DeskDeps, register_from_settings
+
+    return DeskDeps(
+        civil_status_uri=lambda: civil_status_uri(Settings.from_env()),
+        register=register_from_settings(),
+        user_name=user_name,
+        may_change=user_may_change,
+        require_changer=require_changer,
+        check_same_site=check_same_site,
+        form_token=form_token,
+    )
+
+
 def form_token(request: Request) -> str:
     """The token a page puts in its forms for the user's session: a hash of the UI's
     cookie (empty without one: a bearer client needs none)."""

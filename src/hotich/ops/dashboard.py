@@ -33,11 +33,13 @@ def create_app(
     civil_status_uri: Callable[[], str],
     settings: Callable[[], Settings] = Settings.from_env,
     dependencies: Sequence[Any] = (),
+    desk: Any = None,
 ) -> FastAPI:
     """The dashboard app; the database URI and the settings are resolved per request
     (a connection added after the api-server started is picked up). ``dependencies`` run
     before every route: in Airflow's api-server, its login and auth manager
-    (``hotich.airflow.access``)."""
+    (``hotich.airflow.access``). ``desk``: the review desk's
+    :class:`hotich.ops.desk_page.DeskDeps`, served under ``/desk/``."""
     app = FastAPI(
         title="hotich campaign progress",
         docs_url=None,
@@ -71,6 +73,10 @@ def create_app(
     def api() -> Any:
         return progress()
 
+    if desk is not None:
+        from hotich.ops.desk_page import router
+
+        app.include_router(router(desk), prefix="/desk")
     return app
 
 
