@@ -801,3 +801,90 @@ def _prepare_decisions(
     counts = {str(k): int(v) for k, v in triaged["outcome"].value_counts().items()}
     log.info("district %s: decisions %s", district_code, counts)
     return counts
+
+
+def recheck_district(
+    ctx: RunContext, district_code: str, register: reconcile.RegisterLookup
+) -> dict[str, Any]:
+    """Re-reconciliation of one district (docs/ledger.md): take its lease, ask the register
+    again about every waiting record no decision covers (:func:`rework`), and write a new
+    ledger row only where the rules now give another status, codes or linked ID, in one
+    transaction that gives the lease back. Returns counts."""
+    started = time.monotonic()
+    sql_dir = ctx.settings.sql_dir
+    conn = connect(ctx)
+    try:
+        with conn, conn.cursor() as cur:
+            expiry = dt.timedelta(minutes=ctx.settings.lease_expiry_minutes)
+            lease.take(cur, sql_dir, district_code, ctx.run_id, expiry)
+            waiting = _read_waiting(cur, sql_dir, "recheck_records.sql", district_code)
+            cur.execute(
+                "SELECT source_key, role FROM recon.waiting_person WHERE district_code = %s",
+                (district_code,),
+            )
+            roles = pd.DataFrame(cur.fetchall(), columns=["source_key", "role"])
+    finally:
+        conn.close()
+    no_decisions = pd.DataFrame(columns=["source_key", "role", "decision", "personal_id"])
+    if waiting.empty:
+        records = pd.DataFrame(columns=["source_key"])
+        pv = candidates = pd.DataFrame()
+        verdicts = pd.DataFrame(columns=["source_key"])
+    else:
+        records, pv, candidates = rework(waiting, register, no_decisions, roles)
+        verdicts = record_verdicts(records.drop(columns=["canonical"]), pv)
+    last = waiting.set_index("source_key") if len(waiting) else None
+    if last is not None and len(verdicts):
+        same = (
+            (verdicts["status"].to_numpy() == verdicts["source_key"].map(last["status"]).to_numpy())
+            & (verdicts["reasons"].map(tuple) == verdicts["source_key"].map(last["reasons"]).map(
+                lambda r: tuple(r))).to_numpy()
+            & (verdicts["personal_id"].fillna("").to_numpy()
+               == verdicts["source_key"].map(last["personal_id"]).fillna("").to_numpy())
+        )  # fmt: skip
+        changed = set(verdicts.loc[~same, "source_key"])
+    else:
+        changed = set()
+    keep = records["source_key"].isin(changed)
+    records = records[keep].reset_index(drop=True)
+    canonical = (
+        records.set_index("source_key")["canonical"] if len(records) else pd.Series(dtype=object)
+    )
+    records = records.drop(columns=["canonical"], errors="ignore")
+    pv = pv[pv["source_key"].isin(changed)] if len(pv) else pv
+    candidates = (
+        candidates[candidates["source_key"].isin(changed)] if len(candidates) else candidates
+    )
+    verdicts = record_verdicts(records, pv) if len(records) else _no_verdicts()
+    registrations, persons = (
+        load_frames(records, verdicts, pv)
+        if len(records)
+        else (pd.DataFrame(columns=["source_key"]),) * 2
+    )
+    waiting_records, waiting_persons = waiting_frames(verdicts, pv, canonical) if len(records) else (
+        pd.DataFrame(), pd.DataFrame())  # fmt: skip
+    batch = LoadBatch(
+        run_id=ctx.run_id,
+        district_code=district_code,
+        extracted=len(verdicts),
+        verdicts=verdicts,
+        registrations=registrations,
+        persons=persons,
+        candidates=_candidate_rows(candidates)
+        if len(candidates)
+        else _candidate_rows(pd.DataFrame()),
+        stats={"rechecked": len(waiting), "changed": len(changed)},
+        waiting_records=waiting_records,
+        waiting_persons=waiting_persons,
+    )
+    counts = _load_refusing(ctx, batch)
+    log.info("district %s: %d waiting records asked again, %d new verdicts",
+             district_code, len(waiting), len(changed))  # fmt: skip
+    return {"district_code": district_code, "rechecked": len(waiting), **counts,
+            "recheck_seconds": round(time.monotonic() - started, 2)}  # fmt: skip
+
+
+def _no_verdicts() -> pd.DataFrame:
+    from hotich.load import STAGE_VERDICT_COLUMNS
+
+    return pd.DataFrame(columns=list(STAGE_VERDICT_COLUMNS))

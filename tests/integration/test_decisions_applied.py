@@ -5,14 +5,16 @@ HTTP, the pipeline's own stages."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 import pytest
 
-from hotich import desk
+from hotich import desk, pipeline
 from hotich.db import pg_connect
 from hotich.decisions import Decision, DecisionRefused, Proposed
+from register_fixtures import person, register_client
 from tests.integration.pipeline_kit import query, run_context, run_district
-from tests.integration.test_pipeline import EXPECTED_901, district_901, ledger
+from tests.integration.test_pipeline import EXPECTED_901, REGISTER, district_901, ledger
 from tests.integration.test_pipeline import register as register  # noqa: F401 - fixture
 
 
@@ -105,3 +107,33 @@ def test_the_next_run_applies_decisions_and_finds_a_changed_record_stale(
     # Nothing changed since: the third run writes nothing, and applies nothing twice.
     out3 = run_district(run_context(national, tmp_path / "data", "run-3"), district, uris, register)
     assert ledger(national, "run-3") == {} and not out3["decisions"]
+
+
+def test_rereconciliation_writes_rows_only_where_the_register_now_says_otherwise(
+    tmp_path, national, register
+):
+    district, uris = district_901(tmp_path)
+    run_district(run_context(national, tmp_path / "data", "run-1"), district, uris, register)
+    # Nothing changed in the register: asking again writes nothing.
+    same = pipeline.recheck_district(
+        run_context(national, tmp_path / "data", "recheck-0"), "901", register
+    )
+    assert same["rechecked"] == 3 and ledger(national, "recheck-0") == {}
+    # The register issued the ID birth 2 gives; the ID-less persons still fit nobody.
+    issued = person("027218999999", "Nguyễn Văn An", "Nam", date(2018, 1, 2), mother="Lê Thị Hoa")
+    with register_client([*REGISTER, issued]) as caught_up:
+        ctx = run_context(national, tmp_path / "data", "recheck-1")
+        out = pipeline.recheck_district(ctx, "901", caught_up)
+        assert ledger(national, "recheck-1") == {"901:birth:2": ("loaded", [], "027218999999")}
+        assert out["rechecked"] == 3 and out["loaded"] == 1
+        assert query(
+            national, "SELECT personal_id FROM civil.person WHERE source_key = '901:birth:2'"
+        ) == [("027218999999",)]
+        assert ("901:birth:2", "subject") not in waiting(national)
+        again = pipeline.recheck_district(
+            run_context(national, tmp_path / "data", "recheck-2"), "901", caught_up
+        )
+        assert again["rechecked"] == 2 and ledger(national, "recheck-2") == {}
+    # The lease went back with each commit: the daily run takes the district as before.
+    out = run_district(run_context(national, tmp_path / "data", "run-2"), district, uris, register)
+    assert out["extracted"] == 0

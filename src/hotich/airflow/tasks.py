@@ -190,3 +190,23 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}
+
+
+@task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)
+def recheck(district: dict[str, Any]) -> dict[str, Any]:
+    """Re-reconciliation of one district: ask the register again about its waiting records
+    that no decision covers, and write a ledger row where the verdict is now another
+    (a district the daily run holds is skipped)."""
+    from hotich.register.client import PopulationClient
+
+    _mark_district(district["code"], district.get("name"))
+    ctx = run_context()
+    register = ctx.settings.register
+    with PopulationClient.from_uri(conn_uri(register.conn_id), register) as client:
+        try:
+            result = pipeline.recheck_district(ctx, district["code"], client)
+        except DistrictHeld as held:
+            _skip_held(held)
+        result["register_calls"] = client.stats.as_dict()
+    log.info("district %s: re-reconciliation %s", district["code"], result)
+    return result
