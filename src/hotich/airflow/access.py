@@ -45,7 +45,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 DAG_ID = "hotich_reconcile"
 # The UI's JWT cookie (airflow.api_fastapi.auth.managers.base_auth_manager.COOKIE_NAME_JWT_TOKEN).
 COOKIE = "_token"
-FORM_TOKEN_FIELD = "csrf_token"
 
 
 def may_read(user: Any) -> bool:
