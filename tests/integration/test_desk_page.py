@@ -2,7 +2,7 @@
 loopback: the list, one record beside its register candidates, a decision by form, the
 refusals (a reader who may not decide, a forged cross-site form), and the access log.
 The signed-in user comes from a test header here; Airflow's own login in front of these
-routes is proved in tests/dag/test_localenv_up.py."""
+routes is proved in tests/dag/test_review_desk.py."""
 
 from __future__ import annotations
 

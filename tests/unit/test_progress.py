@@ -94,3 +94,11 @@ def test_campaign_file_errors_name_the_file_and_phase(tmp_path, body, message):
     with pytest.raises(ConfigError, match=message) as err:
         load_campaign(path)
     assert str(path) in str(err.value)
+
+
+def test_a_pace_too_slow_to_project_gives_no_date_instead_of_failing():
+    # Two records in the window against a province's target: ~7 million years at that
+    # pace, past the last date Python has (the dashboard once answered 500 on it).
+    huge = Campaign("c", (Phase("all", 1_100_000, deadline=DEADLINE),))
+    (p,) = phase_progress(huge, by_year({2000: 2}), first_loads([(TODAY, 2000, 2)]), TODAY)
+    assert p.pace_per_day > 0 and p.projected_finish is None and p.on_track is False

@@ -45,6 +45,7 @@ DECISIONS = {
     "no_link": "Không gắn với ai",
     "return": "Trả lại đơn vị để sửa",
 }
+LIFE = {"con_song": "còn sống", "da_chet": "đã chết"}
 OUTCOMES = {"applied": "đã áp dụng", "stale": "không áp dụng: hồ sơ đã thay đổi"}
 LEVELS = {"exact": "khớp", "folded": "khớp khi bỏ dấu", "slip": "lệch một ký tự",
           "agrees": "khớp", "swapped": "đảo ngày và tháng"}  # fmt: skip
@@ -65,14 +66,21 @@ def _why(c: pd.Series) -> str:
     return "chỉ khớp tên và ngày sinh gần đúng, không có thông tin xác nhận thêm"
 
 
+def _dob_text(person: pd.Series) -> str:
+    """The person's date of birth as the record gives it (a year alone when only that)."""
+    dob, year = person["dob"], person.get("dob_year")
+    if not pd.isna(dob):
+        return str(dob.strftime("%Y-%m-%d"))
+    return "" if year is None or pd.isna(year) else str(int(year))
+
+
 def _compare(person: pd.Series, citizen: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     """Field by field: label, the record's value, the register's, whether they differ."""
 
     def text(v: Any) -> str:
         return "" if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT else str(v)
 
-    dob = person["dob"]
-    mine_dob = dob.strftime("%Y-%m-%d") if not pd.isna(dob) else text(person.get("dob_year"))
+    mine_dob = _dob_text(person)
     name, reg_name = text(person["full_name"]), text(citizen.get("ho_ten"))
     folded = [str(x) for x in fold_keys(pd.Series([name, reg_name]))]
     rows = [
@@ -134,7 +142,7 @@ def router(deps: DeskDeps) -> APIRouter:
         root = str(request.url_for("desk_home"))
         base = dict(root=root if root.endswith("/") else root + "/", roles=ROLES,
                     record_types_map=RECORD_TYPES, kinds=KINDS, statuses=STATUSES,
-                    decisions=DECISIONS, outcomes=OUTCOMES, levels=LEVELS,
+                    decisions=DECISIONS, outcomes=OUTCOMES, levels=LEVELS, life=LIFE,
                     message=request.query_params.get("message"),
                     error=request.query_params.get("error"))  # fmt: skip
         return HTMLResponse(envs[key].get_template(name).render(**base, **values))
@@ -190,6 +198,7 @@ def router(deps: DeskDeps) -> APIRouter:
                 persons.append({
                     **p.to_dict(),
                     "w_reasons": list(p["w_reasons"]) if isinstance(p["w_reasons"], list) else [],
+                    "dob_text": _dob_text(p),
                     "citizen": side["citizen"],
                     "not_found": side["not_found"],
                     "fields": _compare(p, side["citizen"]) if side["citizen"] else [],

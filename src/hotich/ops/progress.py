@@ -60,6 +60,9 @@ class PhaseProgress:
     on_track: bool | None  # None: no deadline
 
 
+MAX_PROJECTION_DAYS = 36_500
+
+
 def phase_progress(
     campaign: Campaign, loaded_by_year: pd.DataFrame, first_loaded: pd.DataFrame, today: dt.date
 ) -> list[PhaseProgress]:
@@ -78,7 +81,9 @@ def phase_progress(
         pace = float(recent.loc[_in_phase(recent["year"], phase), "entries"].sum()) / PACE_DAYS
         remaining = max(phase.target_entries - loaded, 0)
         finish = None
-        if remaining and pace > 0:
+        # A pace that would need a century or more is no projection (and past year 9999
+        # no date at all: a first day of a few records against a province's target).
+        if remaining and pace > 0 and remaining / pace < MAX_PROJECTION_DAYS:
             finish = today + dt.timedelta(days=math.ceil(remaining / pace))
         days_left = needed = on_track = None
         if phase.deadline is not None:
