@@ -107,7 +107,16 @@ def test_officer_decides_a_record_beside_the_register_and_the_run_applies_it(
     death = client.get("/desk/record/901:death:12", headers=officer)
     assert death.status_code == 200 and "Gắn với người" in death.text
 
+    # The campaign dashboard counts the desk: who waits, since when, decided not applied.
+    desk = client.get("/api/progress", headers=viewer).json()["desk"]
+    assert (desk["waiting"], desk["districts"][0]["decided_not_applied"]) == (4, 1)
+    assert [(d["decided"], d["applied"]) for d in desk["decisions_by_day"]] == [(1, 0)]
+
     run_district(run_context(national, tmp_path / "data", "run-2"), district, uris, register)
+    desk = client.get("/api/progress", headers=viewer).json()["desk"]
+    assert (desk["waiting"], desk["districts"][0]["decided_not_applied"]) == (3, 0)
+    assert [(d["decided"], d["applied"]) for d in desk["decisions_by_day"]] == [(1, 1)]
+    assert "Review desk: 3 persons wait" in client.get("/", headers=viewer).text
     assert ledger(national, "run-2") == {"901:birth:2": ("loaded", ["DECIDED"], "027218999999")}
     assert client.get("/desk/record/901:birth:2", headers=officer).status_code == 404
     log = query(national, "SELECT who, action, source_key FROM recon.access_log ORDER BY access_id")

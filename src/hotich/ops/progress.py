@@ -172,7 +172,7 @@ def read_progress(
         raise ProgressUnavailable(
             f"national database {masked(civil_status_uri)} cannot be read: {first}"
         ) from exc
-    counts, last_runs, backlog, by_year, first_loaded, rejected = frames
+    counts, last_runs, backlog, by_year, first_loaded, rejected, desk, decided = frames
     phases = phase_progress(campaign, by_year, first_loaded, today)
     per_district = {str(k): int(v) for k, v in rejected["district_code"].value_counts().items()}
     districts = district_rows(names, counts, last_runs, now, per_district)
@@ -192,6 +192,34 @@ def read_progress(
             for row in backlog.to_dict("records")
         ],  # fmt: skip
         "rejected_files": rejected_file_rows(rejected),
+        "desk": desk_summary(desk, decided, now),
+    }
+
+
+def desk_summary(backlog: pd.DataFrame, by_day: pd.DataFrame, now: dt.datetime) -> dict[str, Any]:
+    """The review desk on the dashboard, JSON-ready: per district the persons waiting,
+    the oldest wait in days and the decisions no run has applied yet; decisions per day
+    (made, applied, found stale) over the last 30 days."""
+    districts: list[dict[str, Any]] = [
+        {
+            "district_code": str(r["district_code"]),
+            "waiting": int(r["waiting"]),
+            "oldest_days": int((now - pd.Timestamp(r["oldest"]).to_pydatetime()).days),
+            "decided_not_applied": int(r["decided_not_applied"]),
+        }
+        for r in backlog.to_dict("records")
+    ]
+    days = [
+        {"day": pd.Timestamp(r["day"]).date().isoformat(),
+         **{k: int(r[k]) for k in ("decided", "applied", "stale")}}
+        for r in by_day.to_dict("records")
+    ]  # fmt: skip
+    oldest = [int(d["oldest_days"]) for d in districts]
+    return {
+        "waiting": sum(int(d["waiting"]) for d in districts),
+        "oldest_days": max(oldest) if oldest else None,
+        "districts": districts,
+        "decisions_by_day": days,
     }
 
 
@@ -216,6 +244,8 @@ def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame,
                 read_sql(cur, sql / "loaded_by_year.sql", {}),
                 read_sql(cur, sql / "first_loaded_by_day.sql", {"since": since}),
                 read_rejected_files(cur, sql.parent),  # the open ones
+                read_sql(cur, sql / "desk_backlog.sql", {}),
+                read_sql(cur, sql / "decisions_by_day.sql", {}),
             )
     finally:
         conn.close()
@@ -291,8 +321,35 @@ for the first time per day, over the last {progress["pace_days"]} days.
 <h2>Waiting, by reason and district: quarantine (the district fixes the source) and review
 (the register disagrees)</h2>
 {backlog}
+{_desk_html(progress)}
 </body></html>
 """
+
+
+def _desk_html(progress: dict[str, Any]) -> str:
+    """The review desk: who waits for a decision per district, and decisions per day."""
+    from hotich.charts import line_chart
+
+    desk = progress.get("desk") or {"districts": [], "decisions_by_day": [], "waiting": 0}
+    rows = "".join(
+        f"<tr><td>{_n(d['district_code'])}</td><td>{_n(d['waiting'])}</td>"
+        f"<td>{_n(d['oldest_days'])}</td><td>{_n(d['decided_not_applied'])}</td></tr>"
+        for d in desk["districts"]
+    )
+    days = desk["decisions_by_day"]
+    chart = line_chart(
+        [d["day"] for d in days],
+        {"decided": [d["decided"] for d in days], "applied": [d["applied"] for d in days],
+         "stale": [d["stale"] for d in days]},
+        title="Decisions per day (last 30 days)", y_label="decisions",
+    )  # fmt: skip
+    return (
+        f"<h2>Review desk: {_n(desk['waiting'])} persons wait for a decision "
+        "(<a href='desk/'>open the desk</a>)</h2>"
+        "<table><tr><th>district</th><th>waiting</th><th>oldest wait (days)</th>"
+        f"<th>decided, not yet applied</th></tr>{rows}</table>"
+        f"<div style='max-width:48rem'>{chart}</div>"
+    )
 
 
 def _rejected_cell(n: int) -> str:
