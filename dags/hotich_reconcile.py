@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import dag, task_group
 
-from hotich.airflow.callbacks import notify_failure
-from hotich.airflow.settings import run_timeout, task_retries
+from hotich.airflow.settings import default_args, run_timeout
 from hotich.airflow.tasks import extract, load, plan_districts, reconcile, report, validate
 
 DOC = """
@@ -40,13 +37,7 @@ Runbook: `docs/reliability.md`.
     dagrun_timeout=run_timeout(),
     doc_md=DOC,
     tags=["hotich", "civil-status", "daily"],
-    default_args={
-        "owner": "hotich-data-engineering",
-        "retries": task_retries(),
-        "retry_delay": timedelta(seconds=30),
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": notify_failure,
-    },
+    default_args=default_args(),
 )
 def hotich_reconcile():
     @task_group

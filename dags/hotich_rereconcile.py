@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import dag
 
-from hotich.airflow.callbacks import notify_failure
-from hotich.airflow.settings import run_timeout, task_retries
+from hotich.airflow.settings import default_args, run_timeout
 from hotich.airflow.tasks import plan_districts, recheck
 
 DOC = """
@@ -33,13 +30,7 @@ the daily run (`docs/decisions/0006`): a district the daily run holds is skipped
     dagrun_timeout=run_timeout(),
     doc_md=DOC,
     tags=["hotich", "civil-status", "weekly"],
-    default_args={
-        "owner": "hotich-data-engineering",
-        "retries": task_retries(),
-        "retry_delay": timedelta(seconds=30),
-        "max_retry_delay": timedelta(minutes=10),
-        "on_failure_callback": notify_failure,
-    },
+    default_args=default_args(),
 )
 def hotich_rereconcile():
     recheck.expand(district=plan_districts())

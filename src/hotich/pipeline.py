@@ -372,6 +372,13 @@ def persons_of(records: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def with_given(verdicts: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """Person verdicts with the name and ID each person's record gave (the load and the
+    waiting list need both)."""
+    given = persons[["source_key", "role", "full_name", "personal_id"]]
+    return verdicts.merge(given, on=["source_key", "role"], how="left")
+
+
 def reconcile_district(
     ctx: RunContext, district_code: str, register: reconcile.RegisterLookup
 ) -> dict[str, Any]:
@@ -383,11 +390,7 @@ def reconcile_district(
     clean = records[records["quarantine_reasons"].map(len) == 0]
     persons = persons_of(clean)
     result = reconcile.reconcile(persons, register)
-    person_verdicts = result.persons.merge(
-        persons[["source_key", "role", "full_name", "personal_id"]],
-        on=["source_key", "role"],
-        how="left",
-    )
+    person_verdicts = with_given(result.persons, persons)
     person_verdicts.to_parquet(work / "persons.parquet", index=False)
     result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
     codes = person_verdicts["reasons"].explode().value_counts().to_dict()
@@ -726,11 +729,7 @@ def rework(
     records["canonical"] = _canonical_json(raw).to_numpy()
     persons = persons_of(records[~is_returned])
     result = reconcile.reconcile(persons, register)
-    pv = result.persons.merge(
-        persons[["source_key", "role", "full_name", "personal_id"]],
-        on=["source_key", "role"],
-        how="left",
-    )
+    pv = with_given(result.persons, persons)
     was_loaded = pv["source_key"].map(waiting.set_index("source_key")["status"]) == (
         Status.LOADED.value
     )

@@ -17,3 +17,17 @@ def run_timeout() -> timedelta:
     """How long a DAG run may last before the scheduler fails it (``dagrun_timeout``):
     ``HOTICH_RUN_TIMEOUT_MINUTES`` (:attr:`hotich.config.Settings.run_timeout_minutes`)."""
     return timedelta(minutes=Settings.from_env().run_timeout_minutes)
+
+
+def default_args() -> dict:
+    """The ``default_args`` every hotich DAG gives its tasks: owner, retries with backoff
+    (``HOTICH_TASK_RETRIES``) and the incident callback on a final failure."""
+    from hotich.airflow.callbacks import notify_failure
+
+    return {
+        "owner": "hotich-data-engineering",
+        "retries": task_retries(),
+        "retry_delay": timedelta(seconds=30),
+        "max_retry_delay": timedelta(minutes=10),
+        "on_failure_callback": notify_failure,
+    }
