@@ -537,7 +537,7 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
     candidates = pd.read_parquet(candidates_path) if candidates_path.exists() else pd.DataFrame()
     state_text = (work / "extract_state.json").read_text(encoding="utf-8")
     state = json.loads(state_text)
-    canonical = _canonical_of_extract(work / "extract.parquet")
+    canonical = pd.Series(dtype=object)
     outcomes = pd.DataFrame(columns=["decision_id", "outcome"])
     if (work / DECIDED_RECORDS).exists():  # the decisions the reconcile step applied
         decided = pd.read_parquet(work / DECIDED_RECORDS)
@@ -551,7 +551,9 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         outcomes = pd.read_parquet(work / DECISION_OUTCOMES)
     verdicts = record_verdicts(records, person_verdicts)
     registrations, persons = load_frames(records, verdicts, person_verdicts)
-    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical)
+    waiting_records, waiting_persons = waiting_frames(
+        verdicts, person_verdicts, canonical, work / "extract.parquet"
+    )
     return LoadBatch(
         run_id=ctx.run_id,
         district_code=district_code,
@@ -674,22 +676,29 @@ def _canonical_json(raw: pd.DataFrame) -> pd.Series:
     return pd.Series(lines.splitlines(), index=raw["source_key"].to_numpy(), dtype=object)
 
 
-def _canonical_of_extract(path: Path) -> pd.Series:
-    return (
-        _canonical_json(pd.read_parquet(path, columns=_CANONICAL))
-        if path.exists()
-        else (pd.Series(dtype=object))
-    )
+def _canonical_of_extract(path: Path, keys: list[str]) -> pd.Series:
+    """The canonical JSON of the records ``keys`` of an extract file (only those read)."""
+    if not keys or not path.exists():
+        return pd.Series(dtype=object)
+    raw = pd.read_parquet(path, columns=_CANONICAL, filters=[("source_key", "in", keys)])
+    return _canonical_json(raw)
 
 
 def waiting_frames(
-    verdicts: pd.DataFrame, person_verdicts: pd.DataFrame, canonical: pd.Series
+    verdicts: pd.DataFrame,
+    person_verdicts: pd.DataFrame,
+    canonical: pd.Series,
+    extract_file: Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of ``recon.waiting_record`` and ``recon.waiting_person`` for a load:
     every record whose verdict leaves a person waiting for a decision, with its canonical
-    content (``canonical``, JSON by source key) and last verdict."""
+    content (``canonical``, JSON by source key, and for the keys it lacks, the run's
+    ``extract_file``) and last verdict."""
     persons = decisions.waiting_persons(verdicts, person_verdicts)
     keys = persons["source_key"].unique()
+    if extract_file is not None:
+        missing = [str(k) for k in keys if k not in canonical.index]
+        canonical = pd.concat([canonical, _canonical_of_extract(extract_file, missing)])
     rec = verdicts[verdicts["source_key"].isin(keys)]
     records = pd.DataFrame(
         {
