@@ -211,6 +211,8 @@ _STAGED = {
     "stage_registration": "registrations",
     "stage_person": "persons",
     "stage_candidate": "candidates",
+    "stage_waiting_record": "waiting_records",
+    "stage_waiting_person": "waiting_persons",
 }
 
 
@@ -240,7 +242,7 @@ def refusal(exc: psycopg2.Error, batch: LoadBatch) -> LoadRefused | None:
 
 def quarantine_refused(batch: LoadBatch, source_key: str, sql_state: str) -> LoadBatch:
     """``batch`` with the record the national database refused quarantined
-    ``VALUE_INVALID``: not loaded, its people and candidates dropped, its source record
+    ``VALUE_INVALID``: not loaded, its people, candidates and waiting rows dropped, its source record
     replaced by a note (the district's source still holds it)."""
     v = batch.verdicts
     hit = v["source_key"] == source_key
@@ -265,6 +267,8 @@ def quarantine_refused(batch: LoadBatch, source_key: str, sql_state: str) -> Loa
         registrations=without(batch.registrations),
         persons=without(batch.persons),
         candidates=without(batch.candidates),
+        waiting_records=without(batch.waiting_records),
+        waiting_persons=without(batch.waiting_persons),
     )
 
 

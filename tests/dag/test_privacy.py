@@ -251,11 +251,15 @@ with create_session() as session:
 for dag_id, dag in sorted(bag.dags.items()):
     if "hotich" not in (dag.tags or []):
         continue
+    # A DAG this run is not of is rendered for a run Airflow makes up in memory.
+    ran = any(d == dag_id for d, _, _ in tis)
     for task in dag.tasks:
-        indexes = sorted(m for d, t, m in tis if d == dag_id and t == task.task_id) or [-1]
+        mapped = getattr(task, "is_mapped", False)
+        indexes = sorted(m for d, t, m in tis if d == dag_id and t == task.task_id) or [0 if mapped else -1]
         for map_index in indexes:
             args = argparse.Namespace(dag_id=dag_id, task_id=task.task_id, bundle_name=None,
-                                      logical_date_or_run_id=run_id, map_index=map_index, verbose=False)
+                                      logical_date_or_run_id=run_id if ran else "2026-01-01T00:00:00+00:00",
+                                      map_index=map_index, verbose=False)
             buf = io.StringIO()
             try:
                 with contextlib.redirect_stdout(buf):
@@ -297,7 +301,8 @@ def test_rendered_templates_hold_no_secret(dag_run, scanner):
     done = {k: v for k, v in rendered.items() if not v.startswith("RENDER FAILED")}
     assert "hotich_reconcile.plan_districts[-1]" in done
     needs_runner = "cannot import name 'SUPERVISOR_COMMS'"
-    assert all(needs_runner in v for k, v in rendered.items() if k not in done), rendered
+    failed = {k: v for k, v in rendered.items() if k not in done and needs_runner not in v}
+    assert failed == {}
     stored = dag_run.meta_rows("SELECT task_id, map_index FROM rendered_task_instance_fields")
     ran = dag_run.meta_rows(
         "SELECT task_id, map_index FROM task_instance WHERE state IN ('success', 'failed')"
