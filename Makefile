@@ -36,7 +36,7 @@ demo: install
 	$(PY) -m hotich_dev.demo
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 run: install
 	$(PY) -m hotich_dev.run

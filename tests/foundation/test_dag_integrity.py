@@ -1,4 +1,6 @@
-"""Every DAG file imports cleanly, quickly, without touching a database or the network."""
+"""Every DAG file imports cleanly, without touching a database or the network, and without
+the heavy libraries only a task's work needs (the DAG processor parses the files again and
+again: what they import is what its parse time is made of)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from airflow.dag_processing.dagbag import DagBag
 t0 = time.monotonic()
 bag = DagBag(dag_folder=sys.argv[1])
 took = time.monotonic() - t0
+heavy = sorted(m for m in ("great_expectations", "matplotlib", "openpyxl", "fastapi") if m in sys.modules)
 dags = {
     d.dag_id: {
         "owners": sorted({t.owner for t in d.tasks}),
@@ -34,7 +37,7 @@ dags = {
     for d in bag.dags.values()
 }
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
-                  "took": took, "dags": dags, "calls": calls}))
+                  "took": took, "heavy": heavy, "dags": dags, "calls": calls}))
 """
 
 
@@ -56,11 +59,12 @@ def _import_dags() -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_dags_import_cleanly_fast_and_offline():
+def test_dags_import_cleanly_light_and_offline():
     result = _import_dags()
     assert result["errors"] == {}
     assert result["calls"] == [], "a DAG file called the network or a database at import"
-    assert result["took"] < 2.0, f"DAG folder took {result['took']:.2f}s to parse"
+    # Not a timing assertion (a loaded machine makes any bound flaky): the imports it is made of.
+    assert result["heavy"] == [], f"DAG files import {result['heavy']} ({result['took']:.2f} s)"
     assert {"hotich_reconcile", "hotich_rereconcile"} <= set(result["dags"])
     for dag_id, d in result["dags"].items():
         assert d["owners"] and "airflow" not in d["owners"], f"{dag_id} has no owner"
