@@ -178,6 +178,10 @@ def test_officer_decides_in_the_browser_and_the_runs_apply_it(tmp_path, embedded
                 rows = page.locator("table.candidates tr.best")
                 assert rows.count() == 2  # the tie, both shown with their fathers
                 assert "Lê Văn Hải" in page.content() and "Lê Văn Hùng" in page.content()
+                # Why they tie, in the officer's words: no parent in the record tells them apart.
+                assert all("ngang hạng với 1 ứng viên khác" in rows.nth(i).inner_text()
+                           and "không có thông tin cha mẹ" in rows.nth(i).inner_text()
+                           for i in range(2))  # fmt: skip
                 page.check("input[value='link:027218000012']")
                 page.fill("textarea[name=reason]", "Cha ghi trong sổ gốc là Lê Văn Hùng")
                 shot = (

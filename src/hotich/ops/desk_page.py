@@ -51,12 +51,23 @@ LEVELS = {"exact": "khớp", "folded": "khớp khi bỏ dấu", "slip": "lệch 
           "agrees": "khớp", "swapped": "đảo ngày và tháng"}  # fmt: skip
 
 
-def _why(c: pd.Series) -> str:
-    """Why a candidate fits or not, in the officer's words."""
+def _why(c: pd.Series, best: int) -> str:
+    """Why a candidate fits or not, in the officer's words; ``best``: how many candidates
+    hold the best rank (more than one is the tie of ``LINK_AMBIGUOUS``)."""
     if c["excluded"]:
         return "bị loại: hồ sơ mâu thuẫn (cha mẹ, tình trạng sống/chết hoặc ngày mất)"
+    if c["best"] and best == 1:
+        return "phù hợp nhất, không có ứng viên nào ngang hạng"
     if c["best"]:
-        return "phù hợp nhất (ngang hạng với ứng viên khác nếu có nhiều dòng vàng)"
+        how = (
+            "các ứng viên ngang hạng đều được cha mẹ trong hồ sơ xác nhận"
+            if c["corroborated"]
+            else "hồ sơ không có thông tin cha mẹ phân biệt được"
+        )
+        return (
+            f"ngang hạng với {best - 1} ứng viên khác: tên {LEVELS.get(c['name_level'], '')},"
+            f" ngày sinh {LEVELS.get(c['date_level'], '')}, {how}; quy tắc không tự chọn"
+        )
     if c["fits"]:
         return "phù hợp nhưng kém hơn ứng viên tốt nhất"
     if c["name_level"] is None:
@@ -191,7 +202,9 @@ def router(deps: DeskDeps) -> APIRouter:
                 side = desk.register_side(p, register)
                 cands = side["candidates"]
                 cands = (
-                    cands.assign(why=[_why(c) for _, c in cands.iterrows()])
+                    cands.assign(
+                        why=[_why(c, int(cands["best"].sum())) for _, c in cands.iterrows()]
+                    )
                     if len(cands)
                     else cands
                 )
