@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotich.feedback.messages import Catalogue
+from hotich.feedback.messages import Catalogue, today_local
 
 # (problem column, header, width in characters) of a record type's sheet, in order.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -141,7 +141,7 @@ def summary_lines(
 ) -> list[tuple[str, Any]]:
     """The summary's (label, value) lines, Vietnamese."""
     oldest = _local_date(summary.oldest_since)
-    days = (dt.date.today() - oldest).days if oldest else None
+    days = (today_local() - oldest).days if oldest else None
     lines: list[tuple[str, Any]] = [
         ("Đơn vị", f"{summary.district_code} {summary.district_name}"),
         ("Lần chạy", summary.run_id),
@@ -157,7 +157,7 @@ def summary_lines(
         if n:
             lines.append((f"Bản ghi cần sửa: {catalogue.record_types.get(rtype, rtype)}", n))
     for code, n in problems["code"].value_counts().items():
-        lines.append((f"Lỗi {code}: {catalogue.message(str(code)).split(':')[0][:60]}", int(n)))
+        lines.append((f"Lỗi {code}: {catalogue.title(str(code))}", int(n)))
     return lines
 
 

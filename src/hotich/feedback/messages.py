@@ -67,6 +67,10 @@ class Catalogue:
         template = texts.get(variant, texts["message"])
         return template.format_map(_Blank({k: "" if v is None else v for k, v in values.items()}))
 
+    def title(self, code: str) -> str:
+        """A code's short Vietnamese name (the reports' tables and charts)."""
+        return self.reasons[code]["title"]
+
     def label(self, field: str) -> str:
         """A field's Vietnamese label (the field's own name when the catalogue has none)."""
         return self.fields.get(field, field)
