@@ -57,6 +57,7 @@ def _district(entry: dict[str, Any]) -> District:
         flavor=Flavor(entry["flavor"]),
         conn_id=entry.get("conn_id"),
         inbox=Path(entry["inbox"]) if entry.get("inbox") else None,
+        email=entry.get("email"),
     )
 
 
@@ -86,6 +87,7 @@ def plan_districts() -> list[dict[str, Any]]:
             "flavor": d.flavor.value,
             "conn_id": d.conn_id,
             "inbox": str(d.inbox) if d.inbox else None,
+            "email": d.email,
         }
         for d in districts
     ]
@@ -190,6 +192,43 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}
+
+
+def smtp_target(settings: Settings) -> Any:
+    """The mail server of the ``hotich_smtp`` connection, or None (no mail) without one."""
+    from hotich.connections import ConnectionMissing
+    from hotich.feedback.mail import SmtpTarget
+
+    try:
+        return SmtpTarget.from_uri(conn_uri(settings.smtp_conn_id))
+    except ConnectionMissing:
+        log.info("no %s connection: the outbox is written, nothing is mailed",
+                 settings.smtp_conn_id)  # fmt: skip
+        return None
+
+
+def send_back_districts(districts: list[District], dag_id: str) -> dict[str, Any]:
+    """Fix lists, reports, outbox and mail for ``districts`` (hotich.feedback.stage)."""
+    from hotich.airflow.callbacks import alerts_webhook
+    from hotich.feedback.stage import send_back as send
+
+    ctx = run_context()
+    out = send(ctx, districts, smtp=smtp_target(ctx.settings), dag_id=dag_id,
+               webhook_uri=alerts_webhook())  # fmt: skip
+    for code, d in out["districts"].items():
+        log.info("district %s: fix list of %d entries (%d fixed since the last) in %s",
+                 code, d["entries"], d["fixed"], d["folder"])  # fmt: skip
+    return out
+
+
+@task(trigger_rule="all_done", multiple_outputs=False)
+def send_back(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """After the loads: each district's fix list and report into its outbox
+    (``<data_dir>/outbox/<district>/<run>/``) and by mail, the province's report; a mail
+    server that refuses is an incident, not a failed run."""
+    if planned is None:
+        raise AirflowSkipException("plan_districts failed: nothing to send back")
+    return send_back_districts([_district(d) for d in planned], dag_id="hotich_reconcile")
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)
