@@ -187,6 +187,13 @@ class Settings:
     smtp_conn_id: str = "hotich_smtp"
     smtp_retries: int = 3
     smtp_retry_delay_s: float = 5.0
+    # An inbox file modified less than this long ago may still be being written: no run
+    # reads it yet (HOTICH_INBOX_SETTLE_SECONDS; hotich.extract.workbook.still_written).
+    # 0 here (a file open in an office suite is still passed over by its lock file); the
+    # compose file sets 10 s, and the inbox watcher waits for a file to hold still anyway.
+    inbox_settle_seconds: float = 0.0
+    # How often the inbox watcher looks at the inboxes (HOTICH_INBOX_POLL_SECONDS).
+    inbox_poll_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if (
@@ -257,6 +264,10 @@ class Settings:
                 env, "HOTICH_OUTBOX_RETENTION_DAYS", base.outbox_retention_days
             ),
             smtp_retry_delay_s=_number(env, "HOTICH_SMTP_RETRY_DELAY_S", base.smtp_retry_delay_s),
+            inbox_settle_seconds=_number(
+                env, "HOTICH_INBOX_SETTLE_SECONDS", base.inbox_settle_seconds
+            ),
+            inbox_poll_seconds=_number(env, "HOTICH_INBOX_POLL_SECONDS", base.inbox_poll_seconds),
         )
 
 

@@ -61,7 +61,7 @@ class SmtpTarget:
 
     @classmethod
     def from_uri(cls, uri: str) -> SmtpTarget:
-        """From the connection's URI: ``smtp://[login:password@]host[:port][?extras]``
+        """From the connection's ``smtp://`` URI (its login and secret, host, port, extras)
         (``smtps://`` for TLS from the start). Extras as the Airflow SMTP provider names
         them: ``from_email`` (the sender), ``disable_tls`` (``false``: STARTTLS),
         ``disable_ssl`` (``false``: TLS from the start), ``timeout``."""
