@@ -109,7 +109,9 @@ def test_rejected_files_are_listed_until_corrected_or_removed(tmp_path, national
         in lines["notemplate.xlsx"]
     )
     assert all(line.endswith(" | rejected |") for line in lines.values())
-    assert "~$other" not in md and ".~lock" not in md and "DS_Store" not in md  # ignored, on purpose
+    assert (
+        "~$other" not in md and ".~lock" not in md and "DS_Store" not in md
+    )  # ignored, on purpose
 
     with BackgroundServer(create_app(lambda: national, lambda: settings)) as server:
         first = requests.get(f"{server.base_url}/api/progress", timeout=30).json()

@@ -156,3 +156,10 @@ def purge_outbox(data_dir: Path, retention_days: float, now: float | None = None
     if gone:
         log.info("outbox: %d run folders older than %g days deleted", gone, retention_days)
     return gone
+
+
+def latest_report(data_dir: Path, district_code: str) -> Path | None:
+    """The newest HTML report in a district's (or :data:`PROVINCE`'s) outbox, if any."""
+    root = data_dir / "outbox" / district_code
+    reports = list(root.glob("*/bao-cao.html")) if root.is_dir() else []
+    return max(reports, key=lambda p: p.stat().st_mtime) if reports else None
