@@ -82,7 +82,9 @@ def write_district_fix_list(
     entries = read_open_entries(cur, sql_dir, district.code)
     fixed = int(
         read_sql(
-            cur, sql_dir / "feedback" / "fixed_since.sql", {"district_code": district.code}
+            cur,
+            sql_dir / "feedback" / "fixed_since.sql",
+            {"district_code": district.code, "run_id": run_id},
         ).iloc[0]["fixed"]
     )
     found = messages.problems(entries, district.flavor, catalogue, province_codes)
