@@ -167,6 +167,7 @@ def _context(
                 [n for _, n in groups],
                 title="Tuổi của danh sách cần sửa",
                 x_label="bản ghi",
+                keep_order=True,
             ),
         },  # fmt: skip
     }
@@ -226,11 +227,18 @@ def environment(templates_dir: Path) -> Any:
     """The reports' Jinja2 environment: templates on disk, autoescape on for every file."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(templates_dir / "feedback"),
         autoescape=True,
         undefined=StrictUndefined,
     )
+    env.filters["num"] = number
+    return env
+
+
+def number(n: int | float) -> str:
+    """A count as Vietnamese writes it: ``12.025`` (a dot between thousands)."""
+    return f"{n:,.0f}".replace(",", ".")
 
 
 def render(templates_dir: Path, name: str, context: dict[str, Any]) -> str:
