@@ -126,3 +126,16 @@ def test_old_outbox_folders_go_after_the_retention(tmp_path):
     os.utime(old, (past, past))
     assert outbox.purge_outbox(tmp_path, 90) == 1
     assert not old.exists() and new.exists()
+
+
+def test_the_smtp_connection_as_airflow_writes_it():
+    t = mail.SmtpTarget.from_uri(
+        "smtp://hotich%40tinh:s%3Acr%40t@mail.example.test:587?from_email=hotich%40example.test"
+        "&disable_tls=false&disable_ssl=true"
+    )
+    assert (t.host, t.port, t.login, t.password, t.sender) == (
+        "mail.example.test", 587, "hotich@tinh", "s:cr@t", "hotich@example.test")  # fmt: skip
+    assert t.starttls and not t.use_ssl
+    assert "s:cr@t" not in repr(t)
+    s = mail.SmtpTarget.from_uri("smtps://relay.example.test")
+    assert (s.port, s.use_ssl, s.starttls, s.login) == (465, True, False, None)
