@@ -51,6 +51,12 @@ def _skip_held(held: DistrictHeld) -> NoReturn:
     raise AirflowSkipException(str(held)) from held
 
 
+def _entry(d: District) -> dict[str, Any]:
+    """A district as the tasks pass it through XCom (:func:`_district` reads it back)."""
+    return {"code": d.code, "name": d.name, "flavor": d.flavor.value, "conn_id": d.conn_id,
+            "inbox": str(d.inbox) if d.inbox else None, "email": d.email}  # fmt: skip
+
+
 def _district(entry: dict[str, Any]) -> District:
     return District(
         code=entry["code"],
@@ -81,17 +87,7 @@ def plan_districts() -> list[dict[str, Any]]:
         len(districts),
         ctx.settings.districts_file,
     )
-    return [
-        {
-            "code": d.code,
-            "name": d.name,
-            "flavor": d.flavor.value,
-            "conn_id": d.conn_id,
-            "inbox": str(d.inbox) if d.inbox else None,
-            "email": d.email,
-        }
-        for d in districts
-    ]
+    return [_entry(d) for d in districts]
 
 
 # The district tasks return one dict of counts, passed whole to the next task: without
@@ -208,14 +204,16 @@ def smtp_target(settings: Settings) -> Any:
         return None
 
 
-def send_back_districts(districts: list[District], dag_id: str) -> dict[str, Any]:
+def send_back_districts(
+    districts: list[District], dag_id: str, province: bool = True
+) -> dict[str, Any]:
     """Fix lists, reports, outbox and mail for ``districts`` (hotich.feedback.stage)."""
     from hotich.airflow.callbacks import alerts_webhook
     from hotich.feedback.stage import send_back as send
 
     ctx = run_context()
     out = send(ctx, districts, smtp=smtp_target(ctx.settings), dag_id=dag_id,
-               webhook_uri=alerts_webhook())  # fmt: skip
+               province=province, webhook_uri=alerts_webhook())  # fmt: skip
     for code, d in out["districts"].items():
         log.info("district %s: fix list of %d entries (%d fixed since the last) in %s",
                  code, d["entries"], d["fixed"], d["folder"])  # fmt: skip
@@ -233,11 +231,6 @@ def send_back(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
 
 
 # --- the inbox DAG (dags/hotich_inbox.py) ------------------------------------------------
-
-
-def _entry(d: District) -> dict[str, Any]:
-    return {"code": d.code, "name": d.name, "flavor": d.flavor.value, "conn_id": d.conn_id,
-            "inbox": str(d.inbox) if d.inbox else None, "email": d.email}  # fmt: skip
 
 
 def event_district(conf: dict[str, Any], events: Any) -> str | None:
@@ -288,16 +281,8 @@ def wait_for_district(district: dict[str, Any]) -> Any:
 @task(multiple_outputs=False)
 def send_back_inbox(loaded: dict[str, Any], district: dict[str, Any]) -> dict[str, Any]:
     """The file's fix list and report into the district's outbox, and by mail."""
-    from hotich.airflow.callbacks import alerts_webhook
-    from hotich.feedback.stage import send_back as send
-
-    ctx = run_context()
-    out = send(ctx, [_district(district)], smtp=smtp_target(ctx.settings), dag_id="hotich_inbox",
-               province=False, webhook_uri=alerts_webhook())  # fmt: skip
-    d = out["districts"][district["code"]]
-    log.info("district %s: %d records read, fix list of %d entries in %s",
-             district["code"], loaded.get("extracted", 0), d["entries"], d["folder"])  # fmt: skip
-    return {"extracted": loaded.get("extracted", 0), **d}
+    out = send_back_districts([_district(district)], "hotich_inbox", province=False)
+    return {"extracted": loaded.get("extracted", 0), **out["districts"][district["code"]]}
 
 
 @task(trigger_rule="all_done")
