@@ -6,7 +6,15 @@ import pendulum
 from airflow.sdk import dag, task_group
 
 from hotich.airflow.settings import default_args, run_timeout
-from hotich.airflow.tasks import extract, load, plan_districts, reconcile, report, validate
+from hotich.airflow.tasks import (
+    extract,
+    load,
+    plan_districts,
+    reconcile,
+    report,
+    send_back,
+    validate,
+)
 
 DOC = """
 ### hotich_reconcile
@@ -19,7 +27,11 @@ civil-status database; every record read gets one row in `recon.ledger`.
 
 A district whose source or the register is down fails its own tasks (retried with
 backoff); the other districts finish. **report** then fails the run, naming them: their
-records are read again by the next run. A district another run is processing (its lease,
+records are read again by the next run. Before it, **send_back** writes each district's
+list of records to fix (Vietnamese, `.xlsx`) and its HTML report into its outbox
+(`<data_dir>/outbox/<district>/<run>/`), mails them where the districts file gives an
+address (connection `hotich_smtp`), and writes the province's report; a mail server that
+refuses is an incident, not a failed run. A district another run is processing (its lease,
 `recon.district_lease`) is skipped and listed as such; it does not fail the run
 (`docs/decisions/0006`). A run still going after `HOTICH_RUN_TIMEOUT_MINUTES` is failed.
 Runbook: `docs/reliability.md`.
@@ -45,7 +57,7 @@ def hotich_reconcile():
         return load(reconcile(validate(extract(district))))
 
     planned = plan_districts()
-    district.expand(district=planned) >> report(planned)
+    district.expand(district=planned) >> send_back(planned) >> report(planned)
 
 
 hotich_reconcile()

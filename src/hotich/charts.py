@@ -83,15 +83,25 @@ def line_chart(
 
 
 def bar_chart(
-    labels: Sequence[str], values: Sequence[float], *, title: str, x_label: str = ""
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    x_label: str = "",
+    keep_order: bool = False,
 ) -> str:
-    """Horizontal bars, largest on top (the top reasons, the backlog per district)."""
+    """Horizontal bars, largest on top (the top reasons, the backlog per district); with
+    ``keep_order``, in the order given, first on top (age groups)."""
     height = max(1.4, 0.28 * len(labels) + 0.8)
     fig, ax = _figure(height=height)
     ax.set_title(title, loc="left", fontsize=10)
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
-    order = sorted(range(len(labels)), key=lambda i: values[i])
+    order = (
+        list(range(len(labels)))[::-1]
+        if keep_order
+        else sorted(range(len(labels)), key=lambda i: values[i])
+    )
     ax.barh([labels[i] for i in order], [values[i] for i in order], color=PALETTE[0])
     for pos, i in enumerate(order):
         ax.text(values[i], pos, f" {values[i]:,.0f}", va="center", fontsize=8)

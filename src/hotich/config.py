@@ -50,6 +50,8 @@ class District:
     flavor: Flavor
     conn_id: str | None = None
     inbox: Path | None = None
+    # Where the district's fix list and report are mailed (optional; hotich.feedback.mail).
+    email: str | None = None
 
     @property
     def label(self) -> str:
@@ -80,6 +82,8 @@ class Campaign:
 
     name: str
     phases: tuple[Phase, ...]
+    # Where the province's report is mailed (``province_email``; optional).
+    province_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,31 @@ class Settings:
     # a district; a lease its run left behind (a crash) may be taken over after this long.
     # At least the run timeout, so that no live run's lease expires under it.
     lease_expiry_minutes: int = 360
+    # The fix lists and reports sent back to the districts (hotich.feedback): the message
+    # catalogue, the days an outbox run folder is kept (HOTICH_OUTBOX_RETENTION_DAYS), the
+    # Airflow SMTP connection they are mailed through, and its retries.
+    messages_file: Path = PROJECT_DIR / "include" / "feedback" / "messages.vi.yaml"
+    outbox_retention_days: float = 90.0
+    smtp_conn_id: str = "hotich_smtp"
+    smtp_retries: int = 3
+    smtp_retry_delay_s: float = 5.0
+    # An inbox file modified less than this long ago may still be being written: no run
+    # reads it yet (HOTICH_INBOX_SETTLE_SECONDS; hotich.extract.workbook.still_written).
+    # 0 here (a file open in an office suite is still passed over by its lock file); the
+    # compose file sets 10 s, and the inbox watcher waits for a file to hold still anyway.
+    inbox_settle_seconds: float = 0.0
+    # How often the inbox watcher looks at the inboxes (HOTICH_INBOX_POLL_SECONDS).
+    inbox_poll_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.work_retention_hours < 0 or self.results_retention_days < 0:
+        if (
+            self.work_retention_hours < 0
+            or self.results_retention_days < 0
+            or self.outbox_retention_days < 0
+        ):
             raise ConfigError(
-                "HOTICH_WORK_RETENTION_HOURS and HOTICH_RESULTS_RETENTION_DAYS must not be negative"
+                "HOTICH_WORK_RETENTION_HOURS, HOTICH_RESULTS_RETENTION_DAYS and"
+                " HOTICH_OUTBOX_RETENTION_DAYS must not be negative"
             )
 
     @classmethod
@@ -236,6 +260,14 @@ class Settings:
             ),
             run_timeout_minutes=run_timeout,
             lease_expiry_minutes=lease_expiry,
+            outbox_retention_days=_number(
+                env, "HOTICH_OUTBOX_RETENTION_DAYS", base.outbox_retention_days
+            ),
+            smtp_retry_delay_s=_number(env, "HOTICH_SMTP_RETRY_DELAY_S", base.smtp_retry_delay_s),
+            inbox_settle_seconds=_number(
+                env, "HOTICH_INBOX_SETTLE_SECONDS", base.inbox_settle_seconds
+            ),
+            inbox_poll_seconds=_number(env, "HOTICH_INBOX_POLL_SECONDS", base.inbox_poll_seconds),
         )
 
 
@@ -295,6 +327,7 @@ def load_districts(path: Path) -> list[District]:
                 flavor=flavor,
                 conn_id=str(conn_id) if conn_id else None,
                 inbox=(path.parent / inbox).resolve() if inbox else None,
+                email=str(entry["email"]).strip() if entry.get("email") else None,
             )
         )
     codes = [d.code for d in districts]
@@ -336,7 +369,12 @@ def load_campaign(path: Path) -> Campaign:
             raise ConfigError(f"{where}: first_year is after last_year")
         phases.append(phase)
     assert isinstance(body, dict)  # entries came from it
-    return Campaign(name=str(body.get("name") or "campaign"), phases=tuple(phases))
+    email = body.get("province_email")
+    return Campaign(
+        name=str(body.get("name") or "campaign"),
+        phases=tuple(phases),
+        province_email=str(email).strip() if email else None,
+    )
 
 
 def _date_or_none(value: object) -> dt.date | None:

@@ -214,6 +214,7 @@ def extract_district(
                     sink=sink,
                     limits=WorkbookLimits.from_settings(ctx.settings),
                     chunk_rows=ctx.settings.chunk_rows,
+                    settle_s=ctx.settings.inbox_settle_seconds,
                 )
             except FileNotFoundError as exc:
                 raise SourceError(f"district {district.label}: {exc}") from exc

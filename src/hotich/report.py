@@ -68,6 +68,12 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
     if skipped:
         table += "\n\n" + SKIPPED_NOTE
     table = rejected.headline + table + rejected.tables
+    sent = outbox_section(ctx, district_codes)
+    if sent:
+        table += "\n\n## Sent back to the districts\n\n" + markdown_table(
+            ["district", "to fix", "fixed since last list", "outbox folder"],
+            [[c, v.get("entries", ""), v.get("fixed", ""), v["folder"]] for c, v in sent.items()],
+        )
     unfinished = [code for code in district_codes if code not in done and code not in skipped]
     report = {
         "run_id": ctx.run_id,
@@ -77,6 +83,7 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         "unfinished": unfinished,
         "rejected_files": rejected.counts,
         "skipped": skipped,
+        "outbox": sent,
         "table": table,
     }
     out = ctx.workdir("_report")
@@ -85,6 +92,21 @@ def run_report(ctx: RunContext, district_codes: list[str]) -> dict[str, Any]:
         json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     return report
+
+
+def outbox_section(ctx: RunContext, district_codes: list[str]) -> dict[str, dict[str, Any]]:
+    """Per district, what this run sent back (``hotich.feedback``): the counts of its fix
+    list and its outbox folder (the fix list and the HTML report are there)."""
+    from hotich.feedback.outbox import MANIFEST, outbox_dir
+
+    out = {}
+    for code in district_codes:
+        folder = outbox_dir(ctx.settings.data_dir, code, ctx.run_id)
+        if (folder / MANIFEST).exists():
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            out[code] = {"entries": manifest.get("entries"), "fixed": manifest.get("fixed"),
+                         "folder": str(folder)}  # fmt: skip
+    return out
 
 
 # --- rejected workbook files (issue 15) -----------------------------------------------------

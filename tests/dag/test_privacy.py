@@ -186,7 +186,11 @@ def channels(run: Run) -> dict[str, list[tuple[str, str]]]:
             ),
         ],  # fmt: skip
         "reports": list(file_texts(run_dir / "_report")),
-        "work files": list(file_texts(run.data)),
+        # The fix lists in the districts' outbox hold each district's own data by design
+        # (docs/personal-data.md, docs/feedback.md); their reports and manifests do not.
+        "work files": [
+            (p, t) for p, t in file_texts(run.data) if not ("/outbox/" in p and p.endswith(".xlsx"))
+        ],  # fmt: skip
     }
 
 

@@ -88,3 +88,35 @@ def test_work_file_retention_from_env():
         Settings.from_env({"HOTICH_WORK_RETENTION_HOURS": "-1"})
     with pytest.raises(ConfigError, match="HOTICH_RESULTS_RETENTION_DAYS must be a number"):
         Settings.from_env({"HOTICH_RESULTS_RETENTION_DAYS": "a week"})
+
+
+def test_where_the_fix_lists_are_mailed_and_how_long_the_outbox_keeps_them(tmp_path):
+    from hotich.config import load_campaign
+
+    (tmp_path / "d.yaml").write_text(
+        "districts:\n  - {code: '263', name: 'Gia Bình', flavor: workbook, inbox: in,"
+        " email: ' hotich-263@example.test '}\n  - {code: '264', name: 'L', flavor: modern,"
+        " conn_id: d264}\n",
+        encoding="utf-8",
+    )
+    assert [d.email for d in load_districts(tmp_path / "d.yaml")] == [
+        "hotich-263@example.test",
+        None,
+    ]
+    (tmp_path / "c.yaml").write_text(
+        "campaign:\n  name: C\n  province_email: tinh@example.test\n"
+        "  phases:\n    - {name: P, target_entries: 10}\n",
+        encoding="utf-8",
+    )
+    assert load_campaign(tmp_path / "c.yaml").province_email == "tinh@example.test"
+    assert load_campaign(REPO / "include" / "config" / "campaign.yaml").province_email is None
+    s = Settings.from_env(
+        {"HOTICH_OUTBOX_RETENTION_DAYS": "30", "HOTICH_INBOX_SETTLE_SECONDS": "10"}
+    )
+    assert (s.outbox_retention_days, s.inbox_settle_seconds, s.smtp_conn_id) == (
+        30,
+        10,
+        "hotich_smtp",
+    )
+    with pytest.raises(ConfigError, match="HOTICH_OUTBOX_RETENTION_DAYS"):
+        Settings.from_env({"HOTICH_OUTBOX_RETENTION_DAYS": "-1"})

@@ -70,7 +70,7 @@ def test_rejected_files_are_listed_until_corrected_or_removed(tmp_path, national
     for name in ("old.xls", "macro.xlsm", "calc.ods"):
         (a / name).write_bytes(b"not read")
     write_workbook(a / "notemplate.xlsx", {"Sheet1": [KS, ROW]})
-    for name in ("~$good.xlsx", ".~lock.good.xlsx#", ".DS_Store"):
+    for name in ("~$other.xlsx", ".~lock.other.xlsx#", ".DS_Store"):
         (a / name).write_bytes(b"lock")
     (b / "broken.xlsx").write_bytes(b"this is not a workbook")
     (b / "scan.pdf").write_bytes(b"%PDF-1.4")
@@ -109,7 +109,9 @@ def test_rejected_files_are_listed_until_corrected_or_removed(tmp_path, national
         in lines["notemplate.xlsx"]
     )
     assert all(line.endswith(" | rejected |") for line in lines.values())
-    assert "~$good" not in md and ".~lock" not in md and "DS_Store" not in md  # ignored, on purpose
+    assert (
+        "~$other" not in md and ".~lock" not in md and "DS_Store" not in md
+    )  # ignored, on purpose
 
     with BackgroundServer(create_app(lambda: national, lambda: settings)) as server:
         first = requests.get(f"{server.base_url}/api/progress", timeout=30).json()

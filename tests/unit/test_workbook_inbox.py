@@ -38,6 +38,11 @@ def test_lock_hidden_and_temporary_files_are_ignored_without_a_word(tmp_path: Pa
     (inbox / "subfolder").mkdir()  # folders are not looked into
     assert all(ignored(name) for name in LOCK_AND_HIDDEN)
     assert [p.name for p in inbox_files(inbox)] == ["a.xlsx"]
+    # While a.xlsx is open (its lock files beside it) it is not read, nor rejected.
+    held, _ = extract(inbox, tmp_path)
+    assert held.workbook_files == held.rejected_files == held.inbox_files == []
+    (inbox / "~$a.xlsx").unlink()
+    (inbox / ".~lock.a.xlsx#").unlink()
 
     result, records = extract(inbox, tmp_path)
     assert [f["file_name"] for f in result.workbook_files] == ["a.xlsx"] and len(records) == 1

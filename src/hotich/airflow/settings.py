@@ -19,6 +19,12 @@ def run_timeout() -> timedelta:
     return timedelta(minutes=Settings.from_env().run_timeout_minutes)
 
 
+def lease_poke_seconds() -> float:
+    """How often an inbox run waiting for its district's lease asks again
+    (``HOTICH_LEASE_POKE_SECONDS``, default 15; the task is rescheduled in between)."""
+    return float(os.environ.get("HOTICH_LEASE_POKE_SECONDS", "15"))
+
+
 def default_args() -> dict:
     """The ``default_args`` every hotich DAG gives its tasks: owner, retries with backoff
     (``HOTICH_TASK_RETRIES``) and the incident callback on a final failure."""

@@ -15,6 +15,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hotich import pipeline
+from hotich.airflow.settings import lease_poke_seconds
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.connections import civil_status_uri, conn_uri
 from hotich.lease import DistrictHeld
@@ -50,6 +51,12 @@ def _skip_held(held: DistrictHeld) -> NoReturn:
     raise AirflowSkipException(str(held)) from held
 
 
+def _entry(d: District) -> dict[str, Any]:
+    """A district as the tasks pass it through XCom (:func:`_district` reads it back)."""
+    return {"code": d.code, "name": d.name, "flavor": d.flavor.value, "conn_id": d.conn_id,
+            "inbox": str(d.inbox) if d.inbox else None, "email": d.email}  # fmt: skip
+
+
 def _district(entry: dict[str, Any]) -> District:
     return District(
         code=entry["code"],
@@ -57,6 +64,7 @@ def _district(entry: dict[str, Any]) -> District:
         flavor=Flavor(entry["flavor"]),
         conn_id=entry.get("conn_id"),
         inbox=Path(entry["inbox"]) if entry.get("inbox") else None,
+        email=entry.get("email"),
     )
 
 
@@ -79,16 +87,7 @@ def plan_districts() -> list[dict[str, Any]]:
         len(districts),
         ctx.settings.districts_file,
     )
-    return [
-        {
-            "code": d.code,
-            "name": d.name,
-            "flavor": d.flavor.value,
-            "conn_id": d.conn_id,
-            "inbox": str(d.inbox) if d.inbox else None,
-        }
-        for d in districts
-    ]
+    return [_entry(d) for d in districts]
 
 
 # The district tasks return one dict of counts, passed whole to the next task: without
@@ -190,6 +189,106 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}
+
+
+def smtp_target(settings: Settings) -> Any:
+    """The mail server of the ``hotich_smtp`` connection, or None (no mail) without one."""
+    from hotich.connections import ConnectionMissing
+    from hotich.feedback.mail import SmtpTarget
+
+    try:
+        return SmtpTarget.from_uri(conn_uri(settings.smtp_conn_id))
+    except ConnectionMissing:
+        log.info("no %s connection: the outbox is written, nothing is mailed",
+                 settings.smtp_conn_id)  # fmt: skip
+        return None
+
+
+def send_back_districts(
+    districts: list[District], dag_id: str, province: bool = True
+) -> dict[str, Any]:
+    """Fix lists, reports, outbox and mail for ``districts`` (hotich.feedback.stage)."""
+    from hotich.airflow.callbacks import alerts_webhook
+    from hotich.feedback.stage import send_back as send
+
+    ctx = run_context()
+    out = send(ctx, districts, smtp=smtp_target(ctx.settings), dag_id=dag_id,
+               province=province, webhook_uri=alerts_webhook())  # fmt: skip
+    for code, d in out["districts"].items():
+        log.info("district %s: fix list of %d entries (%d fixed since the last) in %s",
+                 code, d["entries"], d["fixed"], d["folder"])  # fmt: skip
+    return out
+
+
+@task(trigger_rule="all_done", multiple_outputs=False)
+def send_back(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """After the loads: each district's fix list and report into its outbox
+    (``<data_dir>/outbox/<district>/<run>/``) and by mail, the province's report; a mail
+    server that refuses is an incident, not a failed run."""
+    if planned is None:
+        raise AirflowSkipException("plan_districts failed: nothing to send back")
+    return send_back_districts([_district(d) for d in planned], dag_id="hotich_reconcile")
+
+
+# --- the inbox DAG (dags/hotich_inbox.py) ------------------------------------------------
+
+
+def event_district(conf: dict[str, Any], events: Any) -> str | None:
+    """The district an inbox run is for: its triggering asset event's (the inbox
+    watcher's payload), else the run's ``conf`` (``{"district": "263"}``, a manual run)."""
+    for asset_events in (events or {}).values():
+        for event in asset_events:
+            payload = (getattr(event, "extra", None) or {}).get("payload") or {}
+            if payload.get("district_code"):
+                return str(payload["district_code"])
+    return str(conf["district"]) if conf.get("district") else None
+
+
+@task(multiple_outputs=False)
+def inbox_district() -> dict[str, Any]:
+    """Which workbook district this run processes (its inbox event, or ``conf``)."""
+    context = get_current_context()
+    conf = dict(getattr(context["dag_run"], "conf", None) or {})
+    code = event_district(conf, context.get("triggering_asset_events"))
+    settings = Settings.from_env()
+    by_code = {d.code: d for d in load_districts(settings.districts_file)}
+    if code not in by_code or by_code[code].flavor is not Flavor.WORKBOOK:
+        raise AirflowFailException(f"no workbook district {code!r} in {settings.districts_file}")
+    pipeline.prepare_database(run_context())
+    return _entry(by_code[code])
+
+
+@task.sensor(poke_interval=lease_poke_seconds(), timeout=6 * 3600, mode="reschedule")
+def wait_for_district(district: dict[str, Any]) -> Any:
+    """Take the district's lease for this run, waiting while another run (the daily one)
+    holds it: rescheduled between tries, so no worker slot is held meanwhile."""
+    from airflow.sdk import PokeReturnValue
+
+    from hotich import lease
+
+    ctx = run_context()
+    try:
+        with pipeline.connect(ctx) as conn, conn.cursor() as cur:
+            lease.take(cur, ctx.settings.sql_dir, district["code"], ctx.run_id,
+                       pendulum.duration(minutes=ctx.settings.lease_expiry_minutes))  # fmt: skip
+        conn.close()
+    except DistrictHeld as held:
+        log.info("%s; waiting", held)
+        return PokeReturnValue(is_done=False)
+    return PokeReturnValue(is_done=True, xcom_value=district)
+
+
+@task(multiple_outputs=False)
+def send_back_inbox(loaded: dict[str, Any], district: dict[str, Any]) -> dict[str, Any]:
+    """The file's fix list and report into the district's outbox, and by mail."""
+    out = send_back_districts([_district(district)], "hotich_inbox", province=False)
+    return {"extracted": loaded.get("extracted", 0), **out["districts"][district["code"]]}
+
+
+@task(trigger_rule="all_done")
+def release_district() -> list[str]:
+    """Give back the lease when a step failed before the load committed (it gives it back)."""
+    return pipeline.release_leases(run_context())
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)

@@ -205,6 +205,25 @@ def ignored(name: str) -> bool:
     return name.startswith((".", "~")) or lower.endswith(("~", ".tmp")) or lower in _SYSTEM_FILES
 
 
+def lock_files(path: Path) -> list[Path]:
+    """The lock files an office suite keeps beside ``path`` while it is open: Excel's
+    ``~$name`` (its first two characters dropped for longer names) and LibreOffice's
+    ``.~lock.name#``."""
+    name = path.name
+    names = {f"~${name}", f"~${name[1:]}", f"~${name[2:]}", f".~lock.{name}#"}
+    return [path.with_name(n) for n in sorted(names)]
+
+
+def still_written(path: Path, settle_s: float, now: float | None = None) -> bool:
+    """True while a file may still be being written: modified less than ``settle_s``
+    seconds ago (its size or content still changing), or open in an office suite (a lock
+    file beside it). Such a file is not read: a later run reads it once it is complete."""
+    stat = path.stat()
+    if settle_s > 0 and (time.time() if now is None else now) - stat.st_mtime < settle_s:
+        return True
+    return any(lock.exists() for lock in lock_files(path))
+
+
 def inbox_files(inbox: Path) -> list[Path]:
     """The files of an inbox in name order, less the :func:`ignored` ones (folders are
     not looked into). Files in a format that is not read are listed: the reader rejects
@@ -600,8 +619,12 @@ def extract_workbook(
     sink: RecordSink,
     limits: WorkbookLimits | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    settle_s: float = 0.0,
 ) -> Extract:
     """Rows of new or changed inbox files whose content changed since last read.
+
+    A file still being written (:func:`still_written`: modified in the last ``settle_s``
+    seconds, or open with a lock file beside it) is passed over until it is complete.
 
     ``limits`` default to the environment's (``WorkbookLimits.from_settings()``). Each
     file's rows go to a spool first, appended to ``sink`` only once the whole file is
@@ -612,6 +635,10 @@ def extract_workbook(
     limits = WorkbookLimits.from_settings() if limits is None else limits
     files, rejected, seen = [], [], []
     for path in inbox_files(inbox):
+        if still_written(path, settle_s):
+            log.info("district %s: %s is still being written; read once complete",
+                     district_code, loggable(path.name))  # fmt: skip
+            continue
         digest = file_hash(path)
         seen.append({"file_name": path.name, "content_hash": digest})
         if known_files.get(path.name) == digest:

@@ -23,7 +23,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from hotich.config import ConfigError, Settings
+from hotich.config import ConfigError, Settings, load_districts
 from hotich.ops.progress import ProgressUnavailable, read_progress, render_html
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,36 @@ def create_app(
     @app.get("/api/progress")
     def api() -> Any:
         return progress()
+
+    @app.get("/reports/", response_class=HTMLResponse)
+    def reports_index() -> HTMLResponse:
+        """The latest report sent back to each district, and the province's."""
+        from hotich.feedback.outbox import PROVINCE, latest_report
+
+        s = settings()
+        rows = [(PROVINCE, "Toàn tỉnh")] + [
+            (d.code, d.label) for d in load_districts(s.districts_file)
+        ]
+        items = "".join(
+            f"<li><a href='{html.escape(code)}'>{html.escape(label)}</a></li>"
+            if latest_report(s.data_dir, code) else f"<li>{html.escape(label)}: —</li>"
+            for code, label in rows
+        )  # fmt: skip
+        return HTMLResponse("<!doctype html><html lang='vi'><meta charset='utf-8'>"
+                            f"<title>Báo cáo gửi đơn vị</title><h1>Báo cáo gửi đơn vị</h1><ul>{items}</ul>")  # fmt: skip
+
+    @app.get("/reports/{code}", response_class=HTMLResponse)
+    def report_page(code: str) -> HTMLResponse:
+        """A district's (or the province's: ``_province``) latest report (counts only)."""
+        from hotich.feedback.outbox import PROVINCE, latest_report
+
+        s = settings()
+        known = {PROVINCE} | {d.code for d in load_districts(s.districts_file)}
+        path = latest_report(s.data_dir, code) if code in known else None
+        if path is None:
+            return HTMLResponse("<!doctype html><meta charset='utf-8'><p>Chưa có báo cáo.</p>",
+                                status_code=404)  # fmt: skip
+        return HTMLResponse(path.read_text(encoding="utf-8"))
 
     if desk is not None:
         from hotich.ops.desk_page import router

@@ -308,7 +308,7 @@ table.files td {{ text-align: left; white-space: normal; }}
 <h1>{_n(progress["campaign"])}</h1>
 {rejected_line}<p>Figures as of {_n(progress["generated_at"])} (Asia/Ho_Chi_Minh). Pace: entries loaded
 for the first time per day, over the last {progress["pace_days"]} days.
-<a href="api/progress">JSON</a></p>
+<a href="api/progress">JSON</a> · <a href="reports/">reports sent back to the districts</a></p>
 <h2>Phases</h2>
 <table><tr><th>phase</th><th>loaded</th><th>target</th><th>done</th><th>deadline</th><th>days left</th>
 <th>needed / day</th><th>pace / day</th><th>projected finish</th><th>state</th></tr>{phases}</table>

@@ -1,0 +1,177 @@
+"""Mailing the outbox: a district's fix list and report to its address, the province's
+report to the campaign's (the Airflow SMTP connection ``hotich_smtp``, resolved by the
+Airflow glue into a :class:`SmtpTarget`).
+
+A server that refuses or cannot be reached is tried again (``smtp_retries`` times,
+``smtp_retry_delay_s`` apart, doubling); then the failure is logged as an incident for
+the people on call (``hotich.ops.incidents``), and the run goes on: the files stay in the
+outbox, and the next run's mail carries the next list.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from hotich.errors import IncidentError, loggable
+from hotich.ops import incidents
+
+log = logging.getLogger(__name__)
+
+MAIL_KIND = "mail_refused"
+# The runbook's row for a mail that could not be delivered (hotich.ops.incidents.KINDS).
+incidents.KINDS.setdefault(
+    MAIL_KIND,
+    (
+        "the mail server refused or did not answer the fix list's mail",
+        "check the hotich_smtp connection and the mail server; the fix list and report are in"
+        " the district's outbox (<data_dir>/outbox/<district>/<run>/): send them by hand, or"
+        " let the next run mail the next list",
+    ),
+)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class MailRefused(IncidentError, RuntimeError):
+    """The mail server refused a message, or could not be reached, after the retries."""
+
+    incident_kind = MAIL_KIND
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where mail goes: the ``hotich_smtp`` connection's host, port, login, sender."""
+
+    host: str
+    port: int = 25
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    sender: str = "hotich@localhost"
+    starttls: bool = False
+    use_ssl: bool = False
+    timeout_s: float = 30.0
+
+    @classmethod
+    def from_uri(cls, uri: str) -> SmtpTarget:
+        """From the connection's ``smtp://`` URI (its login and secret, host, port, extras)
+        (``smtps://`` for TLS from the start). Extras as the Airflow SMTP provider names
+        them: ``from_email`` (the sender), ``disable_tls`` (``false``: STARTTLS),
+        ``disable_ssl`` (``false``: TLS from the start), ``timeout``."""
+        parts = urlsplit(uri)
+        extras = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+
+        def no(name: str) -> bool | None:
+            value = extras.get(name)
+            return None if value is None else value.lower() not in ("false", "0", "no")
+
+        use_ssl = parts.scheme == "smtps" if no("disable_ssl") is None else not no("disable_ssl")
+        return cls(
+            host=parts.hostname or "localhost",
+            port=parts.port or (465 if use_ssl else 25),
+            login=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            sender=extras.get("from_email") or "hotich@localhost",
+            starttls=no("disable_tls") is False,
+            use_ssl=use_ssl,
+            timeout_s=float(extras.get("timeout", 30.0)),
+        )
+
+
+def compose(
+    sender: str, to: str, subject: str, body: str, attachments: Sequence[Path]
+) -> EmailMessage:
+    """A plain-text Vietnamese mail with the files attached (the workbook as .xlsx)."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="hotich")
+    msg.set_content(body)
+    for path in attachments:
+        data = path.read_bytes()
+        if path.suffix == ".xlsx":
+            maintype, subtype = XLSX.split("/")
+        elif path.suffix == ".html":
+            maintype, subtype = "text", "html"
+        else:
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+    return msg
+
+
+def _send_once(target: SmtpTarget, msg: EmailMessage) -> None:
+    cls = smtplib.SMTP_SSL if target.use_ssl else smtplib.SMTP
+    with cls(target.host, target.port, timeout=target.timeout_s) as smtp:
+        if target.starttls and not target.use_ssl:
+            smtp.starttls(context=ssl.create_default_context())
+        if target.login:
+            smtp.login(target.login, target.password or "")
+        smtp.send_message(msg)
+
+
+def send(
+    target: SmtpTarget,
+    msg: EmailMessage,
+    *,
+    retries: int,
+    delay_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Send ``msg``, retrying a refusal or a connection failure; the attempts it took.
+    Raises :class:`MailRefused` (never the server's text with the address) when all fail."""
+    last: BaseException | None = None
+    for attempt in range(1, retries + 2):
+        try:
+            _send_once(target, msg)
+            return attempt
+        except (smtplib.SMTPException, OSError) as exc:
+            last = exc
+            log.warning("mail to %s:%s failed (try %d of %d): %s", target.host, target.port,
+                        attempt, retries + 1, type(exc).__name__)  # fmt: skip
+            if attempt <= retries:
+                sleep(delay_s * 2 ** (attempt - 1))
+    detail = getattr(last, "smtp_code", None)
+    raise MailRefused(
+        f"mail server {target.host}:{target.port} did not take the mail after {retries + 1}"
+        f" tries: {type(last).__name__}{f' {detail}' if detail else ''}"
+    )
+
+
+def deliver(
+    target: SmtpTarget,
+    msg: EmailMessage,
+    *,
+    retries: int,
+    delay_s: float,
+    run_id: str,
+    dag_id: str,
+    district: str | None,
+    webhook_uri: str | None = None,
+) -> bool:
+    """:func:`send`, and a refusal after the retries reported as an incident instead of
+    raised (the run goes on); True when the mail went."""
+    try:
+        send(target, msg, retries=retries, delay_s=delay_s)
+        return True
+    except MailRefused as exc:
+        incidents.report_incident(
+            incidents.Incident(
+                kind=MAIL_KIND,
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id="send_back",
+                map_index=None,
+                try_number=None,
+                district=district,
+                error=loggable(incidents.error_line(exc)),
+            ),
+            webhook_uri,
+        )
+        return False
