@@ -138,6 +138,18 @@ class Settings:
     civil_status_conn_id: str = "civil_status_db"
     # An HTTP(S) webhook that receives each incident as JSON (optional; docs/reliability.md).
     alerts_conn_id: str = "hotich_alerts"
+    # Incidents by email (docs/reliability.md): the SMTP connection (host, port, login; its
+    # extra's from_email, disable_tls, disable_ssl) and who receives them
+    # (HOTICH_ALERTS_EMAIL_TO, comma-separated; none: no email).
+    smtp_conn_id: str = "hotich_smtp"
+    alerts_email_to: tuple[str, ...] = ()
+    # An open incident's severity rises one level once it has concerned this many runs
+    # (HOTICH_INCIDENT_ESCALATE_RUNS; 0: never): a district down for three days is more
+    # urgent than for one.
+    incident_escalate_runs: int = 3
+    # A message about an incident that a channel did not take is tried again at each next
+    # incident event, this many times in all (HOTICH_INCIDENT_NOTICE_ATTEMPTS).
+    incident_notice_attempts: int = 5
     # Rows per extract chunk: extract memory is bounded by it, not by the district size
     # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
     chunk_rows: int = 20_000
@@ -236,6 +248,15 @@ class Settings:
             ),
             run_timeout_minutes=run_timeout,
             lease_expiry_minutes=lease_expiry,
+            alerts_email_to=tuple(
+                a.strip() for a in env.get("HOTICH_ALERTS_EMAIL_TO", "").split(",") if a.strip()
+            ),
+            incident_escalate_runs=int(
+                _number(env, "HOTICH_INCIDENT_ESCALATE_RUNS", base.incident_escalate_runs)
+            ),
+            incident_notice_attempts=int(
+                _number(env, "HOTICH_INCIDENT_NOTICE_ATTEMPTS", base.incident_notice_attempts)
+            ),
         )
 
 

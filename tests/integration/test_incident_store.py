@@ -1,0 +1,224 @@
+"""Incidents in the national database (``ops.incident``, V007) and their messages through
+the real notifiers: a webhook on loopback and an SMTP server (aiosmtpd) on 127.0.0.1.
+
+One open incident per kind and district; repeats increment it and tell nobody; severity
+rises after runs; the next success of the same district and stage closes it; a channel
+that fails keeps its message for the next event; two tasks failing at once make one
+incident. The DAG-run version of this is ``tests/dag/test_reconcile_dag.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from hotich import db
+from hotich.airflow.notifiers import WebhookNotifier, channels, email_notifier, sender
+from hotich.config import Settings
+from hotich.migrate import migrate
+from hotich.ops import incidents
+from hotich.ops.incidents import Occurrence
+from tests.integration.pipeline_kit import national_database, query
+from tests.oncall_kit import smtp_server, webhook_server
+
+SETTINGS = Settings(alerts_email_to=("oncall@sotttt.test", "de@hotich.test"))
+DOWN = Occurrence(kind="district_source_down", dag_id="hotich_reconcile", run_id="r1",
+                  task_id="district.extract", map_index=1, try_number=4, district="905",
+                  error="SourceError: district 905: cannot read mysql://u@127.0.0.1:1/down "
+                        "{{ 7*7 }} <b>027******001</b>")  # fmt: skip
+EXTRACT = "hotich_reconcile:district.extract"
+
+
+@pytest.fixture(scope="module")
+def national(embedded_pg) -> Iterator[str]:
+    with national_database(embedded_pg) as uri:
+        engine = db.engine_for(uri)
+        migrate(engine, SETTINGS.sql_dir)
+        engine.dispose()
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def oncall():
+    """The two channels, real, configured as a deployment would (Airflow connections)."""
+    with webhook_server() as hook, smtp_server() as box:
+        mp = pytest.MonkeyPatch()
+        mp.setenv("AIRFLOW_CONN_HOTICH_ALERTS", hook.url + "?token=abc")
+        mp.setenv("AIRFLOW_CONN_HOTICH_SMTP", box.connection_uri())
+        yield hook, box
+        mp.undo()
+
+
+def record(national: str, occ: Occurrence) -> incidents.Event:
+    """What the failure callback does: record, queue, deliver (hotich.airflow.callbacks)."""
+    makers = channels(SETTINGS)
+    conn = db.pg_connect(national)
+    try:
+        with conn, conn.cursor() as cur:
+            event = incidents.record(cur, SETTINGS.sql_dir, occ, escalate_after_runs=3)
+            incidents.queue(cur, SETTINGS.sql_dir, event, list(makers), SETTINGS.templates_dir)
+        incidents.deliver(conn, SETTINGS.sql_dir, sender({}, makers), max_attempts=3)
+    finally:
+        conn.close()
+    return event
+
+
+def close(national: str, district: str | None, stage: str, run_id: str) -> list[incidents.Event]:
+    makers = channels(SETTINGS)
+    conn = db.pg_connect(national)
+    try:
+        with conn, conn.cursor() as cur:
+            events = incidents.close(cur, SETTINGS.sql_dir, district=district, stage=stage,
+                                     run_id=run_id)  # fmt: skip
+            for e in events:
+                incidents.queue(cur, SETTINGS.sql_dir, e, list(makers), SETTINGS.templates_dir)
+        incidents.deliver(conn, SETTINGS.sql_dir, sender({}, makers), max_attempts=3)
+    finally:
+        conn.close()
+    return events
+
+
+def test_an_incident_opens_repeats_rises_and_closes(national, oncall):
+    hook, box = oncall
+    opened = record(national, DOWN)
+    assert (opened.event, opened.incident.severity, opened.incident.occurrences) == (
+        "opened", "medium", 1)  # fmt: skip
+    assert [(m["event"], m["kind"], m["district"]) for m in hook.received] == [
+        ("opened", "district_source_down", "905")]  # fmt: skip
+    body = hook.received[0]
+    assert body["text"] == DOWN.summary and body["incident_id"] == opened.incident.incident_id
+    assert "VPN" in body["action"] and "VPN" in body["action_vi"]
+    assert body["what_vi"] == "không đọc được nguồn dữ liệu của huyện"
+    # The email: to everyone of HOTICH_ALERTS_EMAIL_TO, from the connection's sender,
+    # Vietnamese and English, the error escaped and not rendered as a template.
+    (mail,) = box.messages
+    assert box.recipients == [["oncall@sotttt.test", "de@hotich.test"]]
+    assert mail["From"] == "hotich-oncall@hotich.test"
+    assert mail["Subject"].startswith("[hotich] OPENED (medium) district 905: district source")
+    assert "Mở sự cố: không đọc được nguồn dữ liệu của huyện" in mail["Subject"]
+    (html,) = box.bodies()
+    assert "Cần làm" in html and "To do" in html and "kiểm tra máy chủ, VPN" in html
+    assert "{{ 7*7 }}" in html and "&lt;b&gt;027******001&lt;/b&gt;" in html
+
+    # The same district down the next run: a repeat, told to nobody.
+    again = record(national, replace(DOWN, run_id="r2"))
+    assert (again.event, again.incident.occurrences, again.incident.run_ids) == (
+        "repeated", 2, ["r1", "r2"])  # fmt: skip
+    assert len(hook.received) == 1 and len(box.messages) == 1
+    # Cleared in the same run and failing again: one more occurrence, the same runs.
+    assert record(national, replace(DOWN, run_id="r2")).incident.occurrences == 3
+    # A third run: the severity rises a level, and that is told.
+    third = record(national, replace(DOWN, run_id="r3"))
+    assert (third.event, third.incident.severity) == ("severity_raised", "high")
+    assert [m["event"] for m in hook.received] == ["opened", "severity_raised"]
+    assert hook.received[1]["text"].startswith(
+        "[hotich] severity raised to high (4 occurrences in 3 runs)"
+    )
+    assert len(box.messages) == 2
+
+    # Successes elsewhere close nothing: another district, another stage, the run.
+    assert close(national, "901", EXTRACT, "r4") == []
+    assert close(national, "905", "hotich_reconcile:district.load", "r4") == []
+    assert close(national, None, EXTRACT, "r4") == []
+    # The district's extract succeeds: closed, with how long it was open.
+    (closed,) = close(national, "905", EXTRACT, "r4")
+    i = closed.incident
+    assert (i.state, i.closed_by_run, i.closed_by_stage, i.occurrences) == (
+        "closed", "r4", EXTRACT, 4)  # fmt: skip
+    assert i.open_for is not None and i.open_for == i.closed_at - i.first_seen
+    assert [m["event"] for m in hook.received] == ["opened", "severity_raised", "closed"]
+    assert hook.received[2]["text"].startswith(
+        "[hotich] district 905: district source cannot be read: closed by "
+        f"{EXTRACT} in run r4, open "
+    )
+    assert box.messages[2]["Subject"].startswith("[hotich] CLOSED (high) district 905")
+    assert "Đã khắc phục" in box.bodies()[2]
+    assert close(national, "905", EXTRACT, "r5") == []  # nothing left open
+
+    # It happens again later: a new incident, not the closed one reopened.
+    reopened = record(national, replace(DOWN, run_id="r6"))
+    assert reopened.event == "opened" and reopened.incident.incident_id != i.incident_id
+    close(national, "905", EXTRACT, "r7")
+    notices = query(national, "SELECT count(*), count(delivered_at) FROM ops.incident_notice")
+    assert notices == [(10, 10)]  # 5 events x 2 channels, each delivered once
+
+
+def test_a_channel_that_fails_is_tried_again_at_the_next_event(national, oncall, caplog):
+    hook, box = oncall
+    hook.received.clear()
+    hook.answer = 500
+    occ = replace(DOWN, kind="register_unavailable", task_id="district.reconcile",
+                  district="262", error="RegisterUnavailable: 503 after 6 tries")  # fmt: skip
+    with caplog.at_level("WARNING", logger="hotich.oncall"):
+        record(national, occ)
+    assert hook.received == []
+    assert any("the webhook channel did not take the opened message: NotificationFailed: "
+               "alerts webhook at http://127.0.0.1 did not take it: HTTP 500" in m
+               for m in caplog.messages), caplog.messages  # fmt: skip
+    assert not any("token=abc" in m for m in caplog.messages)
+    pending = query(national, "SELECT channel, attempts, last_error IS NOT NULL FROM"
+                              " ops.incident_notice WHERE delivered_at IS NULL")  # fmt: skip
+    assert pending == [("webhook", 1, True)]
+    # The next event (a repeat, itself told to nobody) sends what is still due.
+    hook.answer = 204
+    record(national, replace(occ, run_id="r2"))
+    assert [(m["event"], m["kind"]) for m in hook.received] == [("opened", "register_unavailable")]
+    assert query(
+        national, "SELECT count(*) FROM ops.incident_notice WHERE delivered_at IS NULL"
+    ) == [(0,)]
+
+
+def test_two_tasks_failing_at_once_make_one_incident(national):
+    occ = replace(DOWN, kind="conservation", district="263", task_id="district.load")
+    barrier = threading.Barrier(4)
+    events: list[str] = []
+
+    def fail(n: int) -> None:
+        conn = db.pg_connect(national)
+        try:
+            barrier.wait(timeout=10)
+            with conn, conn.cursor() as cur:
+                e = incidents.record(cur, SETTINGS.sql_dir, replace(occ, run_id=f"c{n}"),
+                                     escalate_after_runs=0)  # fmt: skip
+                events.append(e.event)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=fail, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(events) == ["opened", "repeated", "repeated", "repeated"]
+    assert query(national, "SELECT occurrences, severity, cardinality(run_ids) FROM ops.incident"
+                           " WHERE kind = 'conservation'") == [(4, "high", 4)]  # fmt: skip
+
+
+def test_without_the_national_database_the_occurrence_is_sent_as_it_is(oncall):
+    hook, _ = oncall
+    hook.received.clear()
+    hook.answer = 204
+    bad = WebhookNotifier("http://127.0.0.1:1/nothing?token=abc")
+    makers = {"webhook": lambda: WebhookNotifier(hook.url), "email": lambda: bad}
+    occ = replace(DOWN, kind="national_database_down", district=None, task_id="plan_districts")
+    assert incidents.send_now(occ, ["webhook", "email"], sender({}, makers),
+                              SETTINGS.templates_dir) == 1  # fmt: skip
+    (body,) = hook.received
+    assert (body["event"], body["incident_id"], body["kind"]) == ("opened", None,
+                                                                  "national_database_down")  # fmt: skip
+    assert body["text"].startswith("[hotich] hotich_reconcile: the national civil-status database")
+
+
+def test_channels_follow_the_configuration(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_HOTICH_ALERTS", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_HOTICH_SMTP", raising=False)
+    assert set(channels(Settings())) == set()
+    monkeypatch.setenv("AIRFLOW_CONN_HOTICH_SMTP", "smtp://127.0.0.1:25")
+    assert set(channels(Settings())) == set()  # nobody to send it to
+    assert set(channels(SETTINGS)) == {"email"}
+    monkeypatch.setenv("AIRFLOW_CONN_HOTICH_ALERTS", "https://chat.example/hook")
+    assert set(channels(SETTINGS)) == {"email", "webhook"}
+    assert email_notifier(SETTINGS).smtp_conn_id == "hotich_smtp"
