@@ -150,6 +150,13 @@ class Settings:
     # A message about an incident that a channel did not take is tried again at each next
     # incident event, this many times in all (HOTICH_INCIDENT_NOTICE_ATTEMPTS).
     incident_notice_attempts: int = 5
+    # A district's register calls in a run that finished are "degraded" (an incident of low
+    # severity) from this many retries, 429 answers or circuit-breaker openings
+    # (HOTICH_REGISTER_DEGRADED_RETRIES, _429S, _BREAKER_OPENS; 0: not watched). A healthy
+    # run of the whole province retries a handful of times (benchmarks/RESULTS.md).
+    register_degraded_retries: int = 50
+    register_degraded_429s: int = 20
+    register_degraded_breaker_opens: int = 1
     # Rows per extract chunk: extract memory is bounded by it, not by the district size
     # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
     chunk_rows: int = 20_000
@@ -256,6 +263,19 @@ class Settings:
             ),
             incident_notice_attempts=int(
                 _number(env, "HOTICH_INCIDENT_NOTICE_ATTEMPTS", base.incident_notice_attempts)
+            ),
+            register_degraded_retries=int(
+                _number(env, "HOTICH_REGISTER_DEGRADED_RETRIES", base.register_degraded_retries)
+            ),
+            register_degraded_429s=int(
+                _number(env, "HOTICH_REGISTER_DEGRADED_429S", base.register_degraded_429s)
+            ),
+            register_degraded_breaker_opens=int(
+                _number(
+                    env,
+                    "HOTICH_REGISTER_DEGRADED_BREAKER_OPENS",
+                    base.register_degraded_breaker_opens,
+                )
             ),
         )
 

@@ -9,10 +9,13 @@ incident. The DAG-run version of this is ``tests/dag/test_reconcile_dag.py``.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from hotich import db
@@ -21,6 +24,9 @@ from hotich.config import Settings
 from hotich.migrate import migrate
 from hotich.ops import incidents
 from hotich.ops.incidents import Occurrence
+from hotich.register.client import PopulationClient
+from hotich_dev.simulator import RegisterIndex, load_register
+from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
 from tests.integration.pipeline_kit import national_database, query
 from tests.oncall_kit import smtp_server, webhook_server
 
@@ -222,3 +228,51 @@ def test_channels_follow_the_configuration(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_HOTICH_ALERTS", "https://chat.example/hook")
     assert set(channels(SETTINGS)) == {"email", "webhook"}
     assert email_notifier(SETTINGS).smtp_conn_id == "hotich_smtp"
+
+
+def task_context(run_id: str, district: str, task_id: str = "district.reconcile") -> dict:
+    """What Airflow hands a task callback, the parts the callbacks read."""
+    ti = SimpleNamespace(dag_id="hotich_reconcile", task_id=task_id, map_index=0,
+                         try_number=1, run_id=run_id)  # fmt: skip
+    return {"task_instance": ti, "dag_run": SimpleNamespace(run_id=run_id),
+            "hotich_district_code": district}  # fmt: skip
+
+
+def test_a_district_that_finished_with_a_degraded_register(national, oncall, monkeypatch):
+    """A register over its quota answers 429s the client rides out: the district finishes,
+    and a low-severity incident opens; that success leaves it open, the next success
+    without 429s closes it."""
+    from hotich.airflow.callbacks import note_success, record_degraded
+
+    hook, _ = oncall
+    hook.received.clear()
+    people = [person("027218000001", "Nguyễn Văn An", "Nam", dt.date(2018, 1, 2))]
+    with serve(RegisterIndex(load_register(pd.DataFrame(people))), quota_rps=2) as server:
+        client = PopulationClient(server.base_url, CLIENT_ID, CLIENT_SECRET)
+        try:
+            for _ in range(6):
+                assert client.get("027218000001") is not None
+        finally:
+            client.close()
+    stats = client.stats.as_dict()
+    assert stats["rate_limited"] >= 1 and stats["retries"] >= 1
+    assert incidents.register_degradation(stats, Settings()) is None  # under the defaults
+    line = incidents.register_degradation(stats, Settings(register_degraded_429s=1))
+    assert line is not None and f"{stats['rate_limited']} answers 429 (threshold 1)" in line
+
+    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", national)
+    monkeypatch.delenv("HOTICH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HOTICH_ALERTS_EMAIL_TO", raising=False)
+    first = task_context("d1", "260")
+    record_degraded(first, "register_degraded", line)
+    note_success(first)  # the same task's success: the incident stays open
+    assert [(m["event"], m["kind"], m["severity"]) for m in hook.received] == [
+        ("opened", "register_degraded", "low")]  # fmt: skip
+    assert "district.reconcile finished degraded in run d1" in hook.received[0]["text"]
+    note_success(task_context("d2", "260", "district.extract"))  # another stage: nothing
+    note_success(task_context("d2", "261"))  # another district: nothing
+    assert len(hook.received) == 1
+    note_success(task_context("d2", "260"))  # the next reconcile without 429s: closed
+    assert [m["event"] for m in hook.received] == ["opened", "closed"]
+    assert query(national, "SELECT state, closed_by_run FROM ops.incident"
+                           " WHERE kind = 'register_degraded'") == [("closed", "d2")]  # fmt: skip

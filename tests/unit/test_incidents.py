@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from hotich.airflow.notifiers import NotificationFailed, WebhookNotifier
+from hotich.config import Settings
 from hotich.connections import ConnectionMissing
 from hotich.errors import IncidentError
 from hotich.extract import SourceError
@@ -21,6 +22,7 @@ from hotich.ops.incidents import (
     error_line,
     escalated,
     raised_severity,
+    register_degradation,
 )
 from hotich.register.client import RegisterAuthError, RegisterCircuitOpen, RegisterUnavailable
 from hotich.report import RunIncomplete
@@ -124,3 +126,18 @@ def test_a_failing_webhook_names_its_host_only():
         WebhookNotifier("http://127.0.0.1:1/nothing-listens?token=abc").notify(
             {"hotich_notice": {"payload": {"text": "x"}}})  # fmt: skip
     assert str(err.value) == ("alerts webhook at http://127.0.0.1 did not take it: ConnectionError")
+
+
+def test_a_degraded_register_by_its_counters():
+    stats = {"requests": 120, "retries": 3, "rate_limited": 0, "breaker_opens": 1}
+    assert register_degradation(stats, Settings()) == (
+        "register calls of 120 requests: 1 circuit breaker openings (threshold 1)"
+    )
+    assert register_degradation(stats, Settings(register_degraded_breaker_opens=0)) is None
+    assert register_degradation({**stats, "breaker_opens": 0, "retries": 50}, Settings()) == (
+        "register calls of 120 requests: 50 retries (threshold 50)"
+    )
+    occ = Occurrence(kind="register_degraded", dag_id="hotich_reconcile", run_id="r1",
+                     task_id="district.reconcile", map_index=0, try_number=1, district="260",
+                     error="register calls of 120 requests: 50 retries (threshold 50)")  # fmt: skip
+    assert "district.reconcile finished degraded in run r1" in occ.summary

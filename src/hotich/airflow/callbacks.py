@@ -21,6 +21,10 @@ from hotich.ops.incidents import Event, Occurrence, classify, error_line
 
 log = logging.getLogger("hotich.oncall")
 
+# Set in a task's context by a task that raised incidents as it succeeded (a district that
+# finished degraded): its success does not close them.
+RAISED_KEY = "hotich_incident_kinds"
+
 
 def occurrence(context: dict[str, Any], kind: str, error: str) -> Occurrence:
     """An occurrence of ``kind`` in the task of ``context`` (its district, if any)."""
@@ -43,6 +47,10 @@ def notify_failure(context: dict[str, Any]) -> None:
     exc = context.get("exception")
     occ = occurrence(context, classify(exc), error_line(exc))
     log.error("FAILED %s", occ.summary)
+    _record(context, occ)
+
+
+def _record(context: dict[str, Any], occ: Occurrence) -> None:
     settings = Settings.from_env()
     _track(
         context,
@@ -56,6 +64,16 @@ def notify_failure(context: dict[str, Any]) -> None:
     )
 
 
+def record_degraded(context: dict[str, Any], kind: str, error: str) -> None:
+    """Record an occurrence of ``kind`` raised by a task that goes on to succeed (a
+    district that finished degraded); its success then leaves that kind open, and the
+    next success without it closes it."""
+    occ = occurrence(context, kind, error)
+    context.setdefault(RAISED_KEY, set()).add(kind)
+    log.warning("DEGRADED %s", occ.summary)
+    _record(context, occ)
+
+
 def note_success(context: dict[str, Any]) -> None:
     """Close the incidents this task's stage raised for its district (it just succeeded)."""
     ti = context.get("task_instance") or context.get("ti")
@@ -67,6 +85,7 @@ def note_success(context: dict[str, Any]) -> None:
         lambda cur: incidents.close(
             cur, settings.sql_dir, district=district_of(context), stage=stage,
             run_id=run_id_of(context),
+            keep=frozenset(context.get(RAISED_KEY) or ()),
         ),
     )  # fmt: skip
 

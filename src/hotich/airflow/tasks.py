@@ -152,7 +152,20 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
             ) from exc
         result["register_calls"] = client.stats.as_dict()
     log.info("district %s: register calls %s", validated["district_code"], result["register_calls"])
+    _watch_register(ctx, result["register_calls"])
     return {**validated, **result}
+
+
+def _watch_register(ctx: pipeline.RunContext, stats: dict[str, Any]) -> None:
+    """A district that finished with many retries, 429s or the breaker opening: an incident
+    ``register_degraded`` that this task's success leaves open (the next one closes it)."""
+    from hotich.airflow.callbacks import record_degraded
+    from hotich.ops.incidents import register_degradation
+
+    degraded = register_degradation(stats, ctx.settings)
+    if degraded:
+        context: Any = get_current_context()  # the very context the success callback gets
+        record_degraded(context, "register_degraded", degraded)
 
 
 @task(map_index_template=DISTRICT_LABEL, multiple_outputs=False)
@@ -208,5 +221,6 @@ def recheck(district: dict[str, Any]) -> dict[str, Any]:
         except DistrictHeld as held:
             _skip_held(held)
         result["register_calls"] = client.stats.as_dict()
+    _watch_register(ctx, result["register_calls"])
     log.info("district %s: re-reconciliation %s", district["code"], result)
     return result

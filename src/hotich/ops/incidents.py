@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotich.config import TIMEZONE
+from hotich.config import TIMEZONE, Settings
 from hotich.errors import DEFAULT_KIND, first_line, incident_kind
 from hotich.model import mask_ids
 
@@ -46,6 +46,7 @@ class Kind:
     what_vi: str
     action_vi: str
     severity: str = "medium"
+    finished: bool = False  # raised by a task that finished (degraded), not by a failure
 
 
 # The kinds follow the runbook's table (docs/reliability.md).
@@ -142,6 +143,19 @@ KINDS: dict[str, Kind] = {
         " hạn sau HOTICH_LEASE_EXPIRY_MINUTES",
         "low",
     ),
+    "register_degraded": Kind(
+        "population register degraded: the district finished, but its calls needed many"
+        " retries or 429 answers, or the circuit breaker opened",
+        "nothing was lost; if it goes on for several runs, ask the register's operator about"
+        " its health and the quota (docs/register-api.md), or lower HOTICH_REGISTER_CONCURRENCY",
+        "hệ thống dân cư phản hồi kém: huyện vẫn hoàn tất, nhưng phải thử lại nhiều lần, nhận"
+        " nhiều trả lời 429, hoặc bộ ngắt mạch đã mở",
+        "không mất dữ liệu; nếu kéo dài nhiều lần chạy, liên hệ đơn vị vận hành Cơ sở dữ liệu"
+        " quốc gia về dân cư về tình trạng và hạn mức truy vấn, hoặc giảm"
+        " HOTICH_REGISTER_CONCURRENCY",
+        "low",
+        finished=True,
+    ),
     "task_failed": Kind("task failed", "read the task log", "tác vụ lỗi", "đọc nhật ký tác vụ"),
 }
 
@@ -171,9 +185,9 @@ class Occurrence:
     def summary(self) -> str:
         """One line a person on call can act on."""
         k = KINDS[self.kind]
-        return (f"[hotich] {where(self.district, self.dag_id)}: {k.what}; {self.task_id} failed "
-                f"(try {self.try_number}) in run {self.run_id}: {self.error}. To do: {k.action}"
-                f" ({RUNBOOK}).")  # fmt: skip
+        how = "finished degraded" if k.finished else f"failed (try {self.try_number})"
+        return (f"[hotich] {where(self.district, self.dag_id)}: {k.what}; {self.task_id} {how} "
+                f"in run {self.run_id}: {self.error}. To do: {k.action} ({RUNBOOK}).")  # fmt: skip
 
 
 def where(district: str | None, dag_id: str = "the run") -> str:
@@ -230,6 +244,28 @@ def error_line(exc: BaseException | None) -> str:
     first = first_line(exc)
     name = type(exc).__name__
     return mask_ids(name if first == name else f"{name}: {first}")
+
+
+# ClientStats counter -> how the line names it, and the Settings field of its threshold.
+DEGRADED_COUNTERS = (
+    ("retries", "retries", "register_degraded_retries"),
+    ("rate_limited", "answers 429", "register_degraded_429s"),
+    ("breaker_opens", "circuit breaker openings", "register_degraded_breaker_opens"),
+)
+
+
+def register_degradation(stats: Mapping[str, Any], settings: Settings) -> str | None:
+    """The ``register_degraded`` line of a district's register calls that finished
+    (``hotich.register.client.ClientStats.as_dict``), or None when every counter is under
+    its threshold (``HOTICH_REGISTER_DEGRADED_*``; 0: not watched)."""
+    over = []
+    for counter, label, field in DEGRADED_COUNTERS:
+        limit, seen = getattr(settings, field), int(stats.get(counter) or 0)
+        if limit > 0 and seen >= limit:
+            over.append(f"{seen} {label} (threshold {limit})")
+    if not over:
+        return None
+    return f"register calls of {int(stats.get('requests') or 0)} requests: " + ", ".join(over)
 
 
 def raised_severity(current: str, new: str) -> str:
