@@ -57,3 +57,24 @@ CREATE TABLE IF NOT EXISTS ops.incident_notice (
 );
 CREATE INDEX IF NOT EXISTS incident_notice_pending
     ON ops.incident_notice (notice_id) WHERE delivered_at IS NULL;
+
+-- Quality history: every run's per-rule results per district, written by the load in the
+-- transaction that commits the district (include/sql/load/quality_results.sql), so that a
+-- district's history holds exactly its committed runs. A rule is named by its description
+-- in the suite (expectations/*.json). No names or IDs: counts only.
+CREATE TABLE IF NOT EXISTS ops.quality_result (
+    run_id         text        NOT NULL,
+    district_code  text        NOT NULL,
+    record_type    text        NOT NULL,  -- the suite: birth, death, marriage, unknown
+    rule           text        NOT NULL,
+    expectation    text        NOT NULL,  -- the GX expectation type
+    columns        text        NOT NULL,  -- the columns it reads, comma-separated
+    reason         text        NOT NULL,  -- the reason code a failing record gets
+    evaluated      integer     NOT NULL CHECK (evaluated >= 0),
+    failing        integer     NOT NULL CHECK (failing >= 0),
+    recorded_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, district_code, record_type, rule)
+);
+-- A district's history per reason, newest first (charts, the quality spike's median).
+CREATE INDEX IF NOT EXISTS quality_result_history
+    ON ops.quality_result (district_code, reason, recorded_at DESC);

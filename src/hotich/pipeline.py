@@ -302,6 +302,8 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     records.to_parquet(work / "validated.parquet", index=False)
     gx_dir = work / "gx"
     gx_dir.mkdir(exist_ok=True)
+    for earlier in gx_dir.glob("*.json"):  # of an earlier read in this run: loaded already
+        earlier.unlink()
     for suite, result in outcome.suite_results.items():
         _write_json(gx_dir / f"{suite}.json", result)
     quarantined = int(records["quarantine_reasons"].map(len).gt(0).sum())
@@ -574,7 +576,15 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         waiting_records=waiting_records,
         waiting_persons=waiting_persons,
         decision_outcomes=outcomes,
+        quality=validate.rule_results(suite_results(work)),
     )
+
+
+def suite_results(work: Path) -> dict[str, dict[str, Any]]:
+    """The GX summaries ``validate_district`` left in a district's work folder, by suite."""
+    return {
+        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(work.glob("gx/*.json"))
+    }
 
 
 def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
