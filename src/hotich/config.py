@@ -157,6 +157,16 @@ class Settings:
     register_degraded_retries: int = 50
     register_degraded_429s: int = 20
     register_degraded_breaker_opens: int = 1
+    # A quality spike (hotich.quality; an incident of medium severity): a district's
+    # quarantine rate in a run over this multiple of its median over its last runs, or a
+    # reason code failing a share of records it never reached in them; either at least the
+    # floor (a share of records). Runs of fewer records are not judged, nor a district
+    # with fewer past runs than min_history (HOTICH_QUALITY_SPIKE_*).
+    quality_spike_multiple: float = 3.0
+    quality_spike_floor: float = 0.05
+    quality_spike_runs: int = 14
+    quality_spike_min_records: int = 20
+    quality_spike_min_history: int = 3
     # Rows per extract chunk: extract memory is bounded by it, not by the district size
     # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
     chunk_rows: int = 20_000
@@ -263,6 +273,21 @@ class Settings:
             ),
             incident_notice_attempts=int(
                 _number(env, "HOTICH_INCIDENT_NOTICE_ATTEMPTS", base.incident_notice_attempts)
+            ),
+            quality_spike_multiple=_number(
+                env, "HOTICH_QUALITY_SPIKE_MULTIPLE", base.quality_spike_multiple
+            ),
+            quality_spike_floor=_number(
+                env, "HOTICH_QUALITY_SPIKE_FLOOR", base.quality_spike_floor
+            ),
+            quality_spike_runs=int(
+                _number(env, "HOTICH_QUALITY_SPIKE_RUNS", base.quality_spike_runs)
+            ),
+            quality_spike_min_records=int(
+                _number(env, "HOTICH_QUALITY_SPIKE_MIN_RECORDS", base.quality_spike_min_records)
+            ),
+            quality_spike_min_history=int(
+                _number(env, "HOTICH_QUALITY_SPIKE_MIN_HISTORY", base.quality_spike_min_history)
             ),
             register_degraded_retries=int(
                 _number(env, "HOTICH_REGISTER_DEGRADED_RETRIES", base.register_degraded_retries)

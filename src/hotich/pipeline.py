@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotich import decisions, lease, normalize, reconcile, validate, workfiles
+from hotich import decisions, lease, normalize, quality, reconcile, validate, workfiles
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
@@ -288,6 +288,7 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
             ctx.settings.sql_dir / "load" / "claimed_entries.sql",
             {"district_code": district_code},
         )
+        past = quality.baseline(cur, ctx.settings.sql_dir, district_code, ctx.run_id, ctx.settings)
     conn.close()
     outcome = validate.validate_records(
         records,
@@ -307,10 +308,13 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     for suite, result in outcome.suite_results.items():
         _write_json(gx_dir / f"{suite}.json", result)
     quarantined = int(records["quarantine_reasons"].map(len).gt(0).sum())
+    shares = quality.reason_shares(validate.rule_results(outcome.suite_results))
     return {
         "district_code": district_code,
         "validated": len(records),
         "failing_quality": quarantined,
+        # The district's run against its own past (hotich.quality): a line, or None.
+        "quality_spike": quality.spike(quarantined, len(records), shares, past, ctx.settings),
         "validate_seconds": round(time.monotonic() - started, 2),
     }
 

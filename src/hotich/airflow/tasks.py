@@ -124,12 +124,15 @@ def validate(extracted: dict[str, Any]) -> dict[str, Any]:
     """Normalize and run the data-quality suites on the district's records."""
     _mark_district(extracted["district_code"], extracted.get("district_name"))
     try:
-        return {
-            **extracted,
-            **pipeline.validate_district(run_context(), extracted["district_code"]),
-        }
+        validated = pipeline.validate_district(run_context(), extracted["district_code"])
     except WorkFilesGone as exc:
         _fail_without_retry(exc)
+    if validated["quality_spike"]:  # an incident this success leaves open (the next closes it)
+        from hotich.airflow.callbacks import record_degraded
+
+        context: Any = get_current_context()
+        record_degraded(context, "quality_spike", validated["quality_spike"])
+    return {**extracted, **validated}
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)

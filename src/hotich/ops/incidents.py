@@ -156,6 +156,19 @@ KINDS: dict[str, Kind] = {
         "low",
         finished=True,
     ),
+    "quality_spike": Kind(
+        "quality spike: the district's records failed the quality rules far more than in its"
+        " last runs",
+        "the district's records loaded as usual, the failing ones quarantined; ask the district"
+        " what changed (a new form, a new clerk, an import): the list of records to fix names"
+        " them; thresholds HOTICH_QUALITY_SPIKE_*",
+        "chất lượng dữ liệu giảm đột ngột: bản ghi của huyện vi phạm quy tắc chất lượng nhiều"
+        " hơn hẳn các lần chạy trước",
+        "bản ghi của huyện vẫn được nạp như thường, bản ghi lỗi được cách ly; hỏi huyện điều gì"
+        " đã thay đổi (mẫu biểu mới, cán bộ mới, dữ liệu nhập hàng loạt): danh sách bản ghi cần"
+        " sửa nêu rõ từng bản ghi",
+        finished=True,
+    ),
     "task_failed": Kind("task failed", "read the task log", "tác vụ lỗi", "đọc nhật ký tác vụ"),
 }
 
