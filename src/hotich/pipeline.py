@@ -315,6 +315,7 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         "failing_quality": quarantined,
         # The district's run against its own past (hotich.quality): a line, or None.
         "quality_spike": quality.spike(quarantined, len(records), shares, past, ctx.settings),
+        "quality_judged": quality.judged(len(records), past, ctx.settings),
         "validate_seconds": round(time.monotonic() - started, 2),
     }
 

@@ -42,11 +42,17 @@ def reason_shares(rule_results: pd.DataFrame) -> dict[str, float]:
     return {str(k): float(v) for k, v in share.groupby(rated["reason"]).max().items()}
 
 
+def judged(records: int, past: Baseline, s: Settings) -> bool:
+    """Whether a run can be held against the district's past: enough records, and a past."""
+    return records >= s.quality_spike_min_records and len(past.rates) >= s.quality_spike_min_history
+
+
 def spike(
     quarantined: int, records: int, shares: Mapping[str, float], past: Baseline, s: Settings
 ) -> str | None:
-    """The ``quality_spike`` line of a district's run, or None when it is like its past."""
-    if records < s.quality_spike_min_records or len(past.rates) < s.quality_spike_min_history:
+    """The ``quality_spike`` line of a district's run, or None when it is like its past (or
+    cannot be :func:`judged`)."""
+    if not judged(records, past, s):
         return None
     found = []
     rate, median = quarantined / records, statistics.median(past.rates)

@@ -124,6 +124,10 @@ def test_an_incident_opens_repeats_rises_and_closes(national, oncall):
         "[hotich] severity raised to high (4 occurrences in 3 runs)"
     )
     assert len(box.messages) == 2
+    # A fourth run: still high, a repeat again, told to nobody.
+    fourth = record(national, replace(DOWN, run_id="r3b"))
+    assert (fourth.event, fourth.incident.severity) == ("repeated", "high")
+    assert len(hook.received) == 2
 
     # Successes elsewhere close nothing: another district, another stage, the run.
     assert close(national, "901", EXTRACT, "r4") == []
@@ -133,7 +137,7 @@ def test_an_incident_opens_repeats_rises_and_closes(national, oncall):
     (closed,) = close(national, "905", EXTRACT, "r4")
     i = closed.incident
     assert (i.state, i.closed_by_run, i.closed_by_stage, i.occurrences) == (
-        "closed", "r4", EXTRACT, 4)  # fmt: skip
+        "closed", "r4", EXTRACT, 5)  # fmt: skip
     assert i.open_for is not None and i.open_for == i.closed_at - i.first_seen
     assert [m["event"] for m in hook.received] == ["opened", "severity_raised", "closed"]
     assert hook.received[2]["text"].startswith(
@@ -165,13 +169,18 @@ def test_a_channel_that_fails_is_tried_again_at_the_next_event(national, oncall,
                "alerts webhook at http://127.0.0.1 did not take it: HTTP 500" in m
                for m in caplog.messages), caplog.messages  # fmt: skip
     assert not any("token=abc" in m for m in caplog.messages)
-    pending = query(national, "SELECT channel, attempts, last_error IS NOT NULL FROM"
-                              " ops.incident_notice WHERE delivered_at IS NULL")  # fmt: skip
-    assert pending == [("webhook", 1, True)]
+    pending = "SELECT channel, attempts, last_error IS NOT NULL FROM ops.incident_notice" \
+              " WHERE delivered_at IS NULL ORDER BY notice_id"  # fmt: skip
+    assert query(national, pending) == [("webhook", 1, True)]
+    # Another incident while the webhook still fails: the older message is tried again and
+    # fails; the new one is not tried after that (one timeout per pass, not one per message).
+    record(national, replace(occ, kind="work_files_gone", task_id="district.validate"))
+    assert query(national, pending) == [("webhook", 2, True), ("webhook", 0, False)]
     # The next event (a repeat, itself told to nobody) sends what is still due.
     hook.answer = 204
     record(national, replace(occ, run_id="r2"))
-    assert [(m["event"], m["kind"]) for m in hook.received] == [("opened", "register_unavailable")]
+    assert [(m["event"], m["kind"]) for m in hook.received] == [
+        ("opened", "register_unavailable"), ("opened", "work_files_gone")]  # fmt: skip
     assert query(
         national, "SELECT count(*) FROM ops.incident_notice WHERE delivered_at IS NULL"
     ) == [(0,)]
@@ -242,7 +251,7 @@ def test_a_district_that_finished_with_a_degraded_register(national, oncall, mon
     """A register over its quota answers 429s the client rides out: the district finishes,
     and a low-severity incident opens; that success leaves it open, the next success
     without 429s closes it."""
-    from hotich.airflow.callbacks import note_success, record_degraded
+    from hotich.airflow.callbacks import keep_open, note_success, record_degraded
 
     hook, _ = oncall
     hook.received.clear()
@@ -271,8 +280,11 @@ def test_a_district_that_finished_with_a_degraded_register(national, oncall, mon
     assert "district.reconcile finished degraded in run d1" in hook.received[0]["text"]
     note_success(task_context("d2", "260", "district.extract"))  # another stage: nothing
     note_success(task_context("d2", "261"))  # another district: nothing
+    unjudged = task_context("d2", "260")  # a reconcile that asked the register nothing
+    keep_open(unjudged, "register_degraded")
+    note_success(unjudged)
     assert len(hook.received) == 1
-    note_success(task_context("d2", "260"))  # the next reconcile without 429s: closed
+    note_success(task_context("d3", "260"))  # the next reconcile without 429s: closed
     assert [m["event"] for m in hook.received] == ["opened", "closed"]
     assert query(national, "SELECT state, closed_by_run FROM ops.incident"
-                           " WHERE kind = 'register_degraded'") == [("closed", "d2")]  # fmt: skip
+                           " WHERE kind = 'register_degraded'") == [("closed", "d3")]  # fmt: skip

@@ -69,9 +69,15 @@ def record_degraded(context: dict[str, Any], kind: str, error: str) -> None:
     district that finished degraded); its success then leaves that kind open, and the
     next success without it closes it."""
     occ = occurrence(context, kind, error)
-    context.setdefault(RAISED_KEY, set()).add(kind)
+    keep_open(context, kind)
     log.warning("DEGRADED %s", occ.summary)
     _record(context, occ)
+
+
+def keep_open(context: dict[str, Any], kind: str) -> None:
+    """This task's success does not close an open incident of ``kind`` (it raised one, or
+    could not tell: a district with too few records to judge its quality)."""
+    context.setdefault(RAISED_KEY, set()).add(kind)
 
 
 def note_success(context: dict[str, Any]) -> None:

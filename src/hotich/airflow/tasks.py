@@ -127,12 +127,21 @@ def validate(extracted: dict[str, Any]) -> dict[str, Any]:
         validated = pipeline.validate_district(run_context(), extracted["district_code"])
     except WorkFilesGone as exc:
         _fail_without_retry(exc)
-    if validated["quality_spike"]:  # an incident this success leaves open (the next closes it)
-        from hotich.airflow.callbacks import record_degraded
-
-        context: Any = get_current_context()
-        record_degraded(context, "quality_spike", validated["quality_spike"])
+    _watch("quality_spike", validated["quality_spike"], judged=validated["quality_judged"])
     return {**extracted, **validated}
+
+
+def _watch(kind: str, degraded: str | None, *, judged: bool) -> None:
+    """A district that finished degraded (``degraded``: the line saying how): an incident
+    of ``kind`` that this task's success leaves open; the next success that was judged and
+    found nothing closes it. A success that could not be judged closes nothing."""
+    from hotich.airflow.callbacks import keep_open, record_degraded
+
+    context: Any = get_current_context()  # the very context the success callback gets
+    if degraded:
+        record_degraded(context, kind, degraded)
+    elif not judged:
+        keep_open(context, kind)
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)
@@ -161,14 +170,11 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
 
 def _watch_register(ctx: pipeline.RunContext, stats: dict[str, Any]) -> None:
     """A district that finished with many retries, 429s or the breaker opening: an incident
-    ``register_degraded`` that this task's success leaves open (the next one closes it)."""
-    from hotich.airflow.callbacks import record_degraded
+    ``register_degraded``; a district that asked the register nothing is not judged."""
     from hotich.ops.incidents import register_degradation
 
-    degraded = register_degradation(stats, ctx.settings)
-    if degraded:
-        context: Any = get_current_context()  # the very context the success callback gets
-        record_degraded(context, "register_degraded", degraded)
+    asked = int(stats.get("requests") or 0) > int(stats.get("token_fetches") or 0)
+    _watch("register_degraded", register_degradation(stats, ctx.settings), judged=asked)
 
 
 @task(map_index_template=DISTRICT_LABEL, multiple_outputs=False)

@@ -328,9 +328,10 @@ def record(cur, sql_dir: Path, occ: Occurrence, *, escalate_after_runs: int) -> 
         return Event("opened", _incident(cur.fetchone()), occ)
     current = _incident(row)
     runs = len(set(current.run_ids) | {occ.run_id})
-    severity = escalated(
-        raised_severity(current.severity, occ.severity or kind.severity), runs, escalate_after_runs
-    )
+    # The occurrence's own severity, one level up once the incident concerns enough runs;
+    # never lower than it already is (so it rises once, not at every later repeat).
+    own = raised_severity(kind.severity, occ.severity or kind.severity)
+    severity = raised_severity(current.severity, escalated(own, runs, escalate_after_runs))
     cur.execute(
         _sql(sql_dir, "incident_repeat"),
         {**params, "incident_id": current.incident_id, "severity": severity},
@@ -399,17 +400,22 @@ def deliver(conn, sql_dir: Path, send: Sender, *, max_attempts: int, limit: int 
     """Send the messages still due, oldest first (those of earlier events whose channel
     failed, too), each at most ``max_attempts`` times in all; marks each one; returns how
     many were delivered. A message another task is sending is left to it. Never raises for
-    a channel that fails: that is logged, and the message waits for the next event."""
-    delivered = 0
+    a channel that fails: that is logged, and its messages wait for the next event (after
+    one failure the channel's other messages are not tried this time: a server that hangs
+    costs one timeout, not one per message)."""
+    delivered, down = 0, set()
     with conn, conn.cursor() as cur:
         cur.execute(_sql(sql_dir, "notice_pending"), {"max_attempts": max_attempts, "limit": limit})
         for notice_id, channel, msg in cur.fetchall():
+            if channel in down:  # failed just now: the rest wait, untried, for the next event
+                continue
             error = None
             try:
                 send(channel, msg)
                 delivered += 1
             except Exception as exc:  # noqa: BLE001 - a channel never fails the task
                 error = error_line(exc)
+                down.add(channel)
                 log.warning(
                     "incident #%s: the %s channel did not take the %s message: %s",
                     msg.get("incident_id"),
