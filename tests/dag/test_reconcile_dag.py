@@ -140,12 +140,15 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         assert [st for t, st in states.items() if "901" in t] == ["success"] * 4
         assert "the webhook channel did not take the opened message" in log
         assert hook.received == []
-        # The person on call got two incidents by email: the district's source, then the run.
+        # The person on call got two incidents by email: the district's source, then the run,
+        # and between them the report's digest of what is still open.
         assert [m["Subject"].split(" / ")[0] for m in mailbox.messages] == [
             "[hotich] OPENED (medium) district 905: district source cannot be read",
+            "[hotich] DIGEST: 1 incident(s) still open",
             "[hotich] OPENED (low) the run: districts did not finish this run",
         ]
-        assert mailbox.recipients == [["oncall@sotttt.test"]] * 2
+        assert mailbox.recipients == [["oncall@sotttt.test"]] * 3
+        assert "không đọc được nguồn dữ liệu của huyện" in mailbox.bodies()[1]
         assert "127.0.0.1:1/down" in mailbox.bodies()[0]
         opened = query(national, "SELECT kind, district_code, state, occurrences, stages FROM"
                                  " ops.incident ORDER BY incident_id")  # fmt: skip
@@ -163,23 +166,28 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         hook.answer = 204
         second = airflow_dags_test(env)
         assert second.returncode != 0
-        assert [(i["event"], i["kind"], i["district"], i["task_id"]) for i in hook.received] == [
+        assert [(i["event"], i.get("kind"), i.get("district"), i.get("task_id"))
+                for i in hook.received] == [
             ("opened", "district_source_down", "905", "district.extract"),
             ("opened", "run_incomplete", None, "report"),
-        ]
+            ("digest", None, None, None),
+        ]  # fmt: skip
+        assert [(i["kind"], i["district"], i["runs"]) for i in hook.received[2]["open"]] == [
+            ("district_source_down", "905", 2)]  # fmt: skip
         down = hook.received[0]
         assert down["text"].startswith(
             "[hotich] district 905: district source cannot be read; district.extract"
         )
         assert "127.0.0.1:1/down" in down["error"] and down["runbook"] == "docs/reliability.md"
         assert "905" in hook.received[1]["error"]
-        assert len(mailbox.messages) == 2
+        assert len(mailbox.messages) == 4  # and the day's digest
         assert query(national, "SELECT occurrences, cardinality(run_ids), state FROM ops.incident"
                                " ORDER BY incident_id") == [(2, 2, "open")] * 2  # fmt: skip
         hook.received.clear()
 
         # Run 3: 905 comes back (empty), 901 unchanged: the run completes, and both
-        # incidents close, each told once per channel with how long it was open.
+        # incidents close, each told once per channel with how long it was open; nothing
+        # is left open, so no digest.
         write_modern_sqlite(tmp_path / "905.sqlite")
         env["AIRFLOW_CONN_DISTRICT_905"] = f"sqlite:///{tmp_path / '905.sqlite'}"
         third = airflow_dags_test(env)
@@ -189,7 +197,7 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
             ("closed", "run_incomplete", "hotich_reconcile:report"),
         ]
         assert hook.received[0]["open_for_s"] > 0 and hook.received[0]["occurrences"] == 2
-        assert [m["Subject"].split(" / ")[0] for m in mailbox.messages[2:]] == [
+        assert [m["Subject"].split(" / ")[0] for m in mailbox.messages[4:]] == [
             "[hotich] CLOSED (medium) district 905: district source cannot be read",
             "[hotich] CLOSED (low) the run: districts did not finish this run",
         ]
@@ -232,4 +240,4 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
             "127.0.0.1:9" in hook.received[0]["error"] and ":pw@" not in hook.received[0]["error"]
         )
         assert "plan_districts failed" in hook.received[1]["error"]
-        assert len(mailbox.messages) == 6
+        assert len(mailbox.messages) == 8

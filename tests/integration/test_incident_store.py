@@ -288,3 +288,38 @@ def test_a_district_that_finished_with_a_degraded_register(national, oncall, mon
     assert [m["event"] for m in hook.received] == ["opened", "closed"]
     assert query(national, "SELECT state, closed_by_run FROM ops.incident"
                            " WHERE kind = 'register_degraded'") == [("closed", "d3")]  # fmt: skip
+
+
+def test_the_digest_lists_what_is_still_open(national, oncall, monkeypatch):
+    """The report's digest: every open incident, most severe first, but the run-wide ones
+    of the report itself (its own end closes or repeats them); nothing when all are closed."""
+    from hotich.airflow.callbacks import send_digest
+
+    hook, box = oncall
+    hook.received.clear()
+    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", national)
+    monkeypatch.setenv("HOTICH_ALERTS_EMAIL_TO", "oncall@sotttt.test")
+    record(national, replace(DOWN, kind="run_incomplete", district=None, task_id="report"))
+    still = query(national, "SELECT kind, district_code, severity FROM ops.incident WHERE state"
+                            " = 'open' AND district_code IS NOT NULL")  # fmt: skip
+    assert len(still) >= 2
+    hook.received.clear()
+    mails = len(box.messages)
+    report = task_context("d9", "", task_id="report")
+    assert send_digest(report) == len(still)
+    (body,) = hook.received
+    listed = [(r["kind"], r["district"], r["severity"]) for r in body["open"]]
+    assert sorted(listed) == sorted(still)
+    assert [r[2] for r in listed] == sorted((r[2] for r in listed), key=incidents.SEVERITIES.index,
+                                            reverse=True)  # fmt: skip
+    assert body["text"].startswith(f"[hotich] {len(still)} incident(s) still open: #")
+    assert box.messages[mails]["Subject"].startswith(f"[hotich] DIGEST: {len(still)} incident")
+    # Another task's digest lists the run-wide one too.
+    assert send_digest(task_context("d9", "", task_id="elsewhere")) == len(still) + 1
+    # All closed: nothing sent.
+    conn = db.pg_connect(national)
+    with conn, conn.cursor() as cur:
+        cur.execute("UPDATE ops.incident SET state = 'closed', closed_at = now()")
+    conn.close()
+    hook.received.clear()
+    assert send_digest(report) == 0 and hook.received == []

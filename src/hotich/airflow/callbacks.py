@@ -96,6 +96,34 @@ def note_success(context: dict[str, Any]) -> None:
     )  # fmt: skip
 
 
+def send_digest(context: dict[str, Any]) -> int:
+    """The daily digest: the incidents still open, once to every channel (not kept: the
+    next day's replaces it), but the run-wide ones of this very task, which its own end is
+    about to close or repeat. Nothing is sent when nothing is open; never raises. How many
+    incidents it listed."""
+    from hotich.airflow.notifiers import channels, sender
+
+    settings = Settings.from_env()
+    ti = context.get("task_instance") or context.get("ti")
+    stage = f"{getattr(ti, 'dag_id', '?')}:{getattr(ti, 'task_id', '?')}"
+    try:
+        conn = pg_connect(civil_status_uri(settings))
+        try:
+            with conn, conn.cursor() as cur:
+                still = incidents.still_open(cur, settings.sql_dir, leave_out_stage=stage)
+        finally:
+            conn.close()
+        if still:
+            makers = channels(settings)
+            msg = incidents.digest(still, settings.templates_dir)
+            log.warning("%s", msg["payload"]["text"])
+            incidents.send_once(msg, list(makers), sender(context, makers))
+        return len(still)
+    except Exception as exc:  # noqa: BLE001 - the digest never fails the task
+        log.warning("no incident digest: %s", error_line(exc))
+        return 0
+
+
 def _track(
     context: dict[str, Any],
     settings: Settings,

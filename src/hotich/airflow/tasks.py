@@ -209,6 +209,9 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     for code, status in summary.get("skipped", {}).items():
         log.warning("district %s %s; its records are read by the next run that gets it",
                     code, status)  # fmt: skip
+    from hotich.airflow.callbacks import send_digest
+
+    send_digest(get_current_context())  # type: ignore[arg-type]
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}

@@ -430,15 +430,68 @@ def deliver(conn, sql_dir: Path, send: Sender, *, max_attempts: int, limit: int 
 def send_now(occ: Occurrence, channels: list[str], send: Sender, templates_dir: Path) -> int:
     """Without the national database (it is what is down): send the occurrence as an
     opening at once, unrecorded, to every channel; how many took it."""
-    msg = message(Event("opened", _unrecorded(occ), occ), templates_dir)
+    return send_once(message(Event("opened", _unrecorded(occ), occ), templates_dir), channels, send)
+
+
+def send_once(msg: Mapping[str, Any], channels: list[str], send: Sender) -> int:
+    """Send a message to every channel, once, kept nowhere (a channel that fails is logged);
+    how many took it."""
     taken = 0
     for channel in channels:
         try:
             send(channel, msg)
             taken += 1
         except Exception as exc:  # noqa: BLE001 - a channel never fails the task
-            log.warning("the %s channel did not take the incident: %s", channel, error_line(exc))
+            log.warning("the %s channel did not take the %s message: %s", channel,
+                        msg.get("event"), error_line(exc))  # fmt: skip
     return taken
+
+
+def still_open(cur, sql_dir: Path, *, leave_out_stage: str | None = None) -> list[Incident]:
+    """The open incidents, most severe and oldest first; ``leave_out_stage``: not the
+    run-wide ones of that stage (the report is about to close or repeat them)."""
+    cur.execute(_sql(sql_dir, "incident_still_open"), {"leave_out_stage": leave_out_stage})
+    return [_incident(r) for r in cur.fetchall()]
+
+
+def digest(open_incidents: list[Incident], templates_dir: Path) -> dict[str, Any]:
+    """The daily digest of what is still open: the webhook's JSON body and the email."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    rows: list[dict[str, Any]] = [
+        {
+            "incident_id": i.incident_id,
+            "kind": i.kind,
+            "district": i.district,
+            "severity": i.severity,
+            "severity_vi": SEVERITY_VI[i.severity],
+            "first_seen": i.first_seen.isoformat(),
+            "since": local(i.first_seen),
+            "occurrences": i.occurrences,
+            "runs": len(i.run_ids),
+            "what": KINDS.get(i.kind, KINDS[DEFAULT_KIND]).what,
+            "what_vi": KINDS.get(i.kind, KINDS[DEFAULT_KIND]).what_vi,
+            "action_vi": KINDS.get(i.kind, KINDS[DEFAULT_KIND]).action_vi,
+        }
+        for i in open_incidents
+    ]
+    n = len(rows)
+    text = f"[hotich] {n} incident(s) still open: " + "; ".join(
+        f"#{r['incident_id']} {r['severity']} {where(r['district'])}: {r['what']} since"
+        f" {r['since']} ({r['runs']} run(s))"
+        for r in rows
+    )
+    env = Environment(
+        loader=FileSystemLoader(templates_dir / "ops"), autoescape=select_autoescape(["html"])
+    )
+    return {
+        "event": "digest",
+        "incident_id": None,
+        "payload": {"text": text, "event": "digest", "open": rows, "runbook": RUNBOOK},
+        "subject": f"[hotich] DIGEST: {n} incident(s) still open / Tổng hợp: {n} sự cố chưa"
+        " khắc phục",
+        "html": env.get_template("incident_digest.html").render(rows=rows, runbook=RUNBOOK),
+    }
 
 
 def _unrecorded(occ: Occurrence) -> Incident:
