@@ -156,6 +156,11 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
             ("district_source_down", "905", "open", 1, ["hotich_reconcile:district.extract"]),
             ("run_incomplete", None, "open", 1, ["hotich_reconcile:report"]),
         ]
+        # District 901's registrations are an Asset updated by its committed load; 905,
+        # whose load never ran, emitted nothing.
+        events = query(meta, "SELECT a.name, e.extra FROM asset_event e JOIN asset a"
+                             " ON a.id = e.asset_id ORDER BY e.id")  # fmt: skip
+        assert [(n, x["loaded"]) for n, x in events] == [("hotich_registrations_901", 3)]
         # In the UI, each mapped district task is labelled with its district, not a number.
         labels = query(meta, "SELECT DISTINCT rendered_map_index FROM task_instance"
                              " WHERE task_id = 'district.extract' ORDER BY 1")  # fmt: skip
@@ -212,6 +217,8 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         later = {r[0] for r in summary} - {r[0] for r in runs}
         assert sorted((d, n) for r, d, n in summary if r in later and d == "901") == [
             ("901", 0), ("901", 0)]  # fmt: skip
+        # Loads that committed nothing loaded (901 unchanged, 905 empty) update no Asset.
+        assert len(query(meta, "SELECT id FROM asset_event")) == 1
         hook.received.clear()
 
         # The campaign dashboard, mounted in Airflow's api-server by the plugin.

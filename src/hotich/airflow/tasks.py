@@ -15,6 +15,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hotich import pipeline
+from hotich.airflow.assets import LOADS, emit_loaded
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.connections import civil_status_uri, conn_uri
 from hotich.lease import DistrictHeld
@@ -177,7 +178,7 @@ def _watch_register(ctx: pipeline.RunContext, stats: dict[str, Any]) -> None:
     _watch("register_degraded", register_degradation(stats, ctx.settings), judged=asked)
 
 
-@task(map_index_template=DISTRICT_LABEL, multiple_outputs=False)
+@task(map_index_template=DISTRICT_LABEL, multiple_outputs=False, outlets=[LOADS])
 def load(reconciled: dict[str, Any]) -> dict[str, Any]:
     """Write verdicts and loaded records in one transaction, giving back the district's
     lease; check conservation (skipped when another run took the lease over)."""
@@ -188,6 +189,10 @@ def load(reconciled: dict[str, Any]) -> dict[str, Any]:
         _fail_without_retry(exc)
     except DistrictHeld as held:
         _skip_held(held)
+    # Committed: downstream DAGs of the district's registrations may run (hotich.airflow.assets).
+    context: Any = get_current_context()
+    code, run_id = reconciled["district_code"], context["dag_run"].run_id
+    emit_loaded(context, code, run_id, int(loaded.get("loaded") or 0))
     return {**reconciled, **loaded}
 
 
