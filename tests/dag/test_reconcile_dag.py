@@ -45,11 +45,12 @@ client = TestClient(create_app())
 home = pathlib.Path(os.environ["AIRFLOW_HOME"])
 password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())["admin"]
 jwt = client.post("/auth/token", json={"username": "admin", "password": password}).json()["access_token"]
-anonymous = client.get("/hotich/api/progress").status_code
+anonymous = [client.get(p).status_code for p in ("/hotich/api/progress", "/hotich/incidents")]
 client.headers["Authorization"] = "Bearer " + jwt
 r, page = client.get("/hotich/api/progress"), client.get("/hotich/")
+incidents = client.get("/hotich/api/incidents")
 print("PROBE " + json.dumps({"status": r.status_code, "body": r.json(), "page": page.status_code,
-                             "anonymous": anonymous}))
+                             "anonymous": anonymous, "incidents": incidents.json()}))
 """
 
 
@@ -227,7 +228,9 @@ def test_daily_dag_end_to_end_with_a_district_down(tmp_path, embedded_pg):
         line = next((x for x in probe.stdout.splitlines() if x.startswith("PROBE ")), None)
         assert line, probe.stdout[-2000:] + probe.stderr[-2000:]
         seen = json.loads(line.removeprefix("PROBE "))
-        assert (seen["anonymous"], seen["status"], seen["page"]) == (401, 200, 200), seen
+        assert (seen["anonymous"], seen["status"], seen["page"]) == ([401, 401], 200, 200), seen
+        assert [(i["kind"], i["state"]) for i in seen["incidents"]] == [
+            ("district_source_down", "closed"), ("run_incomplete", "closed")]  # fmt: skip
         assert seen["body"]["totals"] == {"records": 4, "loaded": 3, "review": 0, "quarantined": 1}
         assert [d["district_code"] for d in seen["body"]["districts"]] == ["901", "905"]
 

@@ -608,3 +608,37 @@ def email_html(event: Event, payload: Mapping[str, Any], kind: Kind, templates_d
         "kind_row": dataclasses.asdict(kind),
     }
     return env.get_template("incident_email.html").render(**values)
+
+
+# --- the incidents page (/hotich/incidents) ------------------------------------------------
+
+PAGE_DAYS = 30
+
+
+def page_rows(uri: str, sql_dir: Path, days: int = PAGE_DAYS) -> list[dict[str, Any]]:
+    """The open incidents and those closed in the last ``days`` days, as dicts."""
+    from hotich.db import pg_connect
+
+    conn = pg_connect(uri)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(_sql(sql_dir, "incidents_page"), {"days": days})
+            cols = [d[0] for d in cur.description]
+            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def render_page(rows: list[dict[str, Any]], templates_dir: Path, root: str) -> str:
+    """The incidents page: what is open (what to do, in Vietnamese and English) and what
+    closed lately, with how long it was open. Error lines are masked; nothing personal."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(templates_dir / "ops"), autoescape=select_autoescape(["html"])
+    )
+    return env.get_template("incidents.html").render(
+        open=[r for r in rows if r["state"] == "open"],
+        closed=[r for r in rows if r["state"] == "closed"],
+        days=PAGE_DAYS, root=root, severity_vi=SEVERITY_VI, local=local, duration=duration,
+    )  # fmt: skip
