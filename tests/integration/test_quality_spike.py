@@ -49,3 +49,29 @@ def test_a_district_spikes_against_its_own_past(tmp_path, national, register):
         " DATE_INVALID failed 30.0% of the records a rule of it evaluated, never more than"
         " 0.0% before"
     )
+    check_history_page(national, tmp_path)
+
+
+def check_history_page(national: str, tmp_path) -> None:
+    """The district's quality history as the page shows it: one line per reason code that
+    failed, its share per run, and the rules the latest run failed."""
+    from fastapi.testclient import TestClient
+
+    from hotich.config import Settings
+    from hotich.ops.dashboard import create_app
+    from hotich.ops.quality_page import read_history, share_series
+    from tests.integration.test_incident_store import shoot
+
+    found = read_history(national, Settings().sql_dir, "901")
+    labels, series = share_series(found["history"])
+    assert len(labels) == 4
+    assert series == {"DATE_INVALID": [0.0, 0.0, 0.0, 30.0], "REQUIRED_MISSING": [10.0] * 4}
+    client = TestClient(create_app(lambda: national))
+    page = client.get("/quality/901")
+    assert page.status_code == 200
+    assert 'aria-label="Huyện 901: tỷ lệ bản ghi vi phạm theo mã lý do (%)"' in page.text
+    assert "The subject&#39;s full name is required." in page.text and "run-3" in page.text
+    latest = {(r["reason"], r["failing"]) for r in found["latest"].to_dict("records")}
+    assert latest == {("REQUIRED_MISSING", 1), ("DATE_INVALID", 3)}
+    assert client.get("/quality/9x1").status_code == 404
+    shoot(page.text, tmp_path, "quality-history.png", "Chất lượng dữ liệu: huyện 901")

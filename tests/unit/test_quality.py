@@ -45,3 +45,11 @@ def test_reason_shares_take_each_reasons_worst_rule():
     ], columns=list(RULE_RESULT_COLUMNS))  # fmt: skip
     assert reason_shares(rows) == {"DATE_INVALID": 0.5}
     assert reason_shares(rows.iloc[0:0]) == {}
+
+
+def test_run_labels_are_unique_local_times():
+    from hotich.ops.quality_page import run_labels
+
+    t = pd.Timestamp("2026-12-02T18:00:05Z")
+    assert run_labels([t, t, t + pd.Timedelta(days=1)]) == [
+        "12-03 01:00:05", "12-03 01:00:05 (2)", "12-04 01:00:05"]  # fmt: skip

@@ -1,5 +1,6 @@
 """The campaign dashboard: a small FastAPI app over ``hotich.ops.progress``, with the
-incidents page (``/incidents``, ``/api/incidents``: ``hotich.ops.incidents``).
+incidents page (``/incidents``, ``/api/incidents``: ``hotich.ops.incidents``) and each
+district's quality history (``/quality/<district>``: ``hotich.ops.quality_page``).
 
 Mounted in Airflow's api-server by ``plugins/hotich_plugin.py`` at ``/hotich/`` (a
 "Campaign progress" entry in the UI's navigation), or served on its own:
@@ -105,6 +106,22 @@ def create_app(
         if isinstance(rows, JSONResponse):
             return rows
         return JSONResponse(json.loads(json.dumps(rows, default=str)))
+
+    @app.get("/quality/{district_code}", response_class=HTMLResponse)
+    def quality_page(request: Request, district_code: str) -> HTMLResponse:
+        from hotich.ops import quality_page as qp
+
+        if not district_code.isdigit() or len(district_code) > 10:
+            return HTMLResponse("<!doctype html><meta charset='utf-8'><p>no such district</p>",
+                                status_code=404)  # fmt: skip
+        try:
+            found = qp.read_history(civil_status_uri(), settings().sql_dir, district_code)
+        except Exception as exc:  # noqa: BLE001 - the database down, or V007 not applied
+            log.error("quality page: %s", error_line(exc))
+            return HTMLResponse(f"<!doctype html><meta charset='utf-8'><pre>"
+                                f"{html.escape(error_line(exc))}</pre>", status_code=503)  # fmt: skip
+        root = str(request.url_for("page"))
+        return HTMLResponse(qp.render(district_code, found, settings().templates_dir, root))
 
     if desk is not None:
         from hotich.ops.desk_page import router
