@@ -190,7 +190,7 @@ def main() -> int:
                 pipeline.validate_district(ctx, CODE)
                 pipeline.reconcile_district(ctx, CODE, client)
                 pipeline.load_district(ctx, CODE)
-            out = stage.send_back(ctx, [district], smtp=None, dag_id="bench", province=False)
+            out = stage.send_back(ctx, [district], smtp=None, province=False)
             fix = Path(out["districts"][CODE]["fix_list"])
             assert fix.exists() and fix.parent == outbox.outbox_dir(data, CODE, run_id)
             t2 = time.time()

@@ -1,5 +1,5 @@
 """Registers hotich with Airflow: the campaign dashboard at /hotich/, the review desk at
-/hotich/desk/, and their navigation entries.
+/hotich/desk/, the incidents at /hotich/incidents, and their navigation entries.
 
 Every page and API route of it asks for Airflow's login and a user who may read the daily
 DAG (``hotich.airflow.access``; docs/access.md).
@@ -45,5 +45,11 @@ class HotichPlugin(AirflowPlugin):
             "href": "hotich/desk/",
             "destination": "nav",
             "url_route": "hotich-desk",
+        },
+        {
+            "name": "Incidents",
+            "href": "hotich/incidents",
+            "destination": "nav",
+            "url_route": "hotich-incidents",
         },
     ]

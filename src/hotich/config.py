@@ -142,6 +142,35 @@ class Settings:
     civil_status_conn_id: str = "civil_status_db"
     # An HTTP(S) webhook that receives each incident as JSON (optional; docs/reliability.md).
     alerts_conn_id: str = "hotich_alerts"
+    # Incidents by email (docs/reliability.md): the SMTP connection (host, port, login; its
+    # extra's from_email, disable_tls, disable_ssl) and who receives them
+    # (HOTICH_ALERTS_EMAIL_TO, comma-separated; none: no email).
+    smtp_conn_id: str = "hotich_smtp"
+    alerts_email_to: tuple[str, ...] = ()
+    # An open incident's severity rises one level once it has concerned this many runs
+    # (HOTICH_INCIDENT_ESCALATE_RUNS; 0: never): a district down for three days is more
+    # urgent than for one.
+    incident_escalate_runs: int = 3
+    # A message about an incident that a channel did not take is tried again at each next
+    # incident event, this many times in all (HOTICH_INCIDENT_NOTICE_ATTEMPTS).
+    incident_notice_attempts: int = 5
+    # A district's register calls in a run that finished are "degraded" (an incident of low
+    # severity) from this many retries, 429 answers or circuit-breaker openings
+    # (HOTICH_REGISTER_DEGRADED_RETRIES, _429S, _BREAKER_OPENS; 0: not watched). A healthy
+    # run of the whole province retries a handful of times (benchmarks/RESULTS.md).
+    register_degraded_retries: int = 50
+    register_degraded_429s: int = 20
+    register_degraded_breaker_opens: int = 1
+    # A quality spike (hotich.quality; an incident of medium severity): a district's
+    # quarantine rate in a run over this multiple of its median over its last runs, or a
+    # reason code failing a share of records it never reached in them; either at least the
+    # floor (a share of records). Runs of fewer records are not judged, nor a district
+    # with fewer past runs than min_history (HOTICH_QUALITY_SPIKE_*).
+    quality_spike_multiple: float = 3.0
+    quality_spike_floor: float = 0.05
+    quality_spike_runs: int = 14
+    quality_spike_min_records: int = 20
+    quality_spike_min_history: int = 3
     # Rows per extract chunk: extract memory is bounded by it, not by the district size
     # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
     chunk_rows: int = 20_000
@@ -180,11 +209,10 @@ class Settings:
     # At least the run timeout, so that no live run's lease expires under it.
     lease_expiry_minutes: int = 360
     # The fix lists and reports sent back to the districts (hotich.feedback): the message
-    # catalogue, the days an outbox run folder is kept (HOTICH_OUTBOX_RETENTION_DAYS), the
-    # Airflow SMTP connection they are mailed through, and its retries.
+    # catalogue, the days an outbox run folder is kept (HOTICH_OUTBOX_RETENTION_DAYS), and
+    # the retries of their mail (through smtp_conn_id, the incidents' connection too).
     messages_file: Path = PROJECT_DIR / "include" / "feedback" / "messages.vi.yaml"
     outbox_retention_days: float = 90.0
-    smtp_conn_id: str = "hotich_smtp"
     smtp_retries: int = 3
     smtp_retry_delay_s: float = 5.0
     # An inbox file modified less than this long ago may still be being written: no run
@@ -268,6 +296,43 @@ class Settings:
                 env, "HOTICH_INBOX_SETTLE_SECONDS", base.inbox_settle_seconds
             ),
             inbox_poll_seconds=_number(env, "HOTICH_INBOX_POLL_SECONDS", base.inbox_poll_seconds),
+            alerts_email_to=tuple(
+                a.strip() for a in env.get("HOTICH_ALERTS_EMAIL_TO", "").split(",") if a.strip()
+            ),
+            incident_escalate_runs=int(
+                _number(env, "HOTICH_INCIDENT_ESCALATE_RUNS", base.incident_escalate_runs)
+            ),
+            incident_notice_attempts=int(
+                _number(env, "HOTICH_INCIDENT_NOTICE_ATTEMPTS", base.incident_notice_attempts)
+            ),
+            quality_spike_multiple=_number(
+                env, "HOTICH_QUALITY_SPIKE_MULTIPLE", base.quality_spike_multiple
+            ),
+            quality_spike_floor=_number(
+                env, "HOTICH_QUALITY_SPIKE_FLOOR", base.quality_spike_floor
+            ),
+            quality_spike_runs=int(
+                _number(env, "HOTICH_QUALITY_SPIKE_RUNS", base.quality_spike_runs)
+            ),
+            quality_spike_min_records=int(
+                _number(env, "HOTICH_QUALITY_SPIKE_MIN_RECORDS", base.quality_spike_min_records)
+            ),
+            quality_spike_min_history=int(
+                _number(env, "HOTICH_QUALITY_SPIKE_MIN_HISTORY", base.quality_spike_min_history)
+            ),
+            register_degraded_retries=int(
+                _number(env, "HOTICH_REGISTER_DEGRADED_RETRIES", base.register_degraded_retries)
+            ),
+            register_degraded_429s=int(
+                _number(env, "HOTICH_REGISTER_DEGRADED_429S", base.register_degraded_429s)
+            ),
+            register_degraded_breaker_opens=int(
+                _number(
+                    env,
+                    "HOTICH_REGISTER_DEGRADED_BREAKER_OPENS",
+                    base.register_degraded_breaker_opens,
+                )
+            ),
         )
 
 

@@ -142,6 +142,9 @@ class LoadBatch:
     waiting_records: pd.DataFrame = field(default_factory=pd.DataFrame)
     waiting_persons: pd.DataFrame = field(default_factory=pd.DataFrame)
     decision_outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The run's per-rule quality results (hotich.validate.rule_results), kept in
+    # ops.quality_result with the commit.
+    quality: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def batch_digest(verdicts: pd.DataFrame, state: str = "") -> str:
@@ -313,6 +316,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             cur.execute((sql_dir / "load" / "apply.sql").read_text(encoding="utf-8"), params)
             _save_extract_state(cur, batch)
             _save_rejected_files(cur, batch, sql_dir)
+            _save_quality(cur, batch, sql_dir)
             cur.execute(
                 "SELECT status, count(*) FROM recon.verdict WHERE run_id = %(run_id)s"
                 " AND district_code = %(district_code)s GROUP BY status",
@@ -421,6 +425,15 @@ def _save_rejected_files(cur, batch: LoadBatch, sql_dir: Path) -> None:
         for file_name, resolution in cur.fetchall():
             log.info("district %s: rejected file %s resolved (%s)",
                      batch.district_code, loggable(file_name), resolution)  # fmt: skip
+
+
+def _save_quality(cur, batch: LoadBatch, sql_dir: Path) -> None:
+    """Keep the run's per-rule results of the district (quality history), with the commit."""
+    if batch.quality.empty:
+        return
+    cur.execute((sql_dir / "load" / "quality_results.sql").read_text(encoding="utf-8"),
+                {"run_id": batch.run_id, "district_code": batch.district_code,
+                 "results": batch.quality.to_json(orient="records", force_ascii=False)})  # fmt: skip
 
 
 def read_sql(cur, sql_file: Path, params: dict[str, Any]) -> pd.DataFrame:

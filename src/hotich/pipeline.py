@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotich import decisions, lease, normalize, reconcile, validate, workfiles
+from hotich import decisions, lease, normalize, quality, reconcile, validate, workfiles
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
@@ -289,6 +289,7 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
             ctx.settings.sql_dir / "load" / "claimed_entries.sql",
             {"district_code": district_code},
         )
+        past = quality.baseline(cur, ctx.settings.sql_dir, district_code, ctx.run_id, ctx.settings)
     conn.close()
     outcome = validate.validate_records(
         records,
@@ -303,13 +304,19 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     records.to_parquet(work / "validated.parquet", index=False)
     gx_dir = work / "gx"
     gx_dir.mkdir(exist_ok=True)
+    for earlier in gx_dir.glob("*.json"):  # of an earlier read in this run: loaded already
+        earlier.unlink()
     for suite, result in outcome.suite_results.items():
         _write_json(gx_dir / f"{suite}.json", result)
     quarantined = int(records["quarantine_reasons"].map(len).gt(0).sum())
+    shares = quality.reason_shares(validate.rule_results(outcome.suite_results))
     return {
         "district_code": district_code,
         "validated": len(records),
         "failing_quality": quarantined,
+        # The district's run against its own past (hotich.quality): a line, or None.
+        "quality_spike": quality.spike(quarantined, len(records), shares, past, ctx.settings),
+        "quality_judged": quality.judged(len(records), past, ctx.settings),
         "validate_seconds": round(time.monotonic() - started, 2),
     }
 
@@ -575,7 +582,15 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         waiting_records=waiting_records,
         waiting_persons=waiting_persons,
         decision_outcomes=outcomes,
+        quality=validate.rule_results(suite_results(work)),
     )
+
+
+def suite_results(work: Path) -> dict[str, dict[str, Any]]:
+    """The GX summaries ``validate_district`` left in a district's work folder, by suite."""
+    return {
+        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(work.glob("gx/*.json"))
+    }
 
 
 def load_district(ctx: RunContext, district_code: str) -> dict[str, Any]:

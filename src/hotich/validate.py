@@ -992,8 +992,10 @@ def _result_rows(r: Any, keys: np.ndarray, key_sample: int) -> dict[str, Any]:
         "expectation_type": cfg.type,
         "kwargs": kwargs,
         "reason": (cfg.meta or {}).get("reason"),
+        "description": (cfg.meta or {}).get("description"),
         "success": bool(r.success),
         "element_count": res.get("element_count"),
+        "missing_count": res.get("missing_count"),
         "unexpected_count": res.get("unexpected_count"),
         "unexpected_percent": res.get("unexpected_percent"),
         "sample_source_keys": keys[np.asarray(rows, dtype=np.int64)].tolist(),
@@ -1133,6 +1135,32 @@ def validate_records(
         counts,
     )
     return ValidationOutcome(reasons, summaries, timings)
+
+
+# GX counts the rows an expectation skips (nulls: a field missing is another rule's) as
+# missing_count; for the not-null rule those are what it finds.
+_NULLS_ARE_FAILURES = "expect_column_values_to_not_be_null"
+
+RULE_RESULT_COLUMNS = ("record_type", "rule", "expectation", "columns", "reason", "evaluated",
+                       "failing")  # fmt: skip
+
+
+def rule_results(suite_results: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per rule of each suite that ran (``ValidationOutcome.suite_results``, the ``gx/*.json``
+    files): the records it was evaluated on, those failing it, and its reason code; the
+    rule is named by its description (unique in a suite), else by its expectation."""
+    rows = []
+    for record_type, summary in suite_results.items():
+        for r in summary.get("results") or ():
+            expectation = r["expectation_type"]
+            elements = int(r.get("element_count") or 0)
+            skipped = 0 if expectation == _NULLS_ARE_FAILURES else int(r.get("missing_count") or 0)
+            kwargs = r.get("kwargs") or {}
+            columns = [str(kwargs[k]) for k in _COLUMN_KWARGS if k in kwargs]
+            rows.append((record_type, r.get("description") or f"{expectation}({','.join(columns)})",
+                         expectation, ",".join(columns), r.get("reason"), elements - skipped,
+                         int(r.get("unexpected_count") or 0)))  # fmt: skip
+    return pd.DataFrame(rows, columns=list(RULE_RESULT_COLUMNS))
 
 
 def summarize_reasons(reasons: pd.Series) -> Mapping[str, int]:

@@ -36,6 +36,7 @@ ALLOWED = {
     ("tests/integration/test_pipeline.py", "secret"): "a server that does not listen (port 9)",
     ("tests/integration/test_dashboard.py", "s3cret"): "a server that does not listen (port 1)",
     ("tests/dag/test_reconcile_dag.py", "pw"): "a server that does not listen (port 9)",
+    ("tests/integration/test_incident_store.py", "pw"): "a server that does not listen (port 9)",
     ("tests/unit/test_leakscan.py", "s3cr3t-planted-4711"): "planted for the scanner's test",
     ("tests/integration/test_desk_page.py", "guess"): "a forged form token (the CSRF refusal)",
 }  # fmt: skip

@@ -613,14 +613,14 @@ def check_incident(
     personal ID and none of the ``personal`` texts (names, IDs). Returns the line."""
     import re
 
-    from hotich.ops.incidents import KINDS, Incident, classify, error_line
+    from hotich.ops.incidents import KINDS, Occurrence, classify, error_line
 
     assert classify(exc) == kind, f"{type(exc).__name__}: {exc}"
-    incident = Incident(kind=kind, dag_id="hotich_reconcile", run_id="r", task_id=task_id,
+    incident = Occurrence(kind=kind, dag_id="hotich_reconcile", run_id="r", task_id=task_id,
                         map_index=0, try_number=1, district=district_code,
                         error=error_line(exc))  # fmt: skip
     line = incident.summary
-    assert f"district {district_code}:" in line and KINDS[kind][0] in line
+    assert f"district {district_code}:" in line and KINDS[kind].what in line
     assert re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", line) is None, line
     leaked = [p for p in personal if p and p in line]
     assert leaked == [], line

@@ -97,6 +97,13 @@ def ledger(national: str, run_id: str) -> dict[str, tuple]:
     return {k: (s, list(r), p) for k, s, r, p in rows}
 
 
+def quality(national: str, run_id: str) -> dict[tuple[str, str], tuple[str, int, int]]:
+    """``ops.quality_result`` of a run: (record type, rule) -> (reason, evaluated, failing)."""
+    rows = query(national, "SELECT record_type, rule, reason, evaluated, failing"
+                           " FROM ops.quality_result WHERE run_id = :r", r=run_id)  # fmt: skip
+    return {(t, rule): (reason, e, f) for t, rule, reason, e, f in rows}
+
+
 def test_modern_district_end_to_end_then_incremental(tmp_path, national, register):
     district, uris = district_901(tmp_path)
     ctx = run_context(national, tmp_path / "data", "run-1")
@@ -120,11 +127,24 @@ def test_modern_district_end_to_end_then_incremental(tmp_path, national, registe
         national, "SELECT source_record FROM recon.quarantine WHERE source_key = '901:birth:3'"
     )
     assert src[0]["id"] == "3" and src[0]["ho_ten"] is None
+    # Quality history: the run's per-rule results, kept by the load (counts only).
+    history = quality(national, "run-1")
+    assert history[("birth", "The subject's full name is required.")] == ("REQUIRED_MISSING", 6, 1)
+    birth_year = next(v for (t, rule), v in history.items()
+                      if t == "birth" and rule.startswith("ID_BIRTH_YEAR"))  # fmt: skip
+    assert birth_year == ("ID_BIRTH_YEAR", 3, 1)  # evaluated on the three 12-digit IDs
+    assert next(v for (t, rule), v in history.items()
+                if t == "birth" and rule.startswith("DUPLICATE_ENTRY")) == ("DUPLICATE_ENTRY", 6, 1)  # fmt: skip
+    assert {t for t, _ in history} == {"birth", "death", "marriage"}
+    assert history[("death", "The subject's full name is required.")] == ("REQUIRED_MISSING", 2, 0)
+    failing = {reason for reason, _, f in history.values() if f}
+    assert failing == {"REQUIRED_MISSING", "ID_BIRTH_YEAR", "DUPLICATE_ENTRY"}  # as the ledger
 
     # The next day: nothing changed, nothing read twice.
     ctx2 = run_context(national, tmp_path / "data", "run-2")
     out2 = run_district(ctx2, district, uris, register)
     assert out2["extracted"] == 0 and ledger(national, "run-2") == {}
+    assert quality(national, "run-2") == {}  # nothing read, no rule ran
 
     # The district corrects record 3 at the source: it replaces its quarantine verdict.
     con = sqlite3.connect(tmp_path / "901.sqlite")
@@ -138,6 +158,8 @@ def test_modern_district_end_to_end_then_incremental(tmp_path, national, registe
     out3 = run_district(ctx3, district, uris, register)
     assert out3["extracted"] == 1
     assert ledger(national, "run-3") == {"901:birth:3": ("loaded", ["LINK_NONE"], None)}
+    assert quality(national, "run-3")[("birth", "The subject's full name is required.")] == (
+        "REQUIRED_MISSING", 1, 0)  # fmt: skip
     assert query(
         national, "SELECT closed_by_run FROM recon.quarantine WHERE source_key = '901:birth:3'"
     ) == [("run-3",)]

@@ -4,7 +4,6 @@ outbox, and the mail received by a local SMTP server, or refused and become an i
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import time
@@ -14,12 +13,14 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from hotich import desk
+from hotich.airflow.callbacks import note_success, record_mail
 from hotich.config import District, Flavor
 from hotich.db import pg_connect
 from hotich.decisions import Decision, Proposed
 from hotich.feedback import mail, outbox, stage
 from tests.integration.pipeline_kit import query, run_context, run_district
 from tests.integration.smtp_kit import smtp_server
+from tests.integration.test_incident_store import task_context
 from tests.integration.test_pipeline import district_901
 from tests.integration.test_pipeline import register as register  # noqa: F401 - fixture
 
@@ -51,7 +52,7 @@ def _return(national: str, key: str, role: str, note: str) -> None:
         conn.close()
 
 
-def test_fix_list_report_outbox_and_mail(tmp_path, national, register, caplog):
+def test_fix_list_report_outbox_and_mail(tmp_path, national, register, monkeypatch):
     district, uris = district_901(tmp_path)
     district = District(district.code, district.name, Flavor.MODERN, district.conn_id,
                         email="hotich-901@example.test")  # fmt: skip
@@ -63,7 +64,7 @@ def test_fix_list_report_outbox_and_mail(tmp_path, national, register, caplog):
     run_district(ctx1, district, uris, register)
     with smtp_server() as (port, inbox):
         target = mail.SmtpTarget("127.0.0.1", port, sender="hotich@example.test")
-        out = stage.send_back(ctx1, [district], smtp=target, dag_id="test")
+        out = stage.send_back(ctx1, [district], smtp=target)
         assert out["mailed"] == 1 and inbox.attempts == 1
     sent = out["districts"]["901"]
     assert (sent["entries"], sent["fixed"]) == (3, 0)
@@ -94,14 +95,23 @@ def test_fix_list_report_outbox_and_mail(tmp_path, national, register, caplog):
     con.close()
     ctx2 = run_context(national, tmp_path / "data", "run-2", **fields)
     run_district(ctx2, district, uris, register)
-    caplog.set_level(logging.ERROR, logger="hotich.oncall")
     with smtp_server(refuse=True) as (port, inbox):
         target = mail.SmtpTarget("127.0.0.1", port)
-        out2 = stage.send_back(ctx2, [district], smtp=target, dag_id="test")
+        out2 = stage.send_back(ctx2, [district], smtp=target)
         # Refused: tried 1 + smtp_retries times, then an incident; the step did not fail.
         assert inbox.attempts == 1 + ctx2.settings.smtp_retries and out2["mailed"] == 0
-    incident = [r.getMessage() for r in caplog.records if r.name == "hotich.oncall"]
-    assert len(incident) == 1 and "district 901" in incident[0] and "mail server" in incident[0]
+    assert "mail server 127.0.0.1" in out2["mail"]["901"]
+    # The task records it as the people on call see it: one open mail_refused incident,
+    # which the task's own success leaves open and the next delivered mail closes.
+    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", national)
+    monkeypatch.delenv("HOTICH_DATABASE_URL", raising=False)
+    context = task_context("run-2", "", "send_back")
+    record_mail(context, out2["mail"])
+    note_success(context)
+    incident = "SELECT district_code, state FROM ops.incident WHERE kind = 'mail_refused'"
+    assert query(national, incident) == [("901", "open")]
+    record_mail(task_context("run-3", "", "send_back"), {"901": None})
+    assert query(national, incident) == [("901", "closed")]
     sent2 = out2["districts"]["901"]
     assert (sent2["entries"], sent2["fixed"], sent2["mailed"]) == (3, 1, False)
     fix2 = load_workbook(sent2["fix_list"])

@@ -1,20 +1,29 @@
-"""Incidents: their kind, their one line, masking, and delivery to a webhook on loopback."""
+"""Incidents: their kind, their one line, masking, severity, and a webhook that fails."""
 
 from __future__ import annotations
 
-import json
-import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import datetime as dt
 
 import pytest
 
+from hotich.airflow.notifiers import NotificationFailed, WebhookNotifier
+from hotich.config import Settings
 from hotich.connections import ConnectionMissing
 from hotich.errors import IncidentError
 from hotich.extract import SourceError
 from hotich.load import ConservationError
 from hotich.model import mask_id, mask_ids
-from hotich.ops.incidents import KINDS, Incident, classify, error_line, report_incident
+from hotich.ops.incidents import (
+    KINDS,
+    SEVERITIES,
+    Occurrence,
+    classify,
+    duration,
+    error_line,
+    escalated,
+    raised_severity,
+    register_degradation,
+)
 from hotich.register.client import RegisterAuthError, RegisterCircuitOpen, RegisterUnavailable
 from hotich.report import RunIncomplete
 
@@ -76,61 +85,59 @@ def test_ids_are_masked_in_error_lines():
     assert error_line(None) == "unknown error"
 
 
-@pytest.fixture
-def webhook():
-    """A webhook on 127.0.0.1 that answers with the status in ``answer`` and keeps bodies."""
-    state = {"answer": 204, "received": []}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            state["received"].append(
-                json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            )
-            self.send_response(state["answer"])
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hook?token=abc"
-    yield state
-    server.shutdown()
-    server.server_close()
+INCIDENT = Occurrence(kind="district_source_down", dag_id="hotich_reconcile", run_id="r1",
+                      task_id="district.extract", map_index=6, try_number=4, district="262",
+                      error="SourceError: district 262: cannot read the legacy source at mysql://u@h/db")  # fmt: skip
 
 
-INCIDENT = Incident(kind="district_source_down", dag_id="hotich_reconcile", run_id="r1",
-                    task_id="district.extract", map_index=6, try_number=4, district="262",
-                    error="SourceError: district 262: cannot read the legacy source at mysql://u@h/db")  # fmt: skip
-
-
-def test_an_incident_reaches_the_webhook_and_the_log(webhook, caplog):
-    with caplog.at_level(logging.ERROR, logger="hotich.oncall"):
-        assert report_incident(INCIDENT, webhook["url"]) is True
-    (body,) = webhook["received"]
-    assert (
-        body["kind"] == "district_source_down"
-        and body["district"] == "262"
-        and body["try_number"] == 4
+def test_the_line_of_an_occurrence():
+    assert INCIDENT.summary.startswith(
+        "[hotich] district 262: district source cannot be read; district.extract failed (try 4)"
+        " in run r1: SourceError: district 262: cannot read"
     )
-    assert body["text"] == INCIDENT.summary
-    assert body["text"].startswith(
-        "[hotich] district 262: district source cannot be read; district.extract failed"
+    assert INCIDENT.summary.endswith("last committed watermark (docs/reliability.md).")
+    assert INCIDENT.stage == "hotich_reconcile:district.extract"
+
+
+def test_every_kind_says_what_to_do_in_both_languages():
+    for kind in KINDS.values():
+        assert kind.what and kind.action and kind.what_vi and kind.action_vi
+        assert kind.severity in SEVERITIES
+
+
+@pytest.mark.parametrize(("severity", "runs", "after", "expected"), [
+    ("medium", 2, 3, "medium"), ("medium", 3, 3, "high"), ("high", 9, 3, "critical"),
+    ("critical", 9, 3, "critical"), ("low", 9, 0, "low"),
+])  # fmt: skip
+def test_severity_rises_a_level_after_runs(severity, runs, after, expected):
+    assert escalated(severity, runs, after) == expected
+    assert raised_severity("low", "high") == raised_severity("high", "low") == "high"
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (42, "42 s"), (125, "2 min"), (3 * 3600 + 300, "3 h 5 min"), (2 * 86400 + 7200, "2 d 2 h"),
+])  # fmt: skip
+def test_how_long_an_incident_was_open(seconds, text):
+    assert duration(dt.timedelta(seconds=seconds)) == text
+
+
+def test_a_failing_webhook_names_its_host_only():
+    with pytest.raises(NotificationFailed) as err:
+        WebhookNotifier("http://127.0.0.1:1/nothing-listens?token=abc").notify(
+            {"hotich_notice": {"payload": {"text": "x"}}})  # fmt: skip
+    assert str(err.value) == ("alerts webhook at http://127.0.0.1 did not take it: ConnectionError")
+
+
+def test_a_degraded_register_by_its_counters():
+    stats = {"requests": 120, "retries": 3, "rate_limited": 0, "breaker_opens": 1}
+    assert register_degradation(stats, Settings()) == (
+        "register calls of 120 requests: 1 circuit breaker openings (threshold 1)"
     )
-    assert "VPN" in body["action"] and body["runbook"] == "docs/reliability.md"
-    assert caplog.messages == ["FAILED " + INCIDENT.summary]
-
-
-def test_a_failing_webhook_never_hides_the_incident(webhook, caplog):
-    webhook["answer"] = 500
-    with caplog.at_level(logging.WARNING, logger="hotich.oncall"):
-        assert report_incident(INCIDENT, webhook["url"]) is False
-        assert report_incident(INCIDENT, "http://127.0.0.1:1/nothing-listens") is False
-        assert report_incident(INCIDENT, None) is False
-    assert sum(m.startswith("FAILED ") for m in caplog.messages) == 3
-    assert [m for m in caplog.messages if "did not take" in m] == [
-        "alerts webhook at http://127.0.0.1 did not take the incident: HTTP 500",
-        "alerts webhook at http://127.0.0.1 did not take the incident: ConnectionError",
-    ]
-    assert not any("token=abc" in m or "nothing-listens" in m for m in caplog.messages)
+    assert register_degradation(stats, Settings(register_degraded_breaker_opens=0)) is None
+    assert register_degradation({**stats, "breaker_opens": 0, "retries": 50}, Settings()) == (
+        "register calls of 120 requests: 50 retries (threshold 50)"
+    )
+    occ = Occurrence(kind="register_degraded", dag_id="hotich_reconcile", run_id="r1",
+                     task_id="district.reconcile", map_index=0, try_number=1, district="260",
+                     error="register calls of 120 requests: 50 retries (threshold 50)")  # fmt: skip
+    assert "district.reconcile finished degraded in run r1" in occ.summary

@@ -17,12 +17,23 @@ BEGIN
             REVOKE UPDATE, DELETE, TRUNCATE
                 ON recon.decision, recon.decision_outcome, recon.access_log FROM hotich_writer;
         END IF;
+        -- Incidents (V007): the tasks open, repeat and close them, and mark their notices.
+        IF to_regnamespace('ops') IS NOT NULL THEN
+            GRANT USAGE ON SCHEMA ops TO hotich_writer;
+            GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA ops TO hotich_writer;
+            GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ops TO hotich_writer;
+            REVOKE CREATE ON SCHEMA ops FROM hotich_writer;
+        END IF;
     END IF;
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'hotich_reader') THEN
         EXECUTE 'GRANT CONNECT ON DATABASE ' || quote_ident(current_database())
             || ' TO hotich_reader';
         GRANT USAGE ON SCHEMA civil, recon TO hotich_reader;
         GRANT SELECT ON ALL TABLES IN SCHEMA civil, recon TO hotich_reader;
+        IF to_regnamespace('ops') IS NOT NULL THEN
+            GRANT USAGE ON SCHEMA ops TO hotich_reader;
+            GRANT SELECT ON ALL TABLES IN SCHEMA ops TO hotich_reader;
+        END IF;
     END IF;
 END
 $$;

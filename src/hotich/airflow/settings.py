@@ -27,8 +27,9 @@ def lease_poke_seconds() -> float:
 
 def default_args() -> dict:
     """The ``default_args`` every hotich DAG gives its tasks: owner, retries with backoff
-    (``HOTICH_TASK_RETRIES``) and the incident callback on a final failure."""
-    from hotich.airflow.callbacks import notify_failure
+    (``HOTICH_TASK_RETRIES``), and the incident callbacks: a final failure records an
+    occurrence, a success closes what its stage raised (``hotich.airflow.callbacks``)."""
+    from hotich.airflow.callbacks import note_success, notify_failure
 
     return {
         "owner": "hotich-data-engineering",
@@ -36,4 +37,5 @@ def default_args() -> dict:
         "retry_delay": timedelta(seconds=30),
         "max_retry_delay": timedelta(minutes=10),
         "on_failure_callback": notify_failure,
+        "on_success_callback": note_success,
     }

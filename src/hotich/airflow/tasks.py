@@ -15,6 +15,7 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hotich import pipeline
+from hotich.airflow.assets import LOADS, emit_loaded
 from hotich.airflow.settings import lease_poke_seconds
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.connections import civil_status_uri, conn_uri
@@ -123,12 +124,24 @@ def validate(extracted: dict[str, Any]) -> dict[str, Any]:
     """Normalize and run the data-quality suites on the district's records."""
     _mark_district(extracted["district_code"], extracted.get("district_name"))
     try:
-        return {
-            **extracted,
-            **pipeline.validate_district(run_context(), extracted["district_code"]),
-        }
+        validated = pipeline.validate_district(run_context(), extracted["district_code"])
     except WorkFilesGone as exc:
         _fail_without_retry(exc)
+    _watch("quality_spike", validated["quality_spike"], judged=validated["quality_judged"])
+    return {**extracted, **validated}
+
+
+def _watch(kind: str, degraded: str | None, *, judged: bool) -> None:
+    """A district that finished degraded (``degraded``: the line saying how): an incident
+    of ``kind`` that this task's success leaves open; the next success that was judged and
+    found nothing closes it. A success that could not be judged closes nothing."""
+    from hotich.airflow.callbacks import keep_open, record_degraded
+
+    context: Any = get_current_context()  # the very context the success callback gets
+    if degraded:
+        record_degraded(context, kind, degraded)
+    elif not judged:
+        keep_open(context, kind)
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)
@@ -151,10 +164,20 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
             ) from exc
         result["register_calls"] = client.stats.as_dict()
     log.info("district %s: register calls %s", validated["district_code"], result["register_calls"])
+    _watch_register(ctx, result["register_calls"])
     return {**validated, **result}
 
 
-@task(map_index_template=DISTRICT_LABEL, multiple_outputs=False)
+def _watch_register(ctx: pipeline.RunContext, stats: dict[str, Any]) -> None:
+    """A district that finished with many retries, 429s or the breaker opening: an incident
+    ``register_degraded``; a district that asked the register nothing is not judged."""
+    from hotich.ops.incidents import register_degradation
+
+    asked = int(stats.get("requests") or 0) > int(stats.get("token_fetches") or 0)
+    _watch("register_degraded", register_degradation(stats, ctx.settings), judged=asked)
+
+
+@task(map_index_template=DISTRICT_LABEL, multiple_outputs=False, outlets=[LOADS])
 def load(reconciled: dict[str, Any]) -> dict[str, Any]:
     """Write verdicts and loaded records in one transaction, giving back the district's
     lease; check conservation (skipped when another run took the lease over)."""
@@ -165,6 +188,10 @@ def load(reconciled: dict[str, Any]) -> dict[str, Any]:
         _fail_without_retry(exc)
     except DistrictHeld as held:
         _skip_held(held)
+    # Committed: downstream DAGs of the district's registrations may run (hotich.airflow.assets).
+    context: Any = get_current_context()
+    code, run_id = reconciled["district_code"], context["dag_run"].run_id
+    emit_loaded(context, code, run_id, int(loaded.get("loaded") or 0))
     return {**reconciled, **loaded}
 
 
@@ -186,6 +213,9 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     for code, status in summary.get("skipped", {}).items():
         log.warning("district %s %s; its records are read by the next run that gets it",
                     code, status)  # fmt: skip
+    from hotich.airflow.callbacks import send_digest
+
+    send_digest(get_current_context())  # type: ignore[arg-type]
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}
@@ -204,16 +234,15 @@ def smtp_target(settings: Settings) -> Any:
         return None
 
 
-def send_back_districts(
-    districts: list[District], dag_id: str, province: bool = True
-) -> dict[str, Any]:
+def send_back_districts(districts: list[District], province: bool = True) -> dict[str, Any]:
     """Fix lists, reports, outbox and mail for ``districts`` (hotich.feedback.stage)."""
-    from hotich.airflow.callbacks import alerts_webhook
+    from hotich.airflow.callbacks import record_mail
     from hotich.feedback.stage import send_back as send
 
     ctx = run_context()
-    out = send(ctx, districts, smtp=smtp_target(ctx.settings), dag_id=dag_id,
-               province=province, webhook_uri=alerts_webhook())  # fmt: skip
+    out = send(ctx, districts, smtp=smtp_target(ctx.settings), province=province)
+    context: Any = get_current_context()  # the very context the success callback gets
+    record_mail(context, out["mail"])
     for code, d in out["districts"].items():
         log.info("district %s: fix list of %d entries (%d fixed since the last) in %s",
                  code, d["entries"], d["fixed"], d["folder"])  # fmt: skip
@@ -227,7 +256,7 @@ def send_back(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     server that refuses is an incident, not a failed run."""
     if planned is None:
         raise AirflowSkipException("plan_districts failed: nothing to send back")
-    return send_back_districts([_district(d) for d in planned], dag_id="hotich_reconcile")
+    return send_back_districts([_district(d) for d in planned])
 
 
 # --- the inbox DAG (dags/hotich_inbox.py) ------------------------------------------------
@@ -281,7 +310,7 @@ def wait_for_district(district: dict[str, Any]) -> Any:
 @task(multiple_outputs=False)
 def send_back_inbox(loaded: dict[str, Any], district: dict[str, Any]) -> dict[str, Any]:
     """The file's fix list and report into the district's outbox, and by mail."""
-    out = send_back_districts([_district(district)], "hotich_inbox", province=False)
+    out = send_back_districts([_district(district)], province=False)
     return {"extracted": loaded.get("extracted", 0), **out["districts"][district["code"]]}
 
 
@@ -307,5 +336,6 @@ def recheck(district: dict[str, Any]) -> dict[str, Any]:
         except DistrictHeld as held:
             _skip_held(held)
         result["register_calls"] = client.stats.as_dict()
+    _watch_register(ctx, result["register_calls"])
     log.info("district %s: re-reconciliation %s", district["code"], result)
     return result

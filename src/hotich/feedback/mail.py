@@ -22,21 +22,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from hotich.errors import IncidentError, loggable
-from hotich.ops import incidents
 
 log = logging.getLogger(__name__)
 
-MAIL_KIND = "mail_refused"
-# The runbook's row for a mail that could not be delivered (hotich.ops.incidents.KINDS).
-incidents.KINDS.setdefault(
-    MAIL_KIND,
-    (
-        "the mail server refused or did not answer the fix list's mail",
-        "check the hotich_smtp connection and the mail server; the fix list and report are in"
-        " the district's outbox (<data_dir>/outbox/<district>/<run>/): send them by hand, or"
-        " let the next run mail the next list",
-    ),
-)
+MAIL_KIND = "mail_refused"  # its row in hotich.ops.incidents.KINDS
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -144,34 +133,14 @@ def send(
     )
 
 
-def deliver(
-    target: SmtpTarget,
-    msg: EmailMessage,
-    *,
-    retries: int,
-    delay_s: float,
-    run_id: str,
-    dag_id: str,
-    district: str | None,
-    webhook_uri: str | None = None,
-) -> bool:
-    """:func:`send`, and a refusal after the retries reported as an incident instead of
-    raised (the run goes on); True when the mail went."""
+def deliver(target: SmtpTarget, msg: EmailMessage, *, retries: int, delay_s: float) -> str | None:
+    """:func:`send`, a refusal after the retries returned (its one line, no personal data)
+    instead of raised: the run goes on, and its task records the incident
+    (``hotich.airflow.callbacks.record_mail``). None when the mail went."""
     try:
         send(target, msg, retries=retries, delay_s=delay_s)
-        return True
+        return None
     except MailRefused as exc:
-        incidents.report_incident(
-            incidents.Incident(
-                kind=MAIL_KIND,
-                dag_id=dag_id,
-                run_id=run_id,
-                task_id="send_back",
-                map_index=None,
-                try_number=None,
-                district=district,
-                error=loggable(incidents.error_line(exc)),
-            ),
-            webhook_uri,
-        )
-        return False
+        line = loggable(str(exc))
+        log.error("mail to %s not delivered: %s", msg["To"] and "the district", line)
+        return line

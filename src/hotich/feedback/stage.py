@@ -2,8 +2,8 @@
 
 :func:`send_back` runs after the loads (the daily DAG) or after one file's load (the
 inbox DAG): for each district given, its fix list and report into its outbox, then the
-province's report, then the mails. A mail that cannot be delivered is an incident, not a
-failed run (``hotich.feedback.mail``).
+province's report, then the mails. A mail that cannot be delivered is an incident (the
+task records it), not a failed run (``hotich.feedback.mail``).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ def send_back(
     districts: list[District],
     *,
     smtp: mail.SmtpTarget | None,
-    dag_id: str,
     province: bool = True,
-    webhook_uri: str | None = None,
 ) -> dict[str, Any]:
     """Write each district's fix list and report, the province's report (``province``),
     purge old outbox folders, and mail what was written (``smtp``: None, no mail).
-    Returns counts and paths (no personal data)."""
+    Returns counts and paths (no personal data); ``mail``: for each district mailed (and
+    ``_province``), None when the mail went, else why it did not (an incident for the
+    task to record)."""
     started = time.monotonic()
     settings = ctx.settings
     catalogue = messages.load_catalogue(settings.messages_file)
@@ -80,7 +80,7 @@ def send_back(
         province_report = folder / reports.REPORT_NAME
         province_report.write_text(html, encoding="utf-8")
     purged = outbox.purge_outbox(settings.data_dir, settings.outbox_retention_days)
-    mailed = 0
+    outcomes: dict[str, str | None] = {}
     if smtp is not None:
         for district in districts:
             fb = done[district.code]
@@ -93,24 +93,23 @@ def send_back(
                 _body(fb.summary),
                 [fb.fix_list, fb.folder / reports.REPORT_NAME],
             )
-            ok = mail.deliver(smtp, msg, retries=settings.smtp_retries,
-                              delay_s=settings.smtp_retry_delay_s, run_id=ctx.run_id,
-                              dag_id=dag_id, district=district.code, webhook_uri=webhook_uri)  # fmt: skip
-            mailed += ok
-            written[district.code]["mailed"] = ok
+            refused = mail.deliver(smtp, msg, retries=settings.smtp_retries,
+                                   delay_s=settings.smtp_retry_delay_s)  # fmt: skip
+            outcomes[district.code] = refused
+            written[district.code]["mailed"] = refused is None
         if province_report is not None and campaign.province_email:
             msg = mail.compose(smtp.sender, campaign.province_email,
                                f"[hotich] Báo cáo toàn tỉnh, lần chạy {ctx.run_id}",
                                "Báo cáo toàn tỉnh của lần chạy này ở tệp đính kèm.",
                                [province_report])  # fmt: skip
-            mailed += mail.deliver(smtp, msg, retries=settings.smtp_retries,
-                                   delay_s=settings.smtp_retry_delay_s, run_id=ctx.run_id,
-                                   dag_id=dag_id, district=None, webhook_uri=webhook_uri)  # fmt: skip
+            outcomes[outbox.PROVINCE] = mail.deliver(smtp, msg, retries=settings.smtp_retries,
+                                                     delay_s=settings.smtp_retry_delay_s)  # fmt: skip
     return {
         "districts": written,
         "province_report": str(province_report) if province_report else None,
         "purged_folders": purged,
-        "mailed": mailed,
+        "mailed": sum(refused is None for refused in outcomes.values()),
+        "mail": outcomes,
         "seconds": round(time.monotonic() - started, 2),
     }
 

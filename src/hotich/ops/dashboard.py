@@ -1,4 +1,6 @@
-"""The campaign dashboard: a small FastAPI app over ``hotich.ops.progress``.
+"""The campaign dashboard: a small FastAPI app over ``hotich.ops.progress``, with the
+incidents page (``/incidents``, ``/api/incidents``: ``hotich.ops.incidents``) and each
+district's quality history (``/quality/<district>``: ``hotich.ops.quality_page``).
 
 Mounted in Airflow's api-server by ``plugins/hotich_plugin.py`` at ``/hotich/`` (a
 "Campaign progress" entry in the UI's navigation), or served on its own:
@@ -15,15 +17,17 @@ files (file names and problems, which never quote a cell), never a name or a per
 from __future__ import annotations
 
 import html
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hotich.config import ConfigError, Settings, load_districts
+from hotich.ops.incidents import error_line
 from hotich.ops.progress import ProgressUnavailable, read_progress, render_html
 
 log = logging.getLogger(__name__)
@@ -102,6 +106,52 @@ def create_app(
             return HTMLResponse("<!doctype html><meta charset='utf-8'><p>Chưa có báo cáo.</p>",
                                 status_code=404)  # fmt: skip
         return HTMLResponse(path.read_text(encoding="utf-8"))
+
+    def incidents() -> list[dict[str, Any]] | JSONResponse:
+        from hotich.ops.incidents import page_rows
+
+        try:
+            return page_rows(civil_status_uri(), settings().sql_dir)
+        except LookupError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=503)
+        except Exception as exc:  # noqa: BLE001 - the database down, or V007 not applied
+            log.error("incidents page: %s", error_line(exc))
+            return JSONResponse({"error": error_line(exc)}, status_code=503)
+
+    @app.get("/incidents", response_class=HTMLResponse)
+    def incidents_page(request: Request) -> HTMLResponse:
+        from hotich.ops.incidents import render_page
+
+        rows = incidents()
+        if isinstance(rows, JSONResponse):
+            body = bytes(rows.body).decode()
+            return HTMLResponse(f"<!doctype html><meta charset='utf-8'><pre>{html.escape(body)}</pre>",
+                                status_code=rows.status_code)  # fmt: skip
+        root = str(request.url_for("page"))
+        return HTMLResponse(render_page(rows, settings().templates_dir, root))
+
+    @app.get("/api/incidents")
+    def incidents_api() -> Any:
+        rows = incidents()
+        if isinstance(rows, JSONResponse):
+            return rows
+        return JSONResponse(json.loads(json.dumps(rows, default=str)))
+
+    @app.get("/quality/{district_code}", response_class=HTMLResponse)
+    def quality_page(request: Request, district_code: str) -> HTMLResponse:
+        from hotich.ops import quality_page as qp
+
+        if not district_code.isdigit() or len(district_code) > 10:
+            return HTMLResponse("<!doctype html><meta charset='utf-8'><p>no such district</p>",
+                                status_code=404)  # fmt: skip
+        try:
+            found = qp.read_history(civil_status_uri(), settings().sql_dir, district_code)
+        except Exception as exc:  # noqa: BLE001 - the database down, or V007 not applied
+            log.error("quality page: %s", error_line(exc))
+            return HTMLResponse(f"<!doctype html><meta charset='utf-8'><pre>"
+                                f"{html.escape(error_line(exc))}</pre>", status_code=503)  # fmt: skip
+        root = str(request.url_for("page"))
+        return HTMLResponse(qp.render(district_code, found, settings().templates_dir, root))
 
     if desk is not None:
         from hotich.ops.desk_page import router
