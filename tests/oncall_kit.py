@@ -58,6 +58,7 @@ class Mailbox:
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
+    attempts: int = 0  # messages it was asked to take, refused ones included
 
     def connection_uri(self, sender: str = "hotich-oncall@hotich.test") -> str:
         """An Airflow SMTP connection to it: plain SMTP, no TLS, the sender in its extra."""
@@ -73,14 +74,18 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+def smtp_server(refuse: bool = False) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts, or
+    (``refuse``) refuses every one with a 554."""
     from aiosmtpd.controller import Controller
 
     box = Mailbox()
 
     class Handler:
         async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's)
+            box.attempts += 1
+            if refuse:
+                return "554 5.7.1 Message refused"
             box.messages.append(
                 email.message_from_bytes(envelope.content, policy=email.policy.default)
             )

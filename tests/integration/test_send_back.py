@@ -19,10 +19,10 @@ from hotich.db import pg_connect
 from hotich.decisions import Decision, Proposed
 from hotich.feedback import mail, outbox, stage
 from tests.integration.pipeline_kit import query, run_context, run_district
-from tests.integration.smtp_kit import smtp_server
 from tests.integration.test_incident_store import task_context
 from tests.integration.test_pipeline import district_901
 from tests.integration.test_pipeline import register as register  # noqa: F401 - fixture
+from tests.oncall_kit import smtp_server
 
 NOTE = "Kiểm tra lại ngày sinh của chồng {{ 7*7 }}"
 
@@ -62,8 +62,8 @@ def test_fix_list_report_outbox_and_mail(tmp_path, national, register, monkeypat
     }
     ctx1 = run_context(national, tmp_path / "data", "run-1", **fields)
     run_district(ctx1, district, uris, register)
-    with smtp_server() as (port, inbox):
-        target = mail.SmtpTarget("127.0.0.1", port, sender="hotich@example.test")
+    with smtp_server() as inbox:
+        target = mail.SmtpTarget("127.0.0.1", inbox.port, sender="hotich@example.test")
         out = stage.send_back(ctx1, [district], smtp=target)
         assert out["mailed"] == 1 and inbox.attempts == 1
     sent = out["districts"]["901"]
@@ -95,8 +95,8 @@ def test_fix_list_report_outbox_and_mail(tmp_path, national, register, monkeypat
     con.close()
     ctx2 = run_context(national, tmp_path / "data", "run-2", **fields)
     run_district(ctx2, district, uris, register)
-    with smtp_server(refuse=True) as (port, inbox):
-        target = mail.SmtpTarget("127.0.0.1", port)
+    with smtp_server(refuse=True) as inbox:
+        target = mail.SmtpTarget("127.0.0.1", inbox.port)
         out2 = stage.send_back(ctx2, [district], smtp=target)
         # Refused: tried 1 + smtp_retries times, then an incident; the step did not fail.
         assert inbox.attempts == 1 + ctx2.settings.smtp_retries and out2["mailed"] == 0
