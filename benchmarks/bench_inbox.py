@@ -27,20 +27,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
-import os
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
 
+from results import append, load_average
+
 OUT = Path(__file__).resolve().parent / "out"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CODE = "263"
-
-
-def load_average() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def workbook_rows(drop: int, rows: int, rng: random.Random) -> list[list]:
@@ -115,14 +111,9 @@ def bench_fix_lists() -> int:
             ("its workbook (MB)", f"{size / 2**20:.2f}"),
             ("time to read, find the fields and write it (s)", f"{largest.seconds:.2f}"),
             ("load average before / after", f"{before} / {load_average()}")]  # fmt: skip
-    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    text = (f"\n## Fix lists, {province.name} ({dt.date.today()}, 2 cores)\n\n"
-            "`benchmarks/bench_inbox.py --fix-lists`: every district's fix list over the province"
-            " `bench_pipeline.py` loaded.\n\n"
-            f"| measure | value |\n|---|---|\n{table}\n")  # fmt: skip
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
+    append(f"Fix lists, {province.name} ({dt.date.today()}, 2 cores)",
+           "`benchmarks/bench_inbox.py --fix-lists`: every district's fix list over the province"
+           " `bench_pipeline.py` loaded.", rows)  # fmt: skip
     return 0
 
 
@@ -217,15 +208,10 @@ def main() -> int:
         ("load average before / after", f"{before} / {load_average()}"),
         ("target: p95 under 300 s", "met" if p95(totals) < 300 else "NOT met"),
     ]  # fmt: skip
-    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    text = (f"\n## Inbox drop to fix list ({dt.date.today()}, 2 cores)\n\n"
-            "`benchmarks/bench_inbox.py`: the inbox DAG's steps in one process (watcher,"
-            " extract, validate, reconcile, load, fix list), not Airflow's scheduling latency;"
-            " the fix list grows by each drop's defective rows.\n\n"
-            f"| measure | value |\n|---|---|\n{table}\n")  # fmt: skip
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
+    append(f"Inbox drop to fix list ({dt.date.today()}, 2 cores)",
+           "`benchmarks/bench_inbox.py`: the inbox DAG's steps in one process (watcher,"
+           " extract, validate, reconcile, load, fix list), not Airflow's scheduling latency;"
+           " the fix list grows by each drop's defective rows.", rows)  # fmt: skip
     return 0
 
 

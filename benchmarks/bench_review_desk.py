@@ -22,16 +22,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from results import append, load_average
+
 from hotich.config import Settings
 
 OUT = Path(__file__).resolve().parent / "out"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 DISTRICTS = ("256", "258", "259", "260", "261", "262", "263", "264")
 
 FILL = """
@@ -54,18 +54,6 @@ FROM recon.waiting_record;
 ANALYZE recon.waiting_record;
 ANALYZE recon.waiting_person;
 """
-
-
-def load_average() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def append(title: str, intro: str, rows: list[tuple[str, str]]) -> None:
-    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    text = f"\n## {title}\n\n{intro}\n\n| measure | value |\n|---|---|\n{table}\n"
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
 
 
 def bench_desk(waiting: int, repeats: int) -> None:

@@ -201,13 +201,9 @@ def router(deps: DeskDeps) -> APIRouter:
             for _, p in view.persons.iterrows():
                 side = desk.register_side(p, register)
                 cands = side["candidates"]
-                cands = (
-                    cands.assign(
-                        why=[_why(c, int(cands["best"].sum())) for _, c in cands.iterrows()]
-                    )
-                    if len(cands)
-                    else cands
-                )
+                if len(cands):
+                    best = int(cands["best"].sum())  # more than one: the tie
+                    cands = cands.assign(why=[_why(c, best) for _, c in cands.iterrows()])
                 persons.append({
                     **p.to_dict(),
                     "w_reasons": list(p["w_reasons"]) if isinstance(p["w_reasons"], list) else [],
