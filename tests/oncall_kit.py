@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 
 @dataclass
@@ -101,3 +102,11 @@ def smtp_server(refuse: bool = False) -> Iterator[Mailbox]:
         yield box
     finally:
         controller.stop()
+
+
+def task_context(run_id: str, district: str, task_id: str = "district.reconcile") -> dict:
+    """What Airflow hands a task callback, the parts the callbacks read."""
+    ti = SimpleNamespace(dag_id="hotich_reconcile", task_id=task_id, map_index=0,
+                         try_number=1, run_id=run_id)  # fmt: skip
+    return {"task_instance": ti, "dag_run": SimpleNamespace(run_id=run_id),
+            "hotich_district_code": district}  # fmt: skip

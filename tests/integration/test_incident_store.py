@@ -13,7 +13,6 @@ import datetime as dt
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -28,7 +27,7 @@ from hotich.register.client import PopulationClient
 from hotich_dev.simulator import RegisterIndex, load_register
 from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
 from tests.integration.pipeline_kit import national_database, query
-from tests.oncall_kit import smtp_server, webhook_server
+from tests.oncall_kit import smtp_server, task_context, webhook_server
 
 SETTINGS = Settings(alerts_email_to=("oncall@sotttt.test", "de@hotich.test"))
 DOWN = Occurrence(kind="district_source_down", dag_id="hotich_reconcile", run_id="r1",
@@ -237,14 +236,6 @@ def test_channels_follow_the_configuration(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_HOTICH_ALERTS", "https://chat.example/hook")
     assert set(channels(SETTINGS)) == {"email", "webhook"}
     assert email_notifier(SETTINGS).smtp_conn_id == "hotich_smtp"
-
-
-def task_context(run_id: str, district: str, task_id: str = "district.reconcile") -> dict:
-    """What Airflow hands a task callback, the parts the callbacks read."""
-    ti = SimpleNamespace(dag_id="hotich_reconcile", task_id=task_id, map_index=0,
-                         try_number=1, run_id=run_id)  # fmt: skip
-    return {"task_instance": ti, "dag_run": SimpleNamespace(run_id=run_id),
-            "hotich_district_code": district}  # fmt: skip
 
 
 def test_a_district_that_finished_with_a_degraded_register(national, oncall, monkeypatch):

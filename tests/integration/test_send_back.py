@@ -19,10 +19,9 @@ from hotich.db import pg_connect
 from hotich.decisions import Decision, Proposed
 from hotich.feedback import mail, outbox, stage
 from tests.integration.pipeline_kit import query, run_context, run_district
-from tests.integration.test_incident_store import task_context
 from tests.integration.test_pipeline import district_901
 from tests.integration.test_pipeline import register as register  # noqa: F401 - fixture
-from tests.oncall_kit import smtp_server
+from tests.oncall_kit import smtp_server, task_context
 
 NOTE = "Kiểm tra lại ngày sinh của chồng {{ 7*7 }}"
 
