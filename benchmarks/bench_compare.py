@@ -1,0 +1,248 @@
+"""hotich against what a province would write instead, on the same generated data.
+
+    .venv/bin/python benchmarks/bench_compare.py pipeline --scale 0.02   # 1. naive pipeline
+    .venv/bin/python benchmarks/bench_compare.py linkage --persons 10000 # 2. vs Splink 5
+    .venv/bin/python benchmarks/bench_compare.py validate --scale 0.05   # 3. GX / pandas / SQL
+    .venv/bin/python benchmarks/bench_compare.py load --rows 50000       # 4. COPY vs the rest
+    .venv/bin/python benchmarks/bench_compare.py all
+
+Splink is a bench-only dependency: ``make bench-compare`` (or
+``.venv/bin/uv pip install -p .venv/bin/python -r benchmarks/requirements.txt``) installs
+it. Each section prints its table with the ratios and appends it to
+``benchmarks/RESULTS.md`` with the machine's load average; ``benchmarks/COMPARE.md`` says
+what each comparison means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import append, load_average  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+
+
+# --- 1. the naive pipeline ------------------------------------------------------------------
+def generated(scale: float, seed: int, server: str, out: Path | None = None) -> Path:
+    """The synthetic province at ``scale`` (its server districts on ``server``), generated
+    once into ``out`` (default ``benchmarks/out/compare-<scale>``) and reused after."""
+    out = out or OUT / f"compare-{scale:g}"
+    if not (out / "truth.parquet").exists():
+        from hotich_dev.synth.province import generate
+
+        generate(
+            scale=scale,
+            seed=seed,
+            out=out,
+            pg_url=server,
+            mariadb_url=None,
+            db_prefix=f"hotich_cmp_{str(scale).replace('.', '_')}_",
+        )
+    return out
+
+
+def modern_districts(province: Path) -> tuple[list[Any], dict[str, str]]:
+    """The province's ``modern`` districts and every connection URI of its env file."""
+    from hotich.config import load_districts
+    from hotich.model import Flavor
+    from hotich_dev.run import read_env_file
+
+    uris = read_env_file(province / "connections.env")
+    districts = [
+        d for d in load_districts(province / "districts.yaml") if d.flavor is Flavor.MODERN
+    ]
+    return districts, uris
+
+
+def run_hotich(
+    province: Path, national: str, register_uri: str, run_id: str, run_date: dt.date, work: Path
+) -> dict[str, Any]:
+    """hotich's stages over the province's modern districts, one after another in this
+    process (as the naive run goes); seconds per stage."""
+    from hotich import pipeline
+    from hotich.config import Settings
+    from hotich.register.client import PopulationClient
+
+    districts, uris = modern_districts(province)
+    ctx = pipeline.RunContext(
+        run_id=run_id,
+        run_date=run_date,
+        settings=Settings(data_dir=work, migrate_on_run=True),
+        civil_status_uri=national,
+    )
+    seconds = dict.fromkeys(("prepare", "extract", "validate", "reconcile", "load"), 0.0)
+    t0 = time.monotonic()
+    pipeline.prepare_database(ctx)
+    seconds["prepare"] = time.monotonic() - t0
+    requests = 0
+    for d in districts:
+        t0 = time.monotonic()
+        pipeline.extract_district(ctx, d, lambda c: uris[f"AIRFLOW_CONN_{c.upper()}"])
+        t1 = time.monotonic()
+        seconds["extract"] += t1 - t0
+        pipeline.validate_district(ctx, d.code)
+        t2 = time.monotonic()
+        seconds["validate"] += t2 - t1
+        with PopulationClient.from_uri(register_uri) as client:
+            pipeline.reconcile_district(ctx, d.code, client)
+            requests += client.stats.as_dict()["requests"]
+        t3 = time.monotonic()
+        seconds["reconcile"] += t3 - t2
+        pipeline.load_district(ctx, d.code)
+        seconds["load"] += time.monotonic() - t3
+    return {"seconds": seconds, "register_requests": requests}
+
+
+def _side(which: str, args: tuple) -> tuple[float, dict[str, Any]]:
+    """One side of the race in a fresh process: wall seconds from its start (imports
+    included), and what it returned."""
+    t0 = time.monotonic()
+    if which == "hotich":
+        out = run_hotich(*args)
+    else:
+        import naive_pipeline
+
+        out = naive_pipeline.run_naive(*args)
+    return time.monotonic() - t0, out
+
+
+def in_fresh_process(which: str, args: tuple) -> tuple[float, float, dict[str, Any]]:
+    """(wall from the parent incl. the process start, wall in the child, result)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.monotonic()
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        inner, out = pool.submit(_side, which, args).result()
+    return time.monotonic() - t0, inner, out
+
+
+def agreement(hotich: pd.DataFrame, naive: pd.DataFrame) -> dict[str, Any]:
+    """How the two ledgers agree, record by record (status, reasons, personal_id)."""
+    h = hotich[["source_key", "status", "reasons", "personal_id"]].set_index("source_key")
+    n = naive[["source_key", "status", "reasons", "personal_id"]].set_index("source_key")
+    both = h.join(n, how="outer", lsuffix="_h", rsuffix="_n")
+    present = both["status_h"].notna() & both["status_n"].notna()
+    b = both[present]
+    status = b["status_h"] == b["status_n"]
+    reasons = b["reasons_h"].map(lambda r: tuple(sorted(r))) == b["reasons_n"].map(
+        lambda r: tuple(sorted(r))
+    )
+    pid = b["personal_id_h"].fillna("") == b["personal_id_n"].fillna("")
+    same = status & reasons & pid
+    return {
+        "records": len(both),
+        "only_hotich": int((both["status_n"].isna()).sum()),
+        "only_naive": int((both["status_h"].isna()).sum()),
+        "status": float(status.mean()) if len(b) else 1.0,
+        "reasons": float(reasons.mean()) if len(b) else 1.0,
+        "personal_id": float(pid.mean()) if len(b) else 1.0,
+        "differ": b[~same].reset_index(),
+    }
+
+
+def race_pipeline(
+    province: Path, server: str, work: Path, run_date: dt.date | None = None
+) -> dict[str, Any]:
+    """hotich and the naive pipeline over the province's modern districts, each into its
+    own fresh national database, against one register simulator; times and agreement."""
+    import naive_pipeline
+
+    from hotich.db import pg_connect
+    from hotich_dev.accuracy import read_ledger
+    from hotich_dev.demo import fresh_database
+    from hotich_dev.run import register_simulator
+    from hotich_dev.synth.province import today_in_vietnam
+
+    run_date = run_date or today_in_vietnam()
+    districts, uris = modern_districts(province)
+    sources = {d.code: uris[f"AIRFLOW_CONN_{d.conn_id.upper()}"] for d in districts}
+    stamp = f"{dt.datetime.now():%Y%m%dT%H%M%S}"
+    nat_h = fresh_database(server, "hotich_cmp_hotich")
+    nat_n = fresh_database(server, "hotich_cmp_naive")
+    with register_simulator(province / "register.parquet") as register_uri:
+        h_wall, h_inner, h_out = in_fresh_process(
+            "hotich", (province, nat_h, register_uri, f"cmp-h-{stamp}", run_date, work)
+        )
+        n_wall, n_inner, n_out = in_fresh_process(
+            "naive", (sources, register_uri, nat_n, f"cmp-n-{stamp}", run_date)
+        )
+    conn = pg_connect(nat_h)
+    try:
+        h_ledger = read_ledger(conn, f"cmp-h-{stamp}")
+    finally:
+        conn.close()
+    n_ledger = naive_pipeline.read_naive_ledger(nat_n, f"cmp-n-{stamp}")
+    truth = pd.read_parquet(province / "truth.parquet")
+    truth = truth[truth["district_code"].isin(list(sources))]
+    return {
+        "districts": list(sources),
+        "records": len(n_ledger),
+        "hotich": {"wall": h_wall, "inner": h_inner, **h_out},
+        "naive": {"wall": n_wall, "inner": n_inner, **n_out},
+        "agreement": agreement(h_ledger, n_ledger),
+        "hotich_vs_truth": agreement(h_ledger, truth),
+        "naive_vs_truth": agreement(n_ledger, truth),
+    }
+
+
+def section_pipeline(args: argparse.Namespace) -> None:
+    from hotich_dev import embedded
+
+    server = embedded.embedded_uri(OUT / "pg")
+    province = generated(args.scale, args.seed, server)
+    r = race_pipeline(province, server, OUT / "compare-work")
+    h, n, a = r["hotich"], r["naive"], r["agreement"]
+    if len(a["differ"]):
+        print(a["differ"].head(20).to_string(), file=sys.stderr)
+    rows = [
+        ("scale / districts (modern only)", f"{args.scale:g} / {', '.join(r['districts'])}"),
+        ("records", f"{r['records']:,}"),
+        ("hotich, wall incl. process start and imports (s)", f"{h['wall']:.1f}"),
+        *[(f"hotich {k} (s)", f"{v:.1f}") for k, v in h["seconds"].items()],
+        ("naive, wall incl. process start and imports (s)", f"{n['wall']:.1f}"),
+        ("register requests: hotich / naive", f"{h['register_requests']:,} / {n['register_requests']:,}"),
+        ("**naive / hotich, end to end**", f"**{n['wall'] / h['wall']:.1f}×**"),
+        ("records/s: hotich / naive", f"{r['records'] / h['wall']:,.0f} / {r['records'] / n['wall']:,.0f}"),
+        ("same status / reasons / personal_id (hotich vs naive)",
+         f"{a['status']:.4%} / {a['reasons']:.4%} / {a['personal_id']:.4%}"),
+        ("records only in one ledger (hotich / naive)", f"{a['only_hotich']} / {a['only_naive']}"),
+        ("status agreement with truth: hotich / naive",
+         f"{r['hotich_vs_truth']['status']:.4%} / {r['naive_vs_truth']['status']:.4%}"),
+        ("load average (1, 5, 15 min)", load_average()),
+    ]  # fmt: skip
+    append(
+        f"Compare: hotich vs a naive pipeline, scale {args.scale:g} ({dt.date.today()})",
+        "The same modern districts of one generated province, each side in a fresh process "
+        "(imports included), one after the other, against one register simulator; the naive "
+        "side is `benchmarks/naive_pipeline.py` (read_sql whole tables, Python loops for the "
+        "rules, one register request per person, row-by-row inserts). "
+        "`benchmarks/bench_compare.py pipeline`.",
+        rows,
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = ap.add_subparsers(dest="section", required=True)
+    p = sub.add_parser("pipeline")
+    p.add_argument("--scale", type=float, default=0.02)
+    p.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    {"pipeline": section_pipeline}[args.section](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
