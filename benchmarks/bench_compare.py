@@ -49,21 +49,32 @@ def generated(scale: float, seed: int, server: str, out: Path | None = None) -> 
     return out
 
 
-def modern_districts(province: Path) -> tuple[list[Any], dict[str, str]]:
-    """The province's ``modern`` districts and every connection URI of its env file."""
+def modern_districts(
+    province: Path, only: list[str] | None = None
+) -> tuple[list[Any], dict[str, str]]:
+    """The province's ``modern`` districts (``only`` these codes, if given) and every
+    connection URI of its env file."""
     from hotich.config import load_districts
     from hotich.model import Flavor
     from hotich_dev.run import read_env_file
 
     uris = read_env_file(province / "connections.env")
     districts = [
-        d for d in load_districts(province / "districts.yaml") if d.flavor is Flavor.MODERN
+        d
+        for d in load_districts(province / "districts.yaml")
+        if d.flavor is Flavor.MODERN and (only is None or d.code in only)
     ]
     return districts, uris
 
 
 def run_hotich(
-    province: Path, national: str, register_uri: str, run_id: str, run_date: dt.date, work: Path
+    province: Path,
+    national: str,
+    register_uri: str,
+    run_id: str,
+    run_date: dt.date,
+    work: Path,
+    only: list[str] | None = None,
 ) -> dict[str, Any]:
     """hotich's stages over the province's modern districts, one after another in this
     process (as the naive run goes); seconds per stage."""
@@ -71,7 +82,7 @@ def run_hotich(
     from hotich.config import Settings
     from hotich.register.client import PopulationClient
 
-    districts, uris = modern_districts(province)
+    districts, uris = modern_districts(province, only)
     ctx = pipeline.RunContext(
         run_id=run_id,
         run_date=run_date,
@@ -126,6 +137,12 @@ def in_fresh_process(which: str, args: tuple) -> tuple[float, float, dict[str, A
     return time.monotonic() - t0, inner, out
 
 
+def in_this_process(which: str, args: tuple) -> tuple[float, float, dict[str, Any]]:
+    """:func:`in_fresh_process` without the fresh process (imports already paid)."""
+    inner, out = _side(which, args)
+    return inner, inner, out
+
+
 def agreement(hotich: pd.DataFrame, naive: pd.DataFrame) -> dict[str, Any]:
     """How the two ledgers agree, record by record (status, reasons, personal_id)."""
     h = hotich[["source_key", "status", "reasons", "personal_id"]].set_index("source_key")
@@ -151,10 +168,20 @@ def agreement(hotich: pd.DataFrame, naive: pd.DataFrame) -> dict[str, Any]:
 
 
 def race_pipeline(
-    province: Path, server: str, work: Path, run_date: dt.date | None = None
+    province: Path,
+    server: str,
+    work: Path,
+    run_date: dt.date | None = None,
+    quota: float | None = None,
+    db_prefix: str = "hotich_cmp",
+    only: list[str] | None = None,
+    fresh_processes: bool = True,
 ) -> dict[str, Any]:
     """hotich and the naive pipeline over the province's modern districts, each into its
-    own fresh national database, against one register simulator; times and agreement."""
+    own fresh national database (``<db_prefix>_hotich``, ``<db_prefix>_naive``), against
+    one register simulator (``quota``: its requests per second per client, off by
+    default); times and agreement. ``only``: these district codes of them;
+    ``fresh_processes=False`` runs both sides in this process (the test's cheap way)."""
     import naive_pipeline
 
     from hotich.db import pg_connect
@@ -164,16 +191,18 @@ def race_pipeline(
     from hotich_dev.synth.province import today_in_vietnam
 
     run_date = run_date or today_in_vietnam()
-    districts, uris = modern_districts(province)
+    districts, uris = modern_districts(province, only)
     sources = {d.code: uris[f"AIRFLOW_CONN_{d.conn_id.upper()}"] for d in districts}
+    race = in_fresh_process if fresh_processes else in_this_process
     stamp = f"{dt.datetime.now():%Y%m%dT%H%M%S}"
-    nat_h = fresh_database(server, "hotich_cmp_hotich")
-    nat_n = fresh_database(server, "hotich_cmp_naive")
-    with register_simulator(province / "register.parquet") as register_uri:
-        h_wall, h_inner, h_out = in_fresh_process(
-            "hotich", (province, nat_h, register_uri, f"cmp-h-{stamp}", run_date, work)
+    nat_h = fresh_database(server, f"{db_prefix}_hotich")
+    nat_n = fresh_database(server, f"{db_prefix}_naive")
+    extra = ["--quota", str(quota)] if quota else []
+    with register_simulator(province / "register.parquet", extra_args=extra) as register_uri:
+        h_wall, h_inner, h_out = race(
+            "hotich", (province, nat_h, register_uri, f"cmp-h-{stamp}", run_date, work, only)
         )
-        n_wall, n_inner, n_out = in_fresh_process(
+        n_wall, n_inner, n_out = race(
             "naive", (sources, register_uri, nat_n, f"cmp-n-{stamp}", run_date)
         )
     conn = pg_connect(nat_h)
