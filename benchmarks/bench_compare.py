@@ -229,13 +229,14 @@ def section_pipeline(args: argparse.Namespace) -> None:
 
     server = embedded.embedded_uri(OUT / "pg")
     province = generated(args.scale, args.seed, server)
-    r = race_pipeline(province, server, OUT / "compare-work")
+    r = race_pipeline(province, server, OUT / "compare-work", quota=args.quota)
     h, n, a = r["hotich"], r["naive"], r["agreement"]
     if len(a["differ"]):
         print(a["differ"].head(20).to_string(), file=sys.stderr)
     rows = [
         ("scale / districts (modern only)", f"{args.scale:g} / {', '.join(r['districts'])}"),
         ("records", f"{r['records']:,}"),
+        ("register quota (requests/s per client)", f"{args.quota:g}" if args.quota else "off"),
         ("hotich, wall incl. process start and imports (s)", f"{h['wall']:.1f}"),
         *[(f"hotich {k} (s)", f"{v:.1f}") for k, v in h["seconds"].items()],
         ("naive, wall incl. process start and imports (s)", f"{n['wall']:.1f}"),
@@ -250,7 +251,8 @@ def section_pipeline(args: argparse.Namespace) -> None:
         ("load average (1, 5, 15 min)", load_average()),
     ]  # fmt: skip
     append(
-        f"Compare: hotich vs a naive pipeline, scale {args.scale:g} ({dt.date.today()})",
+        f"Compare: hotich vs a naive pipeline, scale {args.scale:g}"
+        f"{f', register quota {args.quota:g} rps' if args.quota else ''} ({dt.date.today()})",
         "The same modern districts of one generated province, each side in a fresh process "
         "(imports included), one after the other, against one register simulator; the naive "
         "side is `benchmarks/naive_pipeline.py` (read_sql whole tables, Python loops for the "
@@ -258,6 +260,194 @@ def section_pipeline(args: argparse.Namespace) -> None:
         "`benchmarks/bench_compare.py pipeline`.",
         rows,
     )
+
+
+# --- 4. the load ------------------------------------------------------------------------------
+REG_COLUMNS = (
+    "source_key", "district_code", "record_type", "book", "entry_no", "registration_date",
+    "place", "ethnicity", "nationality", "death_cause", "legacy_encoding", "content_hash",
+    "run_id",
+)  # fmt: skip
+UPSERT_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in REG_COLUMNS[1:]) + ", loaded_at = now()"
+
+
+def registration_rows(n: int, run_id: str, seed: int = 3) -> pd.DataFrame:
+    """``n`` rows of ``civil.registration`` (Vietnamese text, some nulls), deterministic."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    kind = rng.choice(np.array(["birth", "death", "marriage"], dtype=object), n, p=[0.7, 0.2, 0.1])
+    district = rng.choice(np.array(["256", "258", "260", "261"], dtype=object), n)
+    places = np.array(["Bắc Ninh", "Từ Sơn", "Tiên Du", "Quế Võ", "Yên Phong"], dtype=object)
+    reg = np.datetime64("1990-01-01") + rng.integers(0, 12_000, n).astype("timedelta64[D]")
+    return pd.DataFrame(
+        {
+            "source_key": pd.Series(district + ":" + kind + ":")
+            + pd.Series(np.arange(n)).astype(str),
+            "district_code": district,
+            "record_type": kind,
+            "book": pd.Series(district + "-KS-")
+            + pd.Series(rng.integers(1990, 2025, n)).astype(str),
+            "entry_no": pd.Series(rng.integers(1, 900, n)).astype(str),
+            "registration_date": pd.Series(reg).dt.date,
+            "place": places[rng.integers(0, len(places), n)],
+            "ethnicity": np.where(rng.random(n) < 0.9, "Kinh", "Tày").astype(object),
+            "nationality": "Việt Nam",
+            "death_cause": np.where(kind == "death", "Già yếu, bệnh tật", None).astype(object),
+            "legacy_encoding": rng.random(n) < 0.05,
+            "content_hash": [f"{x:032x}" for x in rng.integers(0, 2**62, n)],
+            "run_id": run_id,
+        }
+    )
+
+
+def _reset(cur, before: pd.DataFrame) -> None:
+    """The table as the day before: ``before`` in it (COPY, not timed)."""
+    from hotich.load import copy_frame
+
+    cur.execute("TRUNCATE civil.person, civil.registration CASCADE")
+    copy_frame(cur, "civil.registration", before, REG_COLUMNS)
+
+
+def load_copy_upsert(cur, rows: pd.DataFrame) -> None:
+    """What hotich.load does: COPY into a staging table, one set-based upsert."""
+    from hotich.load import copy_frame
+
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS stage_reg (LIKE civil.registration INCLUDING DEFAULTS)"
+        " ON COMMIT DELETE ROWS"
+    )
+    copy_frame(cur, "stage_reg", rows, REG_COLUMNS)
+    cur.execute(
+        f"INSERT INTO civil.registration SELECT * FROM stage_reg"
+        f" ON CONFLICT (source_key) DO UPDATE SET {UPSERT_SET}"
+    )
+
+
+def _py_rows(rows: pd.DataFrame) -> list[tuple]:
+    frame = rows.loc[:, list(REG_COLUMNS)].astype(object)
+    return [
+        tuple(None if v is None or v != v else v for v in r) for r in frame.itertuples(index=False)
+    ]
+
+
+def load_executemany(cur, rows: pd.DataFrame) -> None:
+    """psycopg2 ``executemany`` of one upsert statement per row."""
+    marks = ", ".join(["%s"] * len(REG_COLUMNS))
+    cur.executemany(
+        f"INSERT INTO civil.registration ({', '.join(REG_COLUMNS)}) VALUES ({marks})"
+        f" ON CONFLICT (source_key) DO UPDATE SET {UPSERT_SET}",
+        _py_rows(rows),
+    )
+
+
+def load_execute_values(cur, rows: pd.DataFrame) -> None:
+    """psycopg2 ``execute_values`` (multi-row VALUES, 1,000 a statement), one upsert."""
+    from psycopg2.extras import execute_values
+
+    execute_values(
+        cur,
+        f"INSERT INTO civil.registration ({', '.join(REG_COLUMNS)}) VALUES %s"
+        f" ON CONFLICT (source_key) DO UPDATE SET {UPSERT_SET}",
+        _py_rows(rows),
+        page_size=1000,
+    )
+
+
+def load_to_sql(conn, rows: pd.DataFrame, chunksize: int = 1000) -> None:
+    """``DataFrame.to_sql`` with the upsert ``method`` pandas' documentation shows
+    (SQLAlchemy ``insert().on_conflict_do_update``), multi-row, ``chunksize`` a statement."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    def upsert(table, sa_conn, keys, data_iter):
+        stmt = insert(table.table).values([dict(zip(keys, r, strict=True)) for r in data_iter])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source_key"],
+            set_={c: stmt.excluded[c] for c in REG_COLUMNS[1:]},
+        )
+        return sa_conn.execute(stmt).rowcount
+
+    rows.to_sql(
+        "registration", conn, schema="civil", if_exists="append", index=False,
+        chunksize=chunksize, method=upsert,
+    )  # fmt: skip
+
+
+def table_digest(cur) -> tuple[int, str]:
+    """Rows and an md5 of ``civil.registration`` in key order (``loaded_at`` left out)."""
+    cols = ", ".join(REG_COLUMNS)
+    cur.execute(
+        f"SELECT count(*), md5(string_agg(t::text, '|' ORDER BY t.source_key))"
+        f" FROM (SELECT {cols} FROM civil.registration) t"
+    )
+    n, digest = cur.fetchone()
+    return int(n), str(digest)
+
+
+def section_load(args: argparse.Namespace) -> None:
+    from sqlalchemy import create_engine
+
+    from hotich.db import pg_connect
+    from hotich.migrate import migrate
+    from hotich_dev import embedded
+    from hotich_dev.demo import fresh_database
+
+    server = embedded.embedded_uri(OUT / "pg")
+    uri = fresh_database(server, "hotich_cmp_load")
+    engine = create_engine(uri.replace("postgresql://", "postgresql+psycopg2://", 1))
+    migrate(engine, Path(__file__).resolve().parents[1] / "include" / "sql")
+    n = args.rows
+    rows = registration_rows(n, "run-2")
+    # The day before: the first half loaded in an older version (other hashes, run).
+    before = registration_rows(n // 2, "run-1", seed=4)
+    before["source_key"] = rows["source_key"].iloc[: n // 2].to_numpy()
+    variants = {
+        "COPY + set-based upsert (hotich.load)": ("cur", load_copy_upsert),
+        "execute_values, 1,000 rows a statement": ("cur", load_execute_values),
+        "executemany, one upsert per row": ("cur", load_executemany),
+        "pandas to_sql, upsert method, chunks of 1,000": ("sa", load_to_sql),
+    }
+    seconds, digests = {}, {}
+    for name, (kind, fn) in variants.items():
+        conn = pg_connect(uri)
+        with conn, conn.cursor() as cur:
+            _reset(cur, before)
+        if kind == "cur":
+            t0 = time.monotonic()
+            with conn, conn.cursor() as cur:
+                fn(cur, rows)
+            seconds[name] = time.monotonic() - t0
+        else:
+            t0 = time.monotonic()
+            with engine.begin() as sa_conn:
+                fn(sa_conn, rows)
+            seconds[name] = time.monotonic() - t0
+        with conn, conn.cursor() as cur:
+            digests[name] = table_digest(cur)
+        conn.close()
+        print(f"{name}: {seconds[name]:.2f} s {digests[name]}", flush=True)
+    engine.dispose()
+    base = next(iter(variants))
+    same = all(d == digests[base] for d in digests.values())
+    out = [
+        ("rows loaded (half new, half replacing an older version)", f"{n:,}"),
+        *[
+            (name, f"{s:.2f} s, {n / s:,.0f} rows/s, {s / seconds[base]:.1f}× hotich's")
+            for name, s in seconds.items()
+        ],
+        ("final table identical (count and md5 in key order)",
+         f"{'yes' if same else 'NO'}: {digests[base][0]:,} rows, md5 {digests[base][1][:12]}…"),
+        ("load average (1, 5, 15 min)", load_average()),
+    ]  # fmt: skip
+    append(
+        f"Compare: the load, {n:,} rows ({dt.date.today()})",
+        "The same rows upserted into `civil.registration` (embedded PostgreSQL), the table "
+        "first holding half of them in an older version; each variant one transaction. "
+        "`benchmarks/bench_compare.py load`.",
+        out,
+    )
+    if not same:
+        raise SystemExit("the load variants left different tables")
 
 
 def main() -> int:
@@ -268,8 +458,11 @@ def main() -> int:
     p = sub.add_parser("pipeline")
     p.add_argument("--scale", type=float, default=0.02)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--quota", type=float, default=None, help="register quota, requests/s")
+    p = sub.add_parser("load")
+    p.add_argument("--rows", type=int, default=100_000)
     args = ap.parse_args()
-    {"pipeline": section_pipeline}[args.section](args)
+    {"pipeline": section_pipeline, "load": section_load}[args.section](args)
     return 0
 
 
