@@ -262,6 +262,222 @@ def section_pipeline(args: argparse.Namespace) -> None:
     )
 
 
+# --- 3. validation: GX, plain pandas, SQL in PostgreSQL -------------------------------------
+def rules_sql(run_date: dt.date, province_codes: frozenset[str]) -> str:
+    """The quarantine rules (docs/ledger.md, with ``hotich.validate``'s readings) as one
+    PostgreSQL query over a table ``rec`` of normalized records: ``source_key`` and its
+    sorted codes. Written out from ``hotich.validate``'s rule tables (the same tables the
+    GX suites are built from), one expression per field and rule."""
+    from hotich import model
+    from hotich.validate import MIN_AGE, PEOPLE, RULES, TEXT_FIELDS, TEXT_LIMITS
+
+    run_ord = run_date.year * 10000 + run_date.month * 100 + run_date.day
+    given = "NULLIF(btrim({c}, E' \\t\\n\\r'), '')"
+    per_date = []
+    for f in model.DATE_FIELDS:
+        years = ", ".join(f"'{t}'" for t, r in RULES.items() if f in r.year_only) or "NULL"
+        per_date += [
+            f"({f}_state = 'missing' OR {f}_state IS NULL) AS {f}_missing",
+            f"{f}_state = 'full' AS {f}_full",
+            f"{f}_state = 'year' AS {f}_yo",
+            f"CASE WHEN {f}_state = 'full' THEN extract(year FROM {f})::int"
+            f" ELSE {f}_year END AS {f}_y",
+            f"CASE WHEN {f}_state = 'full' THEN (extract(year FROM {f}) * 10000"
+            f" + extract(month FROM {f}) * 100 + extract(day FROM {f}))::int"
+            f" ELSE coalesce({f}_year, 0) * 10000 END AS {f}_ord",
+            f"({f}_state = 'full' OR ({f}_state = 'year' AND rt IN ({years}))) AS {f}_ok0",
+        ]
+    valid = {f: f"({f}_ok0 AND {f}_ord <= {run_ord})" for f in model.DATE_FIELDS}
+    codes = ", ".join(f"'{c}'" for c in sorted(province_codes))
+    flags: dict[str, list[str]] = {c: [] for c in model.QUARANTINE_CODES}
+    flags[model.DATE_INVALID] = [f"(NOT {f}_missing AND NOT {valid[f]})" for f in model.DATE_FIELDS]
+    flags[model.REQUIRED_MISSING] = ["rt = 'unknown'"]
+    for t, r in RULES.items():
+        lacks = [
+            "s_sex IS NULL" if c == "subject_sex" else f"{given.format(c=c)} IS NULL"
+            for c in r.required_text
+        ] + [f"{c}_missing" for c in r.required_dates]
+        if lacks:
+            flags[model.REQUIRED_MISSING].append(f"(rt = '{t}' AND ({' OR '.join(lacks)}))")
+        for later, earlier in r.order:
+            before = (
+                f"CASE WHEN {later}_yo OR {earlier}_yo THEN {later}_y < {earlier}_y"
+                f" ELSE {later}_ord < {earlier}_ord END"
+            )
+            flags[model.DATE_ORDER].append(
+                f"(rt = '{t}' AND {valid[later]} AND {valid[earlier]} AND {before})"
+            )
+    for c in TEXT_FIELDS:
+        flags[model.VALUE_INVALID].append(
+            f"({c} ~ '[\\x01-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F-\\x9F]'"
+            f" OR char_length({c}) > {TEXT_LIMITS[c]})"
+        )
+    for role in ("husband", "wife"):
+        dob = PEOPLE[role][1]
+        bday = (
+            f"CASE WHEN {dob}_m = 2 AND {dob}_d = 29 AND NOT (reg_y % 4 = 0 AND"
+            f" (reg_y % 100 <> 0 OR reg_y % 400 = 0)) THEN 28 ELSE {dob}_d END"
+        )
+        age = (
+            f"(reg_y - {dob}_y - CASE WHEN reg_m < {dob}_m OR (reg_m = {dob}_m AND"
+            f" reg_d < {bday}) THEN 1 ELSE 0 END)"
+        )
+        flags[model.MARRIAGE_AGE].append(
+            f"(rt = 'marriage' AND {valid['registration_date']} AND registration_date_full"
+            f" AND {valid[dob]} AND {dob}_full AND {age} < {MIN_AGE[role]})"
+        )
+    for c in model.ID_FIELDS:
+        flags[model.ID_FORMAT].append(f"({given.format(c=c)} !~ '^[0-9]{{12}}$')")
+    for role, (id_col, dob, sex_src) in PEOPLE.items():
+        types = ", ".join(f"'{t}'" for t, r in RULES.items() if role in r.people)
+        pid = given.format(c=id_col)
+        ok = f"rt IN ({types}) AND {pid} ~ '^[0-9]{{12}}$'"
+        sex = "s_sex" if sex_src == "subject_sex" else f"'{sex_src}'::text"
+        y = f"{dob}_y"
+        flags[model.ID_PROVINCE].append(f"({ok} AND substr({pid}, 1, 3) NOT IN ({codes}))")
+        flags[model.ID_CENTURY_SEX].append(
+            f"({ok} AND {valid[dob]} AND {sex} IS NOT NULL AND ({y} < 1900 OR {y} >= 2400"
+            f" OR substr({pid}, 4, 1)::int <> 2 * (({y} - 1900) / 100)"
+            f" + CASE WHEN {sex} = 'Nữ' THEN 1 ELSE 0 END))"
+        )
+        flags[model.ID_BIRTH_YEAR].append(
+            f"({ok} AND {valid[dob]} AND substr({pid}, 5, 2)::int <> {y} % 100)"
+        )
+    flags[model.DUPLICATE_ENTRY] = ["dup_rank > 1"]
+    arms = ",\n    ".join(
+        f"CASE WHEN {' OR '.join(flags[c])} THEN '{c}' END"
+        for c in sorted(model.QUARANTINE_CODES)
+        if flags[c]
+    )
+    ymd = ", ".join(
+        f"extract(month FROM {f})::int AS {f}_m, extract(day FROM {f})::int AS {f}_d"
+        for f in ("husband_dob", "wife_dob")
+    )
+    return f"""
+WITH typed AS (
+  SELECT *, CASE WHEN record_type IN ('birth', 'death', 'marriage') THEN record_type
+                 ELSE 'unknown' END AS rt,
+         CASE WHEN subject_sex IN ('Nam', 'Nữ') THEN subject_sex END AS s_sex
+  FROM rec
+), dated AS (
+  SELECT *, {", ".join(per_date)},
+         extract(year FROM registration_date)::int AS reg_y,
+         extract(month FROM registration_date)::int AS reg_m,
+         extract(day FROM registration_date)::int AS reg_d, {ymd},
+         CASE WHEN rt <> 'unknown' AND {given.format(c="book")} IS NOT NULL
+                   AND {given.format(c="entry_no")} IS NOT NULL
+              THEN row_number() OVER (PARTITION BY district_code, rt,
+                       {given.format(c="book")}, {given.format(c="entry_no")}
+                       ORDER BY sort_key) END AS dup_rank
+  FROM typed
+)
+SELECT source_key, array_remove(ARRAY[
+    {arms}
+  ]::text[], NULL) AS reasons
+FROM dated
+"""
+
+
+def records_ddl() -> str:
+    """The table ``rec`` of normalized records (text, each date as X / X_year / X_state)."""
+    from hotich import model
+    from hotich.validate import TEXT_FIELDS
+
+    cols = ["source_key text", "district_code text", "record_type text", "sort_key bigint"]
+    cols += [f"{c} text" for c in TEXT_FIELDS]
+    for f in model.DATE_FIELDS:
+        cols += [f"{f} date", f"{f}_year int", f"{f}_state text"]
+    return f"DROP TABLE IF EXISTS rec; CREATE UNLOGGED TABLE rec ({', '.join(cols)})"
+
+
+def record_columns() -> list[str]:
+    from hotich import model
+    from hotich.validate import TEXT_FIELDS
+
+    cols = ["source_key", "district_code", "record_type", "sort_key", *TEXT_FIELDS]
+    for f in model.DATE_FIELDS:
+        cols += [f, f"{f}_year", f"{f}_state"]
+    return cols
+
+
+def section_validate(args: argparse.Namespace) -> None:
+    from bench_validate import RUN_DATE, synthetic_records
+
+    from hotich import validate as v
+    from hotich.db import pg_connect
+    from hotich.load import copy_frame
+    from hotich_dev import embedded, reference
+    from hotich_dev.demo import fresh_database
+
+    codes = v.load_province_codes(
+        Path(__file__).resolve().parents[1] / "include" / "contracts" / "province_codes.csv"
+    )
+    records = synthetic_records(args.rows)
+    t0 = time.monotonic()
+    v._gx_runtime()
+    v._load_suites(str(v.EXPECTATIONS_DIR))
+    gx_init = time.monotonic() - t0
+    t0 = time.monotonic()
+    gx = v.validate_records(records, RUN_DATE, codes).reasons
+    gx_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    pd_reasons = reference.reference_reasons(records, RUN_DATE, codes)
+    pd_s = time.monotonic() - t0
+
+    server = embedded.embedded_uri(OUT / "pg")
+    uri = fresh_database(server, "hotich_cmp_validate")
+    conn = pg_connect(uri)
+    frame = records.loc[:, record_columns()].copy()
+    for f in v.model.DATE_FIELDS:
+        frame[f] = pd.to_datetime(frame[f]).dt.strftime("%Y-%m-%d")
+        frame[f"{f}_year"] = frame[f"{f}_year"].astype("Int64")
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(records_ddl())
+            t0 = time.monotonic()
+            copy_frame(cur, "rec", frame, tuple(record_columns()))
+            copy_s = time.monotonic() - t0
+        with conn, conn.cursor() as cur:
+            t0 = time.monotonic()
+            cur.execute(rules_sql(RUN_DATE, codes))
+            sql_rows = cur.fetchall()
+            sql_s = time.monotonic() - t0
+    finally:
+        conn.close()
+    sql = pd.Series(dict(sql_rows)).reindex(records["source_key"].to_numpy())
+    keyed = pd.Series(gx.to_numpy(), index=records["source_key"].to_numpy())
+    as_t = lambda s: s.map(lambda r: tuple(r))  # noqa: E731
+    agree_pd = float((as_t(gx) == as_t(pd_reasons)).mean())
+    agree_sql = float((as_t(keyed) == as_t(sql)).to_numpy().mean())
+    if agree_sql < 1:
+        diff = pd.DataFrame({"gx": keyed, "sql": sql})[as_t(keyed) != as_t(sql)]
+        print(diff.head(20).to_string(), file=sys.stderr)
+    quarantined = int(gx.map(len).gt(0).sum())
+    out = [
+        ("records (synthetic normalized, bench_validate's mix)", f"{args.rows:,}"),
+        ("quarantined", f"{quarantined:,} ({quarantined / args.rows:.1%})"),
+        ("GX: import, context and 4 suites, once per process (s)", f"{gx_init:.1f}"),
+        ("GX suites, per-row results (hotich.validate) (s)", f"{gx_s:.1f}"),
+        ("plain pandas, per-row results (hotich_dev.reference) (s)", f"{pd_s:.1f}"),
+        ("SQL in PostgreSQL: COPY the records in (s)", f"{copy_s:.1f}"),
+        ("SQL in PostgreSQL: the rules, one query, per-row results (s)", f"{sql_s:.1f}"),
+        ("**GX / pandas, GX / (SQL incl. COPY)**",
+         f"**{gx_s / pd_s:.1f}× / {gx_s / (copy_s + sql_s):.1f}×**"),
+        ("per-row results equal: GX = pandas / GX = SQL",
+         f"{agree_pd:.4%} / {agree_sql:.4%}"),
+        ("load average (1, 5, 15 min)", load_average()),
+    ]  # fmt: skip
+    append(
+        f"Compare: validation, {args.rows:,} records ({dt.date.today()})",
+        "The quarantine rules three ways on the same normalized records, each keeping one "
+        "verdict list per record: the GX suites (`expectations/*.json` via "
+        "`hotich.validate.validate_records`), plain pandas (`hotich_dev.reference`) and one "
+        "SQL query in PostgreSQL (`bench_compare.rules_sql`, embedded server). "
+        "`benchmarks/bench_compare.py validate`.",
+        out,
+    )
+
+
 # --- 4. the load ------------------------------------------------------------------------------
 REG_COLUMNS = (
     "source_key", "district_code", "record_type", "book", "entry_no", "registration_date",
@@ -459,10 +675,14 @@ def main() -> int:
     p.add_argument("--scale", type=float, default=0.02)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quota", type=float, default=None, help="register quota, requests/s")
+    p = sub.add_parser("validate")
+    p.add_argument("--rows", type=int, default=200_000)
     p = sub.add_parser("load")
     p.add_argument("--rows", type=int, default=100_000)
     args = ap.parse_args()
-    {"pipeline": section_pipeline, "load": section_load}[args.section](args)
+    {"pipeline": section_pipeline, "validate": section_validate, "load": section_load}[
+        args.section
+    ](args)
     return 0
 
 
