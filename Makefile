@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 LOCAL := $(PY) -m hotich_dev.localenv
 
-.PHONY: help install demo test run progress migrate up down lint bench clean
+.PHONY: help install demo test run progress migrate up down lint bench bench-compare clean
 
 help:
 	@echo "make demo   install, generate a synthetic province, run the daily DAG, print a summary"
@@ -18,6 +18,7 @@ help:
 	@echo "make down   stop what make up and the embedded PostgreSQL started"
 	@echo "make lint   ruff check, ruff format --check, mypy on the deployable package"
 	@echo "make bench  the scale benchmarks (benchmarks/RESULTS.md)"
+	@echo "make bench-compare  hotich against a naive pipeline, Splink, pandas/SQL and other loads"
 
 # A project-local virtualenv, installed with uv from the pinned dev set (the runtime set
 # and the dev tools), then the deployable package and the dev kit, editable.
@@ -60,6 +61,12 @@ lint: install
 
 bench: install
 	@for b in synth normalize validate reconcile population_api pipeline; do echo "== $$b"; $(PY) benchmarks/bench_$$b.py || exit 1; done
+
+# hotich against what a province would write instead (benchmarks/COMPARE.md); Splink is a
+# bench-only dependency (benchmarks/requirements.txt), installed here and nowhere else.
+bench-compare: install
+	@$(VENV)/bin/uv pip install -q -p $(PY) -r benchmarks/requirements.txt
+	@for s in pipeline linkage validate load; do echo "== $$s"; $(PY) benchmarks/bench_compare.py $$s || exit 1; done
 
 clean: down
 	rm -rf .airflow .pgdata data
