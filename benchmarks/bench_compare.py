@@ -147,7 +147,7 @@ def agreement(hotich: pd.DataFrame, naive: pd.DataFrame) -> dict[str, Any]:
     """How the two ledgers agree, record by record (status, reasons, personal_id)."""
     h = hotich[["source_key", "status", "reasons", "personal_id"]].set_index("source_key")
     n = naive[["source_key", "status", "reasons", "personal_id"]].set_index("source_key")
-    both = h.join(n, how="outer", lsuffix="_h", rsuffix="_n")
+    both = h.join(n.add_suffix("_n"), how="outer").rename(columns={c: f"{c}_h" for c in h.columns})
     present = both["status_h"].notna() & both["status_n"].notna()
     b = both[present]
     status = b["status_h"] == b["status_n"]
@@ -248,6 +248,8 @@ def section_pipeline(args: argparse.Namespace) -> None:
         ("records only in one ledger (hotich / naive)", f"{a['only_hotich']} / {a['only_naive']}"),
         ("status agreement with truth: hotich / naive",
          f"{r['hotich_vs_truth']['status']:.4%} / {r['naive_vs_truth']['status']:.4%}"),
+        ("reasons equal to the truth's: hotich / naive",
+         f"{r['hotich_vs_truth']['reasons']:.4%} / {r['naive_vs_truth']['reasons']:.4%}"),
         ("load average (1, 5, 15 min)", load_average()),
     ]  # fmt: skip
     append(
