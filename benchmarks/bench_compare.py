@@ -156,6 +156,9 @@ def agreement(hotich: pd.DataFrame, naive: pd.DataFrame) -> dict[str, Any]:
     )
     pid = b["personal_id_h"].fillna("") == b["personal_id_n"].fillna("")
     same = status & reasons & pid
+    differ = b[~same].reset_index()
+    for c in ("personal_id_h", "personal_id_n"):  # never a full personal ID in a log
+        differ[c] = differ[c].map(lambda v: f"{v[:3]}*******{v[-3:]}" if isinstance(v, str) else v)
     return {
         "records": len(both),
         "only_hotich": int((both["status_n"].isna()).sum()),
@@ -163,7 +166,7 @@ def agreement(hotich: pd.DataFrame, naive: pd.DataFrame) -> dict[str, Any]:
         "status": float(status.mean()) if len(b) else 1.0,
         "reasons": float(reasons.mean()) if len(b) else 1.0,
         "personal_id": float(pid.mean()) if len(b) else 1.0,
-        "differ": b[~same].reset_index(),
+        "differ": differ,  # the records that differ, personal IDs masked
     }
 
 
