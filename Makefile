@@ -66,7 +66,7 @@ bench: install
 # bench-only dependency (benchmarks/requirements.txt), installed here and nowhere else.
 bench-compare: install
 	@$(VENV)/bin/uv pip install -q -p $(PY) -r benchmarks/requirements.txt
-	@for s in pipeline linkage validate load; do echo "== $$s"; $(PY) benchmarks/bench_compare.py $$s || exit 1; done
+	$(PY) benchmarks/bench_compare.py all
 
 clean: down
 	rm -rf .airflow .pgdata data

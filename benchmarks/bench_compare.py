@@ -1,6 +1,6 @@
 """hotich against what a province would write instead, on the same generated data.
 
-    .venv/bin/python benchmarks/bench_compare.py pipeline --scale 0.02   # 1. naive pipeline
+    .venv/bin/python benchmarks/bench_compare.py pipeline --scale 0.05   # 1. naive pipeline
     .venv/bin/python benchmarks/bench_compare.py linkage --persons 10000 # 2. vs Splink 5
     .venv/bin/python benchmarks/bench_compare.py validate --scale 0.05   # 3. GX / pandas / SQL
     .venv/bin/python benchmarks/bench_compare.py load --rows 50000       # 4. COPY vs the rest
@@ -900,7 +900,7 @@ def main() -> int:
     )
     sub = ap.add_subparsers(dest="section", required=True)
     p = sub.add_parser("pipeline")
-    p.add_argument("--scale", type=float, default=0.02)
+    p.add_argument("--scale", type=float, default=0.05)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--quota", type=float, default=None, help="register quota, requests/s")
     p = sub.add_parser("linkage")
@@ -910,13 +910,20 @@ def main() -> int:
     p.add_argument("--rows", type=int, default=200_000)
     p = sub.add_parser("load")
     p.add_argument("--rows", type=int, default=100_000)
+    sub.add_parser("all", help="the four sections with their defaults")
     args = ap.parse_args()
-    {
+    sections = {
         "pipeline": section_pipeline,
         "linkage": section_linkage,
         "validate": section_validate,
         "load": section_load,
-    }[args.section](args)
+    }
+    if args.section == "all":
+        for name, run in sections.items():
+            print(f"== {name}", flush=True)
+            run(ap.parse_args([name]))
+    else:
+        sections[args.section](args)
     return 0
 
 
