@@ -1,7 +1,7 @@
 """The channels incidents are told through, as Airflow notifiers (``BaseNotifier``): email
-over the ``hotich_smtp`` connection (the SMTP provider's ``SmtpNotifier``) and the alerts
-webhook (``hotich_alerts``). Email goes through hotich's one SMTP client
-(``hotich.feedback.mail``, the fix lists' too: docs/decisions/0017). Each message (``hotich.ops.incidents.message``) reaches the
+over the ``hotich_smtp`` connection, through hotich's one SMTP client
+(``hotich.feedback.mail``, the fix lists' too: docs/decisions/0017), and the alerts
+webhook (``hotich_alerts``). Each message (``hotich.ops.incidents.message``) reaches the
 notifier in its context as ``hotich_notice``; a notifier is made for each message, since
 rendering its template fields changes it for good."""
 
