@@ -8,12 +8,16 @@ import email
 import email.policy
 import json
 import socket
+import ssl
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 
 
@@ -60,6 +64,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     recipients: list[list[str]] = field(default_factory=list)
     attempts: int = 0  # messages it was asked to take, refused ones included
+    over_tls: list[bool] = field(default_factory=list)  # each accepted message: after STARTTLS
 
     def connection_uri(self, sender: str = "hotich-oncall@hotich.test") -> str:
         """An Airflow SMTP connection to it: plain SMTP, no TLS, the sender in its extra."""
@@ -74,10 +79,22 @@ class Mailbox:
         ]
 
 
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    """A server TLS context with a certificate made here for 127.0.0.1 (openssl)."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 @contextmanager
-def smtp_server(refuse: bool = False) -> Iterator[Mailbox]:
+def smtp_server(refuse: bool = False, starttls: bool = False) -> Iterator[Mailbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts, or
-    (``refuse``) refuses every one with a 554."""
+    (``refuse``) refuses every one with a 554; ``starttls``: it offers STARTTLS (its own
+    certificate) and takes no mail before it (530), as a provider's relay."""
     from aiosmtpd.controller import Controller
 
     box = Mailbox()
@@ -91,17 +108,20 @@ def smtp_server(refuse: bool = False) -> Iterator[Mailbox]:
                 email.message_from_bytes(envelope.content, policy=email.policy.default)
             )
             box.recipients.append(list(envelope.rcpt_tos))
+            box.over_tls.append(session.ssl is not None)
             return "250 OK"
 
     with socket.socket() as probe:  # the controller checks its port by connecting: no 0
         probe.bind(("127.0.0.1", 0))
         box.port = probe.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
-        yield box
-    finally:
-        controller.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        tls = {"tls_context": _self_signed(Path(tmp)), "require_starttls": True} if starttls else {}
+        controller = Controller(Handler(), hostname="127.0.0.1", port=box.port, **tls)
+        controller.start()
+        try:
+            yield box
+        finally:
+            controller.stop()
 
 
 def task_context(run_id: str, district: str, task_id: str = "district.reconcile") -> dict:

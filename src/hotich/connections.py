@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from hotich.config import Settings
 from hotich.errors import IncidentError
@@ -43,7 +43,14 @@ def uri_from_json(doc: str) -> str:
         )
     port = f":{c['port']}" if c.get("port") else ""
     path = f"/{c['schema']}" if c.get("schema") and scheme not in ("http", "https") else ""
-    return f"{scheme}://{auth}{host.rstrip('/')}{port}{path}"
+    uri = f"{scheme}://{auth}{host.rstrip('/')}{port}{path}"
+    extra = c.get("extra") or {}
+    if isinstance(extra, str):
+        extra = json.loads(extra) if extra.strip() else {}
+    if scheme == "smtp" and extra:  # the SMTP client reads its extras from the query
+        uri += "?" + urlencode({k: str(v).lower() if isinstance(v, bool) else v
+                                for k, v in extra.items()})  # fmt: skip
+    return uri
 
 
 class ConnectionMissing(IncidentError, LookupError):

@@ -108,7 +108,6 @@ def test_the_workbook_opened_back(found, tmp_path):
     assert headers == [h for _, h, _ in fixlist.COLUMNS]
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:K{(found['record_type'] == 'birth').sum() + 1}"
-    assert ws.column_dimensions["I"].width == 70
     values = [c.value for row in ws.iter_rows(min_row=2) for c in row]
     assert "Ngày sinh 30/02/1990 không tồn tại hoặc không đúng dạng ngày/tháng/năm" in values
     # The formula-like values are there exactly as typed, as text cells with a quote prefix.
@@ -124,3 +123,29 @@ def test_the_workbook_opened_back(found, tmp_path):
     assert lines["Đã sửa từ danh sách trước"] == 4
     assert lines["Còn phải sửa (bản ghi)"] == summary.entries
     assert lines["Bản ghi chờ lâu nhất từ ngày"].date() == dt.date(2026, 11, 20)
+
+
+def test_columns_are_as_wide_as_their_content_within_bounds(found, tmp_path):
+    """A book "901-KS-2018" is not cut; a long message stops at its column's bound."""
+    rows = found[found["record_type"] == "birth"].copy()
+    rows.loc[rows.index[0], "book"] = "901-KS-2018"
+    rows.loc[rows.index[1], "message"] = "Rất dài " * 40
+    summary = fixlist.Summary("263", "Gia Bình", "manual__2", dt.datetime.now(dt.UTC),
+                              entries=rows["source_key"].nunique(), problems=len(rows),
+                              fixed=0, oldest_since=None)  # fmt: skip
+    path = fixlist.write_fix_list(tmp_path / "wide.xlsx", rows, summary, CATALOGUE)
+    ws = load_workbook(path)["Khai sinh"]
+    for i, (_, header, widest) in enumerate(fixlist.COLUMNS, start=1):
+        letter = ws.cell(row=1, column=i).column_letter
+        width = ws.column_dimensions[letter].width
+        texts = [header] + [
+            c.strftime("%d/%m/%Y") if isinstance(c, dt.datetime) else str(c)
+            for (c,) in ws.iter_rows(min_row=2, min_col=i, max_col=i, values_only=True)
+            if c is not None
+        ]
+        longest = max(len(t) for t in texts)
+        assert width == min(longest + fixlist.WIDTH_PADDING, widest), (header, width, longest)
+    book = ws.column_dimensions["A"].width
+    assert book >= len("901-KS-2018") + 1  # the book is read whole
+    assert ws.column_dimensions["I"].width == 90  # the long message: its bound
+    assert ws.column_dimensions["E"].width == len("Dòng") + fixlist.WIDTH_PADDING

@@ -1,5 +1,6 @@
 """The channels incidents are told through, as Airflow notifiers (``BaseNotifier``): email
-over the ``hotich_smtp`` connection (the SMTP provider's ``SmtpNotifier``) and the alerts
+over the ``hotich_smtp`` connection, through hotich's one SMTP client
+(``hotich.feedback.mail``, the fix lists' too: docs/decisions/0017), and the alerts
 webhook (``hotich_alerts``). Each message (``hotich.ops.incidents.message``) reaches the
 notifier in its context as ``hotich_notice``; a notifier is made for each message, since
 rendering its template fields changes it for good."""
@@ -52,17 +53,43 @@ class WebhookNotifier(BaseNotifier):
         ) from None
 
 
-def email_notifier(settings: Settings) -> BaseNotifier:
-    """The SMTP provider's notifier over ``hotich_smtp``, its subject and body the
-    message's (already rendered and escaped: the templates only insert them)."""
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+class EmailNotifier(BaseNotifier):
+    """Mail the message's ``subject`` and ``html`` (already rendered and escaped) to
+    ``to`` through the ``hotich_smtp`` connection, read and sent as the fix lists are
+    (:class:`hotich.feedback.mail.SmtpTarget`, :func:`hotich.feedback.mail.send`). One try:
+    a message not taken is queued and tried again at the next incident event."""
 
-    return SmtpNotifier(
-        to=list(settings.alerts_email_to),
-        smtp_conn_id=settings.smtp_conn_id,
-        subject="{{ hotich_notice.subject }}",
-        html_content="{{ hotich_notice.html }}",
-    )
+    def __init__(self, to: list[str], smtp_conn_id: str) -> None:
+        super().__init__()
+        self.to = to
+        self.smtp_conn_id = smtp_conn_id
+
+    def notify(self, context: Any) -> None:
+        """Send; raise :class:`NotificationFailed` (host and port, no address, no secret)."""
+        from hotich.feedback import mail
+
+        target = mail.SmtpTarget.from_uri(conn_uri(self.smtp_conn_id))
+        notice = context["hotich_notice"]
+        html = str(notice["html"])
+        msg = mail.compose(target.sender, ", ".join(self.to), str(notice["subject"]),
+                           str((notice.get("payload") or {}).get("text") or _text_of(html)), html=html)  # fmt: skip
+        try:
+            mail.send(target, msg, retries=0, delay_s=0)
+        except mail.MailRefused as exc:
+            raise NotificationFailed(str(exc)) from None
+
+
+def _text_of(html: str) -> str:
+    """The plain-text part of an HTML notice: its text without the tags."""
+    import re
+    from html import unescape
+
+    return unescape(re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def email_notifier(settings: Settings) -> BaseNotifier:
+    """The email channel's notifier over ``hotich_smtp`` to ``HOTICH_ALERTS_EMAIL_TO``."""
+    return EmailNotifier(list(settings.alerts_email_to), settings.smtp_conn_id)
 
 
 def channels(settings: Settings) -> dict[str, Callable[[], BaseNotifier]]:

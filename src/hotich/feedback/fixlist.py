@@ -22,20 +22,23 @@ import pandas as pd
 
 from hotich.feedback.messages import Catalogue, today_local
 
-# (problem column, header, width in characters) of a record type's sheet, in order.
+# (problem column, header, widest it gets in characters) of a record type's sheet, in
+# order: each column is as wide as its header or its longest value, up to that bound.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("book", "Số quyển", 10),
-    ("entry_no", "Số đăng ký", 11),
-    ("registration_date", "Ngày đăng ký", 13),
-    ("file_name", "Tệp", 24),
-    ("row_number", "Dòng", 7),
-    ("local_key", "Khóa nguồn", 24),
-    ("field_label", "Trường cần sửa", 20),
-    ("value", "Giá trị hiện tại", 28),
-    ("message", "Lỗi cần sửa", 70),
-    ("code", "Mã lỗi", 18),
-    ("waiting_since", "Chờ sửa từ", 12),
+    ("book", "Số quyển", 30),
+    ("entry_no", "Số đăng ký", 20),
+    ("registration_date", "Ngày đăng ký", 14),
+    ("file_name", "Tệp", 40),
+    ("row_number", "Dòng", 10),
+    ("local_key", "Khóa nguồn", 40),
+    ("field_label", "Trường cần sửa", 30),
+    ("value", "Giá trị hiện tại", 40),
+    ("message", "Lỗi cần sửa", 90),
+    ("code", "Mã lỗi", 24),
+    ("waiting_since", "Chờ sửa từ", 14),
 )
+WIDTH_PADDING = 2  # characters beside the longest text (the filter button's room)
+DATE_CHARS = 10  # a date as a spreadsheet shows it: 30/02/1990
 SUMMARY_SHEET = "Tóm tắt"
 RISKY_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_ORDER = ("birth", "death", "marriage", "unknown")
@@ -113,14 +116,15 @@ def write_fix_list(
     for rtype in present:
         ws = wb.create_sheet(catalogue.record_types.get(rtype, rtype)[:31])
         rows = problems[problems["record_type"] == rtype]
-        for i, (_, _, width) in enumerate(COLUMNS, start=1):
+        values = {c: rows[c].tolist() for c, _, _ in COLUMNS}
+        values["waiting_since"] = [_local_date(v) for v in values["waiting_since"]]
+        values["row_number"] = [None if pd.isna(v) else int(v) for v in values["row_number"]]
+        widths = column_widths(pd.DataFrame(values, columns=[c for c, _, _ in COLUMNS]))
+        for i, width in enumerate(widths, start=1):
             ws.column_dimensions[_letter(i)].width = width
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{_letter(len(COLUMNS))}{len(rows) + 1}"
         ws.append([_cell(ws, header, bold) for _, header, _ in COLUMNS])
-        values = {c: rows[c].tolist() for c, _, _ in COLUMNS}
-        values["waiting_since"] = [_local_date(v) for v in values["waiting_since"]]
-        values["row_number"] = [None if pd.isna(v) else int(v) for v in values["row_number"]]
         for i in range(len(rows)):
             ws.append([_cell(ws, values[c][i]) for c, _, _ in COLUMNS])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,6 +132,24 @@ def write_fix_list(
     wb.save(tmp)
     tmp.replace(path)
     return path
+
+
+def text_lengths(values: pd.Series) -> pd.Series:
+    """How many characters each value takes in a cell (a date: ``dd/mm/yyyy``; none: 0)."""
+    dates = values.map(lambda v: isinstance(v, dt.date))
+    out = values.astype("string").str.len().fillna(0).astype(int)
+    return out.mask(dates, DATE_CHARS)
+
+
+def column_widths(rows: pd.DataFrame) -> list[int]:
+    """Each column of :data:`COLUMNS` as wide as its header or its longest value, plus
+    :data:`WIDTH_PADDING`, up to the column's bound (long texts wrap in no cell: a value
+    wider than the bound is cut on screen, in full in the cell)."""
+    widths = []
+    for column, header, widest in COLUMNS:
+        longest = int(text_lengths(rows[column]).max()) if len(rows) else 0
+        widths.append(min(max(len(header), longest) + WIDTH_PADDING, widest))
+    return widths
 
 
 def _letter(i: int) -> str:

@@ -1,6 +1,8 @@
-"""Mailing the outbox: a district's fix list and report to its address, the province's
-report to the campaign's (the Airflow SMTP connection ``hotich_smtp``, resolved by the
-Airflow glue into a :class:`SmtpTarget`).
+"""hotich's one SMTP client: the outbox's mail (a district's fix list and report to its
+address, the province's report to the campaign's) and the incidents' email notices
+(``hotich.airflow.notifiers.EmailNotifier``) both read the Airflow SMTP connection
+``hotich_smtp`` with :meth:`SmtpTarget.from_uri` and send with :func:`send`
+(docs/decisions/0017).
 
 A server that refuses or cannot be reached is tried again (``smtp_retries`` times,
 ``smtp_retry_delay_s`` apart, doubling); then the failure is logged as an incident for
@@ -47,42 +49,63 @@ class SmtpTarget:
     starttls: bool = False
     use_ssl: bool = False
     timeout_s: float = 30.0
+    verify_tls: bool = True  # False: the extra ssl_context "none" (a server's own certificate)
 
     @classmethod
     def from_uri(cls, uri: str) -> SmtpTarget:
-        """From the connection's ``smtp://`` URI (its login and secret, host, port, extras)
-        (``smtps://`` for TLS from the start). Extras as the Airflow SMTP provider names
-        them: ``from_email`` (the sender), ``disable_tls`` (``false``: STARTTLS),
-        ``disable_ssl`` (``false``: TLS from the start), ``timeout``."""
+        """From the connection's ``smtp://`` URI: its login and secret, host, port, and the
+        extras exactly as the Airflow SMTP provider defines them (``SmtpHook``): TLS is
+        on unless turned off, ``disable_ssl`` (true: no TLS from the start; ``smtps://``
+        always has it), ``disable_tls`` (true: no STARTTLS; only without SSL),
+        ``ssl_context`` (``none``: the server's certificate is not checked), ``from_email``
+        (the sender), ``timeout``. A value ``false``/``0``/``no`` in a URI means false (the
+        provider itself would take the text as true)."""
         parts = urlsplit(uri)
         extras = {k: v[-1] for k, v in parse_qs(parts.query).items()}
 
-        def no(name: str) -> bool | None:
-            value = extras.get(name)
-            return None if value is None else value.lower() not in ("false", "0", "no")
+        def flag(name: str) -> bool:
+            return str(extras.get(name, "")).lower() not in ("", "false", "0", "no")
 
-        use_ssl = parts.scheme == "smtps" if no("disable_ssl") is None else not no("disable_ssl")
+        use_ssl = parts.scheme == "smtps" or not flag("disable_ssl")
         return cls(
             host=parts.hostname or "localhost",
             port=parts.port or (465 if use_ssl else 25),
             login=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             sender=extras.get("from_email") or "hotich@localhost",
-            starttls=no("disable_tls") is False,
+            starttls=not use_ssl and not flag("disable_tls"),
             use_ssl=use_ssl,
             timeout_s=float(extras.get("timeout", 30.0)),
+            verify_tls=str(extras.get("ssl_context", "default")).lower() != "none",
         )
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The TLS context of SSL and STARTTLS (checking the certificate unless told not)."""
+        if self.verify_tls:
+            return ssl.create_default_context()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
 
 
 def compose(
-    sender: str, to: str, subject: str, body: str, attachments: Sequence[Path]
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    attachments: Sequence[Path] = (),
+    html: str | None = None,
 ) -> EmailMessage:
-    """A plain-text Vietnamese mail with the files attached (the workbook as .xlsx)."""
+    """A plain-text mail (and its ``html`` alternative) with the files attached (the
+    workbook as .xlsx)."""
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="hotich")
     msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
     for path in attachments:
         data = path.read_bytes()
         if path.suffix == ".xlsx":
@@ -96,10 +119,15 @@ def compose(
 
 
 def _send_once(target: SmtpTarget, msg: EmailMessage) -> None:
-    cls = smtplib.SMTP_SSL if target.use_ssl else smtplib.SMTP
-    with cls(target.host, target.port, timeout=target.timeout_s) as smtp:
-        if target.starttls and not target.use_ssl:
-            smtp.starttls(context=ssl.create_default_context())
+    smtp: smtplib.SMTP
+    if target.use_ssl:
+        smtp = smtplib.SMTP_SSL(target.host, target.port, timeout=target.timeout_s,
+                                context=target.tls_context())  # fmt: skip
+    else:
+        smtp = smtplib.SMTP(target.host, target.port, timeout=target.timeout_s)
+    with smtp:
+        if target.starttls:
+            smtp.starttls(context=target.tls_context())
         if target.login:
             smtp.login(target.login, target.password or "")
         smtp.send_message(msg)
