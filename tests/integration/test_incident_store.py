@@ -425,7 +425,7 @@ def test_a_late_run_opens_run_wide_and_its_report_closes_it(national, oncall, mo
     hook.received.clear()
     monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", national)
     monkeypatch.delenv("HOTICH_ALERTS_EMAIL_TO", raising=False)
-    context = {"dag_run": {"dag_id": "hotich_reconcile", "run_id": "late-1"},
+    context = {"dag_run": {"dag_id": "hotich_reconcile", "dag_run_id": "late-1"},
                "deadline": {"id": "x", "deadline_time": "2026-12-02T23:00:00+00:00"}}  # fmt: skip
     record_late_run(context)
     assert [(m["event"], m["kind"]) for m in hook.received] == [("opened", "late_run")]

@@ -248,7 +248,7 @@ def record_late_run(context: dict[str, Any]) -> Occurrence:
         deadline = dt.datetime.fromisoformat(deadline)
     occ = Occurrence(
         kind="late_run", dag_id=str(run.get("dag_id") or "hotich_reconcile"),
-        run_id=str(run.get("run_id") or "?"), task_id="report", map_index=None,
+        run_id=str(run.get("dag_run_id") or run.get("run_id") or "?"), task_id="report", map_index=None,
         try_number=None, district=None,
         error=late_line(deadline, load_campaign(settings.campaign_file).late_run_by),
     )  # fmt: skip
