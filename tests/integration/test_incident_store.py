@@ -316,67 +316,6 @@ def test_the_digest_lists_what_is_still_open(national, oncall, monkeypatch):
     assert send_digest(report) == 0 and hook.received == []
 
 
-def test_the_incidents_page(national, oncall, tmp_path):
-    """/hotich/incidents: what is open, with what to do in both languages, and what closed
-    lately with how long it was open; the same as JSON. (Behind Airflow's login in the
-    api-server: the plugin's dependencies, checked by tests/dag/test_reconcile_dag.py.)"""
-    from fastapi.testclient import TestClient
-
-    from hotich.ops.dashboard import create_app
-
-    record(
-        national,
-        replace(
-            DOWN,
-            run_id="p1",
-            district="262",
-            error="SourceError: district"
-            " 262: cannot read the legacy source at mysql://hotich@10.1.2.62:3306"
-            "/hotich: Can't connect to MySQL server on '10.1.2.62' (timed out)",
-        ),
-    )
-    client = TestClient(create_app(lambda: national, settings=lambda: SETTINGS))
-    page = client.get("/incidents")
-    assert page.status_code == 200
-    text = page.text
-    assert "Đang mở (1)" in text and "không đọc được nguồn dữ liệu của huyện" in text
-    assert "kiểm tra máy chủ, VPN" in text and "check the district&#39;s server" in text
-    assert "Can&#39;t connect to MySQL server on &#39;10.1.2.62&#39;" in text  # escaped
-    assert "Đã khắc phục trong 30 ngày qua" in text and "Kéo dài" in text
-    rows = client.get("/api/incidents").json()
-    assert [(r["kind"], r["district_code"]) for r in rows if r["state"] == "open"] == [
-        ("district_source_down", "262")]  # fmt: skip
-    assert all(r["open_for"] for r in rows if r["state"] == "closed")
-    down = TestClient(create_app(lambda: "postgresql://postgres:pw@127.0.0.1:9/x",
-                                 settings=lambda: SETTINGS)).get("/incidents")  # fmt: skip
-    assert down.status_code == 503 and ":pw@" not in down.text
-    shoot(text, tmp_path, "incidents.png", "Sự cố / Incidents")
-
-
-def shoot(html: str, tmp_path, name: str, heading: str) -> None:
-    """The page in a real headless Chromium; ``HOTICH_UPDATE_SCREENSHOTS=1`` keeps it in docs/."""
-    import os
-    import shutil
-    from pathlib import Path
-
-    from tests.conftest import REPO, require
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    require(Path(chromium).exists(), "Debian's chromium is not installed (apt install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    shot = (REPO / "docs" / "screenshots" / name
-            if os.environ.get("HOTICH_UPDATE_SCREENSHOTS") else tmp_path / name)  # fmt: skip
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 800})
-        page.set_content(html)
-        assert page.locator("h1").inner_text().startswith(heading)
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
-    assert shot.stat().st_size > 10_000
-
-
 def test_a_silent_district_opens_then_closes_when_it_sends_again(
     national, oncall, monkeypatch, tmp_path
 ):
@@ -436,3 +375,64 @@ def test_a_late_run_opens_run_wide_and_its_report_closes_it(national, oncall, mo
     assert [m["event"] for m in hook.received] == ["opened", "closed"]
     assert query(national, "SELECT district_code, state FROM ops.incident WHERE kind = 'late_run'") == [
         (None, "closed")]  # fmt: skip
+
+
+def test_the_incidents_page(national, oncall, tmp_path):
+    """/hotich/incidents: what is open, with what to do in both languages, and what closed
+    lately with how long it was open; the same as JSON. (Behind Airflow's login in the
+    api-server: the plugin's dependencies, checked by tests/dag/test_reconcile_dag.py.)"""
+    from fastapi.testclient import TestClient
+
+    from hotich.ops.dashboard import create_app
+
+    record(
+        national,
+        replace(
+            DOWN,
+            run_id="p1",
+            district="262",
+            error="SourceError: district"
+            " 262: cannot read the legacy source at mysql://hotich@10.1.2.62:3306"
+            "/hotich: Can't connect to MySQL server on '10.1.2.62' (timed out)",
+        ),
+    )
+    client = TestClient(create_app(lambda: national, settings=lambda: SETTINGS))
+    page = client.get("/incidents")
+    assert page.status_code == 200
+    text = page.text
+    assert "Đang mở (1)" in text and "không đọc được nguồn dữ liệu của huyện" in text
+    assert "kiểm tra máy chủ, VPN" in text and "check the district&#39;s server" in text
+    assert "Can&#39;t connect to MySQL server on &#39;10.1.2.62&#39;" in text  # escaped
+    assert "Đã khắc phục trong 30 ngày qua" in text and "Kéo dài" in text
+    rows = client.get("/api/incidents").json()
+    assert [(r["kind"], r["district_code"]) for r in rows if r["state"] == "open"] == [
+        ("district_source_down", "262")]  # fmt: skip
+    assert all(r["open_for"] for r in rows if r["state"] == "closed")
+    down = TestClient(create_app(lambda: "postgresql://postgres:pw@127.0.0.1:9/x",
+                                 settings=lambda: SETTINGS)).get("/incidents")  # fmt: skip
+    assert down.status_code == 503 and ":pw@" not in down.text
+    shoot(text, tmp_path, "incidents.png", "Sự cố / Incidents")
+
+
+def shoot(html: str, tmp_path, name: str, heading: str) -> None:
+    """The page in a real headless Chromium; ``HOTICH_UPDATE_SCREENSHOTS=1`` keeps it in docs/."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from tests.conftest import REPO, require
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    require(Path(chromium).exists(), "Debian's chromium is not installed (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    shot = (REPO / "docs" / "screenshots" / name
+            if os.environ.get("HOTICH_UPDATE_SCREENSHOTS") else tmp_path / name)  # fmt: skip
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 800})
+        page.set_content(html)
+        assert page.locator("h1").inner_text().startswith(heading)
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert shot.stat().st_size > 10_000
