@@ -15,6 +15,7 @@ campaign's figures.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -422,23 +423,41 @@ def _nan(values: list[Any]) -> list[float]:
     return [math.nan if v is None else float(v) for v in values]
 
 
+@functools.lru_cache(maxsize=32)
+def _chart(spec: str) -> str:
+    """One line chart from its JSON spec (x as ISO dates), kept: drawing one takes
+    matplotlib ~0.2 s, and the figures change only when a district loads (or the day
+    turns), so the page draws each chart once per change, not at every view."""
+    from hotich.charts import line_chart
+
+    d = json.loads(spec)
+    nan = {k: _nan(v) for k, v in d["series"].items()}
+    dashed = {k: _nan(v) for k, v in d["dashed"].items()} or None
+    return line_chart([dt.date.fromisoformat(x) for x in d["x"]], nan, dashed=dashed,
+                      title=d["title"], y_label=d["y_label"])  # fmt: skip
+
+
+def line_chart(x: list[str], series: dict[str, Any], *, title: str, y_label: str = "",
+               dashed: dict[str, Any] | None = None) -> str:  # fmt: skip
+    """:func:`hotich.charts.line_chart` over ISO dates, drawn once per distinct input."""
+    return _chart(json.dumps({"x": x, "series": series, "dashed": dashed or {}, "title": title,
+                              "y_label": y_label}, sort_keys=True))  # fmt: skip
+
+
 def _charts_html(progress: dict[str, Any]) -> str:
     """The dashboard's charts (server-side SVG): loaded against target per phase with the
     projected finish, records per day, the backlog over time, open incidents."""
-    from hotich.charts import line_chart
-
     charts = progress.get("charts")
     if not charts:
         return ""
     out = []
     for p in charts["phases"]:
         dashed = {"target": [float(p["target_entries"])] * len(p["days"]),
-                  "projected (recent pace)": _nan(p["projected"])}  # fmt: skip
+                  "projected (recent pace)": p["projected"]}  # fmt: skip
         title = f"Loaded against target: {p['name']}" + (
             f" (deadline {p['deadline']})" if p["deadline"] else ""
         )
-        out.append(line_chart([dt.date.fromisoformat(d) for d in p["days"]],
-                              {"loaded": _nan(p["loaded"])}, dashed=dashed,
+        out.append(line_chart(p["days"], {"loaded": p["loaded"]}, dashed=dashed,
                               title=title, y_label="entries"))  # fmt: skip
     for key, title, y_label in (
         ("records_by_day", f"Records per day, by verdict (last {CHART_DAYS} days)", "records"),
@@ -446,16 +465,13 @@ def _charts_html(progress: dict[str, Any]) -> str:
         ("incidents_by_day", "Open incidents, by severity", "incidents"),
     ):
         c = charts[key]
-        out.append(line_chart([dt.date.fromisoformat(d) for d in c["days"]],
-                              {k: _nan(v) for k, v in c["series"].items()} or {"none": [0.0] * len(c["days"])},
+        out.append(line_chart(c["days"], c["series"] or {"none": [0] * len(c["days"])},
                               title=title, y_label=y_label))  # fmt: skip
     return "<div class='charts'>" + "".join(f"<figure>{c}</figure>" for c in out) + "</div>"
 
 
 def _desk_html(progress: dict[str, Any]) -> str:
     """The review desk: who waits for a decision per district, and decisions per day."""
-    from hotich.charts import line_chart
-
     desk = progress.get("desk") or {"districts": [], "decisions_by_day": [], "waiting": 0}
     rows = "".join(
         f"<tr><td>{_n(d['district_code'])}</td><td>{_n(d['waiting'])}</td>"
