@@ -68,6 +68,17 @@ class Phase:
     first_year: int | None = None  # None: from the oldest book
     last_year: int | None = None  # None: to the newest
     deadline: dt.date | None = None
+    # The day the phase starts: from it the districts are expected to send records (a
+    # district that has sent none for ``silent_district_days`` is silent); None: open from
+    # the first record a district sends.
+    opens: dt.date | None = None
+
+    def is_open(self, today: dt.date) -> bool:
+        """Whether districts are expected to send this phase's records on ``today``:
+        opened (``opens``) and its deadline not passed."""
+        return (self.opens is None or today >= self.opens) and (
+            self.deadline is None or today <= self.deadline
+        )
 
     def covers(self, year: int) -> bool:
         """Whether an entry registered in ``year`` belongs to this phase."""
@@ -84,6 +95,12 @@ class Campaign:
     phases: tuple[Phase, ...]
     # Where the province's report is mailed (``province_email``; optional).
     province_email: str | None = None
+    # The daily run hotich_reconcile is late when not finished by this local time
+    # (Asia/Ho_Chi_Minh) of the day it is scheduled for: a ``late_run`` incident.
+    late_run_by: dt.time = dt.time(6, 0)
+    # A district that sent no new or changed record for this many days while a phase is
+    # open is silent: a ``silent_district`` incident (0: not watched).
+    silent_district_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -422,6 +439,7 @@ def load_campaign(path: Path) -> Campaign:
                 first_year=None if entry.get("first_year") is None else int(entry["first_year"]),
                 last_year=None if entry.get("last_year") is None else int(entry["last_year"]),
                 deadline=_date_or_none(entry.get("deadline")),
+                opens=_date_or_none(entry.get("opens")),
             )
         except KeyError as exc:
             raise ConfigError(f"{where}: {exc.args[0]!r} is missing") from exc
@@ -435,10 +453,19 @@ def load_campaign(path: Path) -> Campaign:
         phases.append(phase)
     assert isinstance(body, dict)  # entries came from it
     email = body.get("province_email")
+    try:
+        late = dt.time.fromisoformat(str(body.get("late_run_by") or "06:00"))
+        silent = int(body.get("silent_district_days", 7))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: late_run_by (HH:MM) or silent_district_days: {exc}") from exc
+    if silent < 0:
+        raise ConfigError(f"{path}: silent_district_days must be 0 (not watched) or more")
     return Campaign(
         name=str(body.get("name") or "campaign"),
         phases=tuple(phases),
         province_email=str(email).strip() if email else None,
+        late_run_by=late,
+        silent_district_days=silent,
     )
 
 

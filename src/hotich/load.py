@@ -313,7 +313,15 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             copy_frame(cur, "stage_person", batch.persons, STAGE_PERSON_COLUMNS)
             copy_frame(cur, "stage_candidate", candidates, STAGE_CANDIDATE_COLUMNS)
             _stage_waiting(cur, batch)
+            # The dashboard's aggregates (V009): moved before apply.sql replaces the state
+            # they are computed from, the backlog taken after it.
+            cur.execute(
+                (sql_dir / "load" / "progress_delta.sql").read_text(encoding="utf-8"), params
+            )
             cur.execute((sql_dir / "load" / "apply.sql").read_text(encoding="utf-8"), params)
+            cur.execute(
+                (sql_dir / "load" / "progress_backlog.sql").read_text(encoding="utf-8"), params
+            )
             _save_extract_state(cur, batch)
             _save_rejected_files(cur, batch, sql_dir)
             _save_quality(cur, batch, sql_dir)

@@ -58,6 +58,57 @@ def settings_with_campaign(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", campaign_file=campaign, districts_file=districts)
 
 
+# Each aggregate the load keeps (V009) and the direct query over the ledger it stands for.
+AGGREGATES = {
+    "district_status": (
+        "SELECT district_code, status, records FROM ops.district_status WHERE records <> 0",
+        "SELECT district_code, last_status, count(*) FROM recon.source_state GROUP BY 1, 2",
+    ),
+    "registration_year": (
+        "SELECT district_code, year, entries FROM ops.registration_year WHERE entries <> 0",
+        "SELECT district_code, extract(year FROM registration_date)::int, count(*)"
+        " FROM civil.registration GROUP BY 1, 2",
+    ),
+    "daily_progress": (
+        "SELECT day, district_code, status, records FROM ops.daily_progress WHERE records <> 0",
+        "SELECT (processed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, district_code, status,"
+        " count(*) FROM recon.verdict GROUP BY 1, 2, 3",
+    ),
+    "daily_first_load": (
+        "SELECT day, district_code, year, entries FROM ops.daily_first_load WHERE entries <> 0",
+        "SELECT (f.first_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, r.district_code,"
+        " extract(year FROM r.registration_date)::int, count(*) FROM (SELECT source_key,"
+        " min(processed_at) AS first_at FROM recon.verdict WHERE status = 'loaded'"
+        " GROUP BY 1) f JOIN civil.registration r USING (source_key) GROUP BY 1, 2, 3",
+    ),
+    "daily_backlog (today)": (
+        "SELECT district_code, queue, open_entries FROM ops.daily_backlog"
+        " WHERE day = (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AND open_entries <> 0",
+        "SELECT district_code, 'quarantine', count(*) FROM recon.quarantine WHERE closed_at IS NULL"
+        " GROUP BY 1 UNION ALL SELECT district_code, 'review', count(*) FROM recon.review"
+        " WHERE closed_at IS NULL GROUP BY 1",
+    ),
+}
+
+
+def assert_aggregates_match_ledger(uri: str) -> None:
+    """Every aggregate the load maintains equals the direct query over the ledger."""
+    import psycopg2
+
+    conn = psycopg2.connect(uri)
+    try:
+        with conn.cursor() as cur:
+            for name, (kept, direct) in AGGREGATES.items():
+                cur.execute(kept)
+                got = sorted(cur.fetchall())
+                cur.execute(direct)
+                want = sorted(cur.fetchall())
+                assert got == want, name
+                assert want, f"{name}: nothing to compare"
+    finally:
+        conn.close()
+
+
 def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, register):
     src = tmp_path / "901.sqlite"
     uris = {"district_901": write_modern_sqlite(
@@ -75,6 +126,7 @@ def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, regist
     )}  # fmt: skip
     district = modern("901")
     run_district(run_context(national, tmp_path / "data", "run-1"), district, uris, register)
+    assert_aggregates_match_ledger(national)
 
     settings = settings_with_campaign(tmp_path)
     with BackgroundServer(create_app(lambda: national, lambda: settings)) as server:
@@ -124,6 +176,7 @@ def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, regist
         con.commit()
         con.close()
         run_district(run_context(national, tmp_path / "data", "run-2"), district, uris, register)
+        assert_aggregates_match_ledger(national)
 
         second = requests.get(f"{server.base_url}/api/progress", timeout=30).json()
         recent, old = second["phases"]
@@ -148,6 +201,30 @@ def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, regist
             "Test campaign" in page.text and "901 Thử" in page.text and "ID_NOT_FOUND" in page.text
         )
         assert "027218999999" not in page.text  # aggregates only: no personal ID
+        # The four charts: loaded against target per phase (with the projection), records
+        # per day, the backlog over time, open incidents.
+        for title in ("Loaded against target: recent", "Loaded against target: old",
+                      "Records per day", "Backlog: open quarantine", "Open incidents"):  # fmt: skip
+            assert f'aria-label="{title}' in page.text, title
+        charts = second["charts"]
+        old_chart = charts["phases"][1]
+        assert old_chart["days"][-1] == (TODAY + dt.timedelta(days=10)).isoformat()  # the deadline
+        assert old_chart["loaded"][old_chart["days"].index(TODAY.isoformat())] == 2
+        assert old_chart["projected"][-1] == pytest.approx(min(4, 2 + 10 * 2 / 7))
+        assert charts["records_by_day"]["series"]["loaded"][-1] == 6  # 4 in run-1, 2 in run-2
+        assert charts["backlog_by_day"]["series"] == {
+            "quarantine": [0] * 59 + [0], "review": [0] * 59 + [1]}  # fmt: skip
+
+    # The migration's backfill builds the same aggregates from the ledger alone.
+    import psycopg2
+
+    conn = psycopg2.connect(national)
+    with conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE ops.daily_progress, ops.daily_first_load, ops.daily_backlog,"
+                    " ops.district_status, ops.registration_year")  # fmt: skip
+        cur.execute((Settings().sql_dir / "V009__daily_progress.sql").read_text(encoding="utf-8"))
+    conn.close()
+    assert_aggregates_match_ledger(national)
 
 
 def test_dashboard_names_an_unreachable_database_without_its_password(tmp_path):

@@ -316,6 +316,67 @@ def test_the_digest_lists_what_is_still_open(national, oncall, monkeypatch):
     assert send_digest(report) == 0 and hook.received == []
 
 
+def test_a_silent_district_opens_then_closes_when_it_sends_again(
+    national, oncall, monkeypatch, tmp_path
+):
+    """The report's watch over ops.daily_progress (what the load keeps, V009): a district
+    with nothing new for silent_district_days while a phase is open opens a low
+    incident; the run after it sent records again closes it. One message each."""
+    from hotich.airflow.callbacks import watch_districts
+
+    hook, _ = oncall
+    hook.received.clear()
+    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", national)
+    monkeypatch.delenv("HOTICH_ALERTS_EMAIL_TO", raising=False)
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text("campaign:\n  name: C\n  silent_district_days: 7\n"
+                        "  phases:\n    - {name: P, target_entries: 5}\n", encoding="utf-8")  # fmt: skip
+    monkeypatch.setenv("HOTICH_CAMPAIGN_FILE", str(campaign))
+    sent = ("INSERT INTO ops.daily_progress VALUES ((now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+            " - :ago, :d, 'loaded', 3) ON CONFLICT DO NOTHING")  # fmt: skip
+    engine = db.engine_for(national)
+    with engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text(sent), {"ago": 9, "d": "270"})
+        conn.execute(text(sent), {"ago": 0, "d": "271"})
+    assert watch_districts(task_context("s1", "", task_id="report"), ["270", "271"]) == ["270"]
+    assert [(m["event"], m["kind"], m["severity"]) for m in hook.received] == [
+        ("opened", "silent_district", "low")]  # fmt: skip
+    assert "no new or changed record for 9 days" in hook.received[0]["text"]
+    assert watch_districts(task_context("s2", "", task_id="report"), ["270", "271"]) == ["270"]
+    assert len(hook.received) == 1  # a repeat tells nobody
+    with engine.begin() as conn:
+        conn.execute(text(sent), {"ago": 0, "d": "270"})
+    engine.dispose()
+    assert watch_districts(task_context("s3", "", task_id="report"), ["270", "271"]) == []
+    assert [m["event"] for m in hook.received] == ["opened", "closed"]
+    assert query(national, "SELECT state, occurrences, closed_by_run FROM ops.incident"
+                           " WHERE kind = 'silent_district'") == [("closed", 2, "s3")]  # fmt: skip
+
+
+def test_a_late_run_opens_run_wide_and_its_report_closes_it(national, oncall, monkeypatch):
+    """What the deadline callback records (the context Airflow's scheduler gives it: the
+    DAG run and the deadline); the run's report succeeding closes it."""
+    from hotich.airflow.callbacks import note_success, record_late_run
+
+    hook, _ = oncall
+    hook.received.clear()
+    monkeypatch.setenv("AIRFLOW_CONN_CIVIL_STATUS_DB", national)
+    monkeypatch.delenv("HOTICH_ALERTS_EMAIL_TO", raising=False)
+    context = {"dag_run": {"dag_id": "hotich_reconcile", "dag_run_id": "late-1"},
+               "deadline": {"id": "x", "deadline_time": "2026-12-02T23:00:00+00:00"}}  # fmt: skip
+    record_late_run(context)
+    assert [(m["event"], m["kind"]) for m in hook.received] == [("opened", "late_run")]
+    assert "not finished by its deadline 2026-12-03 06:00" in hook.received[0]["text"]
+    note_success(task_context("late-1", "", task_id="district.load"))  # not the report: nothing
+    assert len(hook.received) == 1
+    note_success(task_context("late-1", "", task_id="report"))
+    assert [m["event"] for m in hook.received] == ["opened", "closed"]
+    assert query(national, "SELECT district_code, state FROM ops.incident WHERE kind = 'late_run'") == [
+        (None, "closed")]  # fmt: skip
+
+
 def test_the_incidents_page(national, oncall, tmp_path):
     """/hotich/incidents: what is open, with what to do in both languages, and what closed
     lately with how long it was open; the same as JSON. (Behind Airflow's login in the

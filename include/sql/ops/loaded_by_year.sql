@@ -1,6 +1,8 @@
--- Registrations in the national database by the year they were registered: the
--- campaign's phases are ranges of these years.
-SELECT extract(year FROM registration_date)::int AS year, count(*) AS entries
-FROM civil.registration
+-- Registrations in the national database by the year they were registered (the load keeps
+-- ops.registration_year equal to civil.registration grouped: V009): the campaign's phases
+-- are ranges of these years.
+SELECT year, sum(entries)::bigint AS entries
+FROM ops.registration_year
 GROUP BY 1
+HAVING sum(entries) > 0
 ORDER BY 1;

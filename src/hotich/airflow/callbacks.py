@@ -217,3 +217,91 @@ def district_of(context: dict[str, Any]) -> str | None:
     """The district a task of the mapped group worked on (it says so in its context)."""
     code = context.get("hotich_district_code")
     return str(code) if code else None
+
+
+# --- watches over days: the late run (DeadlineAlert), the silent districts (report) ---------
+async def late_run(context: dict[str, Any] | None = None, **_: Any) -> None:
+    """hotich_reconcile's ``DeadlineAlert`` callback (``hotich.airflow.settings.late_run_alert``),
+    run in the triggerer when the run is not finished by ``late_run_by``: a run-wide
+    ``late_run`` incident, told through the notifiers. The context Airflow gives is the DAG
+    run (``dag_run``: dag_id, run_id, ...) and the ``deadline``. Never raises."""
+    import asyncio
+
+    try:
+        await asyncio.to_thread(record_late_run, context or {})
+    except Exception as exc:  # noqa: BLE001 - a callback that fails tells nobody anything
+        log.error("late run not recorded: %s", error_line(exc))
+
+
+def record_late_run(context: dict[str, Any]) -> Occurrence:
+    """Record the late run of ``context`` (a deadline callback's): its stage is the run's
+    ``report`` task, whose success (the run finishing) closes it."""
+    import datetime as dt
+
+    from hotich.config import load_campaign
+    from hotich.ops.watch import late_line
+
+    settings = Settings.from_env()
+    run = context.get("dag_run") or {}
+    deadline = (context.get("deadline") or {}).get("deadline_time")
+    if isinstance(deadline, str):
+        deadline = dt.datetime.fromisoformat(deadline)
+    occ = Occurrence(
+        kind="late_run", dag_id=str(run.get("dag_id") or "hotich_reconcile"),
+        run_id=str(run.get("dag_run_id") or run.get("run_id") or "?"), task_id="report", map_index=None,
+        try_number=None, district=None,
+        error=late_line(deadline, load_campaign(settings.campaign_file).late_run_by),
+    )  # fmt: skip
+    log.error("LATE %s", occ.summary)
+    _record({"dag_run": run}, occ)
+    return occ
+
+
+def watch_districts(context: dict[str, Any], codes: list[str]) -> list[str]:
+    """The report's watch of the districts ``codes``: a ``silent_district`` occurrence for
+    each one silent (``hotich.ops.watch.silent_districts``), a close of that kind for each
+    other. Never raises; the codes of the silent ones."""
+    import datetime as dt
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    from hotich.config import TIMEZONE, load_campaign
+    from hotich.load import read_sql
+    from hotich.ops.watch import silent_districts, silent_line
+
+    settings = Settings.from_env()
+    try:
+        campaign = load_campaign(settings.campaign_file)
+        conn = pg_connect(civil_status_uri(settings))
+        try:
+            with conn, conn.cursor() as cur:
+                last = read_sql(cur, settings.sql_dir / "ops" / "last_sent.sql", {})
+        finally:
+            conn.close()
+        today = dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+        silent = silent_districts(campaign, codes, last, today)
+    except Exception as exc:  # noqa: BLE001 - the watch never fails the report
+        log.warning("silent districts not watched: %s", error_line(exc))
+        return []
+    base = occurrence(context, "silent_district", "")
+    others = frozenset(incidents.KINDS) - {"silent_district"}
+
+    def step(cur) -> list[Event]:
+        events: list[Event] = []
+        found = {str(r["district_code"]): r for r in silent.to_dict("records")}
+        for code in sorted(set(codes)):
+            if code not in found:
+                events += incidents.close(cur, settings.sql_dir, district=code, stage=base.stage,
+                                          run_id=base.run_id, keep=others)  # fmt: skip
+                continue
+            r = found[code]
+            occ = replace(base, district=code,
+                          error=silent_line(r["last_day"], int(r["days"]), campaign.silent_district_days))  # fmt: skip
+            log.warning("SILENT %s", occ.summary)
+            events.append(incidents.record(
+                cur, settings.sql_dir, occ, escalate_after_runs=settings.incident_escalate_runs
+            ))  # fmt: skip
+        return events
+
+    _track(context, settings, step)
+    return sorted(str(c) for c in silent["district_code"])

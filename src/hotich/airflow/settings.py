@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import os
 from datetime import timedelta
+from typing import Any
 
-from hotich.config import Settings
+from hotich.config import ConfigError, Settings, load_campaign
+
+log = logging.getLogger(__name__)
+
+# hotich_reconcile's schedule: every day at 01:00 (Asia/Ho_Chi_Minh); its run's logical date
+# is that time, from which the late-run deadline is counted.
+RECONCILE_AT = dt.time(1, 0)
+RECONCILE_SCHEDULE = f"{RECONCILE_AT.minute} {RECONCILE_AT.hour} * * *"
 
 
 def task_retries() -> int:
@@ -39,3 +49,34 @@ def default_args() -> dict:
         "on_failure_callback": notify_failure,
         "on_success_callback": note_success,
     }
+
+
+def late_run_interval(late_run_by: dt.time, scheduled_at: dt.time = RECONCILE_AT) -> timedelta:
+    """From the run's logical date (its scheduled time) to ``late_run_by`` the same day, or
+    the next day when that time is earlier; 0 when they are equal (a test's deadline)."""
+    delta = dt.datetime.combine(dt.date.min, late_run_by) - dt.datetime.combine(
+        dt.date.min, scheduled_at
+    )
+    return delta if delta >= timedelta(0) else delta + timedelta(days=1)
+
+
+def late_run_alert() -> Any:
+    """hotich_reconcile's ``DeadlineAlert``: a run not finished by the campaign file's
+    ``late_run_by`` (default 06:00 Asia/Ho_Chi_Minh; manual runs: that long after they were
+    triggered) calls :func:`hotich.airflow.callbacks.late_run` in the triggerer, which
+    opens a run-wide ``late_run`` incident; the run's report closes it."""
+    # airflow.sdk exports them lazily (mypy cannot see them there): their own modules.
+    from airflow.sdk.definitions.callback import AsyncCallback
+    from airflow.sdk.definitions.deadline import DeadlineAlert, DeadlineReference
+
+    try:
+        late_by = load_campaign(Settings.from_env().campaign_file).late_run_by
+    except ConfigError as exc:  # the DAG still parses; the file's own check names the error
+        log.warning("late run deadline at the default 06:00: %s", exc)
+        late_by = dt.time(6, 0)
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+        interval=late_run_interval(late_by),
+        callback=AsyncCallback("hotich.airflow.callbacks.late_run"),
+        name="late_run",
+    )

@@ -213,9 +213,14 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     for code, status in summary.get("skipped", {}).items():
         log.warning("district %s %s; its records are read by the next run that gets it",
                     code, status)  # fmt: skip
-    from hotich.airflow.callbacks import send_digest
+    from hotich.airflow.callbacks import send_digest, watch_districts
 
-    send_digest(get_current_context())  # type: ignore[arg-type]
+    context: Any = get_current_context()
+    silent = watch_districts(context, [d["code"] for d in planned])
+    if silent:
+        log.warning("silent districts (nothing new for days while a phase is open): %s",
+                    ", ".join(silent))  # fmt: skip
+    send_digest(context)
     if summary["unfinished"]:
         _fail_without_retry(RunIncomplete(summary["unfinished"]))
     return {k: v for k, v in summary.items() if k != "table"}

@@ -181,6 +181,31 @@ KINDS: dict[str, Kind] = {
         " sửa nêu rõ từng bản ghi",
         finished=True,
     ),
+    "late_run": Kind(
+        "late run: the daily run was not finished by the campaign's late_run_by hour",
+        "look at the run in the Airflow UI (Grid): a district still extracting or waiting for"
+        " the register, a task queued for want of a worker; the districts that finished are"
+        " loaded. The run's report closes this incident when it finishes",
+        "lần chạy hằng ngày chưa xong trước giờ quy định (late_run_by)",
+        "xem lần chạy trên giao diện Airflow: huyện nào còn đang đọc dữ liệu hoặc chờ hệ thống"
+        " dân cư, tác vụ nào đang chờ máy chạy; các huyện đã xong vẫn được nạp. Sự cố tự đóng"
+        " khi báo cáo của lần chạy hoàn tất",
+        finished=True,
+    ),
+    "silent_district": Kind(
+        "silent district: no new or changed record for silent_district_days days while a"
+        " campaign phase is open",
+        "call the district: is the digitization going on, does its clerk still enter records,"
+        " does the source or inbox hold what they entered? Closed by the first run that reads"
+        " records from it again",
+        "huyện không gửi bản ghi mới hoặc sửa đổi trong silent_district_days ngày, khi giai"
+        " đoạn của chiến dịch đang mở",
+        "liên hệ huyện: việc số hóa có đang tiến hành, cán bộ có còn nhập liệu, nguồn dữ liệu"
+        " hoặc thư mục nhận tệp có chứa dữ liệu đã nhập không? Sự cố tự đóng khi lần chạy sau"
+        " đọc được bản ghi của huyện",
+        "low",
+        finished=True,
+    ),
     "task_failed": Kind("task failed", "read the task log", "tác vụ lỗi", "đọc nhật ký tác vụ"),
 }
 
@@ -211,6 +236,8 @@ class Occurrence:
         """One line a person on call can act on."""
         k = KINDS[self.kind]
         how = "finished degraded" if k.finished else f"failed (try {self.try_number})"
+        if self.kind == "late_run":
+            how = "not reached"
         return (f"[hotich] {where(self.district, self.dag_id)}: {k.what}; {self.task_id} {how} "
                 f"in run {self.run_id}: {self.error}. To do: {k.action} ({RUNBOOK}).")  # fmt: skip
 

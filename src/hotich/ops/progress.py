@@ -15,6 +15,7 @@ campaign's figures.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -157,11 +158,8 @@ def read_progress(
         names = {d.code: d.name for d in load_districts(settings.districts_file)}
     except ConfigError:  # the figures still stand without the names
         names = {}
-    since = dt.datetime.combine(
-        today - dt.timedelta(days=PACE_DAYS - 1), dt.time(), zoneinfo.ZoneInfo(TIMEZONE)
-    )
     try:
-        frames = _read_frames(civil_status_uri, settings.sql_dir / "ops", since)
+        frames = _read_frames(civil_status_uri, settings.sql_dir / "ops")
     except psycopg2.errors.UndefinedTable as exc:
         raise ProgressUnavailable(
             f"national database {masked(civil_status_uri)} has no hotich tables yet:"
@@ -172,7 +170,8 @@ def read_progress(
         raise ProgressUnavailable(
             f"national database {masked(civil_status_uri)} cannot be read: {first}"
         ) from exc
-    counts, last_runs, backlog, by_year, first_loaded, rejected, desk, decided = frames
+    counts, last_runs, backlog, by_year, first_loaded, rejected, desk, decided = frames[:8]
+    by_day, backlog_days, incidents_days = frames[8:]
     phases = phase_progress(campaign, by_year, first_loaded, today)
     per_district = {str(k): int(v) for k, v in rejected["district_code"].value_counts().items()}
     districts = district_rows(names, counts, last_runs, now, per_district)
@@ -193,7 +192,95 @@ def read_progress(
         ],  # fmt: skip
         "rejected_files": rejected_file_rows(rejected),
         "desk": desk_summary(desk, decided, now),
+        "charts": {
+            "phases": phase_series(campaign, first_loaded, phases, today),
+            "records_by_day": pivot_days(by_day, "status", "records", today, CHART_DAYS),
+            "backlog_by_day": backlog_series(backlog_days, today, CHART_DAYS),
+            "incidents_by_day": pivot_days(incidents_days, "severity", "open", today, CHART_DAYS),
+        },
     }
+
+
+# The charts of records per day, the backlog and the incidents cover this many days.
+CHART_DAYS = 60
+
+
+def _days(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def phase_series(
+    campaign: Campaign, first_loaded: pd.DataFrame, phases: list[PhaseProgress], today: dt.date
+) -> list[dict[str, Any]]:
+    """Per phase, JSON-ready: the entries loaded at the end of each day since the first
+    load (``loaded``, none after today), its target, and the projection from today at the
+    recent pace (``projected``, none before today) up to the deadline (or the projected
+    finish, at most a year ahead, when the phase has no deadline). ``first_loaded``: first
+    loads per ``day`` and ``year`` over the whole campaign."""
+    out = []
+    for phase, p in zip(campaign.phases, phases, strict=True):
+        mine = first_loaded[_in_phase(first_loaded["year"], phase)]
+        per_day = (
+            mine.assign(d=pd.to_datetime(mine["day"]).dt.date).groupby("d")["entries"].sum()
+            if len(mine)
+            else pd.Series(dtype="int64")
+        )
+        start = min(per_day.index) if len(per_day) else today
+        end = p.deadline or p.projected_finish or today
+        end = max(today, min(end, today + dt.timedelta(days=365)))
+        days = _days(start, end)
+        loaded = per_day.reindex([d for d in days if d <= today], fill_value=0).cumsum()
+        loaded_now = int(loaded.iloc[-1]) if len(loaded) else 0
+        projected = [
+            None if d < today else min(float(p.target_entries), loaded_now + p.pace_per_day * (d - today).days)
+            for d in days
+        ]  # fmt: skip
+        out.append({
+            "name": p.name,
+            "target_entries": p.target_entries,
+            "deadline": None if p.deadline is None else p.deadline.isoformat(),
+            "days": [d.isoformat() for d in days],
+            "loaded": [int(v) for v in loaded.tolist()] + [None] * (len(days) - len(loaded)),
+            "projected": projected,
+        })  # fmt: skip
+    return out
+
+
+def pivot_days(
+    frame: pd.DataFrame, column: str, value: str, today: dt.date, n_days: int
+) -> dict[str, Any]:
+    """A long frame (``day``, ``column``, ``value``) as JSON-ready series over the last
+    ``n_days`` days (today included), one per value of ``column``, zero where absent."""
+    days = _days(today - dt.timedelta(days=n_days - 1), today)
+    if not len(frame):
+        return {"days": [d.isoformat() for d in days], "series": {}}
+    wide = frame.assign(day=pd.to_datetime(frame["day"]).dt.date).pivot_table(
+        index="day", columns=column, values=value, aggfunc="sum", fill_value=0
+    )
+    wide = wide.reindex(days, fill_value=0)
+    return {
+        "days": [d.isoformat() for d in days],
+        "series": {str(c): [int(v) for v in wide[c].tolist()] for c in wide.columns},
+    }
+
+
+def backlog_series(frame: pd.DataFrame, today: dt.date, n_days: int) -> dict[str, Any]:
+    """The open quarantine and review entries at the end of each of the last ``n_days``
+    days, JSON-ready: each district's last value carried forward over the days it did not
+    load, then summed over the districts (``frame``: ``day``, ``district_code``, ``queue``,
+    ``open_entries``)."""
+    days = _days(today - dt.timedelta(days=n_days - 1), today)
+    series: dict[str, list[int]] = {}
+    if len(frame):
+        f = frame.assign(day=pd.to_datetime(frame["day"]).dt.date)
+        for queue in ("quarantine", "review"):
+            wide = f[f["queue"] == queue].pivot_table(
+                index="day", columns="district_code", values="open_entries", aggfunc="last"
+            )
+            span = _days(min(min(wide.index), days[0]), today) if len(wide) else days
+            filled = wide.reindex(span).ffill().fillna(0).sum(axis=1).reindex(days)
+            series[queue] = [int(v) for v in filled.tolist()]
+    return {"days": [d.isoformat() for d in days], "series": series}
 
 
 def desk_summary(backlog: pd.DataFrame, by_day: pd.DataFrame, now: dt.datetime) -> dict[str, Any]:
@@ -233,7 +320,7 @@ def rejected_file_rows(rejected: pd.DataFrame) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], frame.where(frame.notna(), None).to_dict("records"))
 
 
-def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame, ...]:
+def _read_frames(uri: str, sql: Path) -> tuple[pd.DataFrame, ...]:
     conn = pg_connect(uri)
     try:
         with conn.cursor() as cur:
@@ -242,10 +329,13 @@ def _read_frames(uri: str, sql: Path, since: dt.datetime) -> tuple[pd.DataFrame,
                 read_sql(cur, sql / "last_runs.sql", {}),
                 read_sql(cur, sql / "backlog.sql", {}),
                 read_sql(cur, sql / "loaded_by_year.sql", {}),
-                read_sql(cur, sql / "first_loaded_by_day.sql", {"since": since}),
+                read_sql(cur, sql / "first_loaded_by_day.sql", {}),
                 read_rejected_files(cur, sql.parent),  # the open ones
                 read_sql(cur, sql / "desk_backlog.sql", {}),
                 read_sql(cur, sql / "decisions_by_day.sql", {}),
+                read_sql(cur, sql / "records_by_day.sql", {"days": CHART_DAYS}),
+                read_sql(cur, sql / "backlog_by_day.sql", {}),
+                read_sql(cur, sql / "incidents_by_day.sql", {"days": CHART_DAYS}),
             )
     finally:
         conn.close()
@@ -304,12 +394,15 @@ td.zero {{ color: #bbb; }}
 tr.behind td {{ background: #fde2e2; }} tr.on-track td, tr.done td {{ background: #e3f6e5; }}
 td.rejected, p.rejected {{ background: #fde2e2; font-weight: bold; }}
 table.files td {{ text-align: left; white-space: normal; }}
+div.charts {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: .5rem; }}
+div.charts figure {{ margin: 0; }} svg.chart {{ width: 100%; height: auto; }}
 </style></head><body>
 <h1>{_n(progress["campaign"])}</h1>
 {rejected_line}<p>Figures as of {_n(progress["generated_at"])} (Asia/Ho_Chi_Minh). Pace: entries loaded
 for the first time per day, over the last {progress["pace_days"]} days.
 <a href="api/progress">JSON</a> · <a href="reports/">reports sent back to the districts</a></p>
 <h2>Phases</h2>
+{_charts_html(progress)}
 <table><tr><th>phase</th><th>loaded</th><th>target</th><th>done</th><th>deadline</th><th>days left</th>
 <th>needed / day</th><th>pace / day</th><th>projected finish</th><th>state</th></tr>{phases}</table>
 <h2>Districts</h2>
@@ -326,10 +419,59 @@ for the first time per day, over the last {progress["pace_days"]} days.
 """
 
 
-def _desk_html(progress: dict[str, Any]) -> str:
-    """The review desk: who waits for a decision per district, and decisions per day."""
+def _nan(values: list[Any]) -> list[float]:
+    return [math.nan if v is None else float(v) for v in values]
+
+
+@functools.lru_cache(maxsize=32)
+def _chart(spec: str) -> str:
+    """One line chart from its JSON spec (x as ISO dates), kept: drawing one takes
+    matplotlib ~0.2 s, and the figures change only when a district loads (or the day
+    turns), so the page draws each chart once per change, not at every view."""
     from hotich.charts import line_chart
 
+    d = json.loads(spec)
+    nan = {k: _nan(v) for k, v in d["series"].items()}
+    dashed = {k: _nan(v) for k, v in d["dashed"].items()} or None
+    return line_chart([dt.date.fromisoformat(x) for x in d["x"]], nan, dashed=dashed,
+                      title=d["title"], y_label=d["y_label"])  # fmt: skip
+
+
+def line_chart(x: list[str], series: dict[str, Any], *, title: str, y_label: str = "",
+               dashed: dict[str, Any] | None = None) -> str:  # fmt: skip
+    """:func:`hotich.charts.line_chart` over ISO dates, drawn once per distinct input."""
+    return _chart(json.dumps({"x": x, "series": series, "dashed": dashed or {}, "title": title,
+                              "y_label": y_label}, sort_keys=True))  # fmt: skip
+
+
+def _charts_html(progress: dict[str, Any]) -> str:
+    """The dashboard's charts (server-side SVG): loaded against target per phase with the
+    projected finish, records per day, the backlog over time, open incidents."""
+    charts = progress.get("charts")
+    if not charts:
+        return ""
+    out = []
+    for p in charts["phases"]:
+        dashed = {"target": [float(p["target_entries"])] * len(p["days"]),
+                  "projected (recent pace)": p["projected"]}  # fmt: skip
+        title = f"Loaded against target: {p['name']}" + (
+            f" (deadline {p['deadline']})" if p["deadline"] else ""
+        )
+        out.append(line_chart(p["days"], {"loaded": p["loaded"]}, dashed=dashed,
+                              title=title, y_label="entries"))  # fmt: skip
+    for key, title, y_label in (
+        ("records_by_day", f"Records per day, by verdict (last {CHART_DAYS} days)", "records"),
+        ("backlog_by_day", "Backlog: open quarantine and review entries", "entries"),
+        ("incidents_by_day", "Open incidents, by severity", "incidents"),
+    ):
+        c = charts[key]
+        out.append(line_chart(c["days"], c["series"] or {"none": [0] * len(c["days"])},
+                              title=title, y_label=y_label))  # fmt: skip
+    return "<div class='charts'>" + "".join(f"<figure>{c}</figure>" for c in out) + "</div>"
+
+
+def _desk_html(progress: dict[str, Any]) -> str:
+    """The review desk: who waits for a decision per district, and decisions per day."""
     desk = progress.get("desk") or {"districts": [], "decisions_by_day": [], "waiting": 0}
     rows = "".join(
         f"<tr><td>{_n(d['district_code'])}</td><td>{_n(d['waiting'])}</td>"

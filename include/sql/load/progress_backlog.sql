@@ -1,0 +1,12 @@
+-- The district's open quarantine and review entries after this load (V009), as today's
+-- value: run in the load's transaction AFTER apply.sql. Parameters: district_code.
+INSERT INTO ops.daily_backlog AS t (day, district_code, queue, open_entries)
+SELECT (now() AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, %(district_code)s, q.queue,
+       CASE q.queue
+           WHEN 'quarantine' THEN (SELECT count(*) FROM recon.quarantine
+                                   WHERE district_code = %(district_code)s AND closed_at IS NULL)
+           ELSE (SELECT count(*) FROM recon.review
+                 WHERE district_code = %(district_code)s AND closed_at IS NULL)
+       END
+FROM (VALUES ('quarantine'), ('review')) AS q(queue)
+ON CONFLICT (day, district_code, queue) DO UPDATE SET open_entries = EXCLUDED.open_entries;
