@@ -1,0 +1,70 @@
+"""A quality gate for real (SQLite source, the national database on PostgreSQL, the
+register simulator on loopback): a district whose records fail a rule over its block share
+writes nothing and is read again; released for one run, it loads; the release is used once."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from hotich.gates import QualityGateBlocked
+from hotich.ops.gate_page import release
+from register_fixtures import person, register_client
+from tests.integration.pipeline_kit import (
+    birth,
+    modern,
+    query,
+    run_context,
+    run_district,
+    write_modern_sqlite,
+)
+
+
+@pytest.fixture(scope="module")
+def register():
+    with register_client([person("027218000001", "Nguyễn Văn An", "Nam", date(2018, 1, 2))]) as c:
+        yield c
+
+
+def test_a_blocked_district_writes_nothing_until_released(tmp_path, national, register):
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text(
+        "campaign: {phases: [{name: p, first_year: 2000, last_year: 2030, target_entries: 10}]}\n"
+        "quality_gates: {districts: {'902': {rule_block: 0.10, min_evaluated: 5}}}\n",
+        encoding="utf-8",
+    )
+    rows = [birth(i, dob="2018-02-30" if i <= 3 else "2018-01-02") for i in range(1, 11)]
+    uri = write_modern_sqlite(tmp_path / "902.sqlite", births=rows)
+    uris = {"district_902": uri}
+
+    def ctx(run_id: str):
+        return run_context(national, tmp_path / "data", run_id, campaign_file=campaign)
+
+    with pytest.raises(QualityGateBlocked) as blocked:
+        run_district(ctx("gate-1"), modern("902"), uris, register)
+    from hotich import pipeline
+
+    pipeline.release_leases(ctx("gate-1"))
+    assert "3 of 10 records failing (30.0%) > block at 10%" in str(blocked.value)
+    assert query(national, "SELECT count(*) FROM recon.ledger WHERE district_code = '902'") == [
+        (0,)
+    ]
+    with pytest.raises(QualityGateBlocked):  # read again, blocked again
+        run_district(ctx("gate-2"), modern("902"), uris, register)
+    pipeline.release_leases(ctx("gate-2"))
+    from hotich.db import pg_connect
+
+    conn = pg_connect(national)
+    with conn, conn.cursor() as cur:
+        release(cur, ctx("x").settings.sql_dir, "902", "engineer", "dates checked with the book")
+    conn.close()
+    out = run_district(ctx("gate-3"), modern("902"), uris, register)
+    assert out["quality_gate"] == "released" and out["extracted"] == 10
+    assert query(national, "SELECT run_id, count(*) FROM recon.ledger WHERE district_code = '902'"
+                 " GROUP BY run_id") == [("gate-3", 10)]  # fmt: skip
+    assert query(national, "SELECT used_by_run, released_by FROM ops.quality_release"
+                 " WHERE district_code = '902'") == [("gate-3", "engineer")]  # fmt: skip
+    decisions = query(national, "SELECT run_id, decision FROM ops.quality_gate"
+                      " WHERE district_code = '902' ORDER BY decided_at")  # fmt: skip
+    assert decisions == [("gate-1", "block"), ("gate-2", "block"), ("gate-3", "released")]
