@@ -68,3 +68,43 @@ def test_a_blocked_district_writes_nothing_until_released(tmp_path, national, re
     decisions = query(national, "SELECT run_id, decision FROM ops.quality_gate"
                       " WHERE district_code = '902' ORDER BY decided_at")  # fmt: skip
     assert decisions == [("gate-1", "block"), ("gate-2", "block"), ("gate-3", "released")]
+
+
+def test_the_release_action_over_http(national, tmp_path):
+    """The gate page's POST: the form token is required (cross-site forgery), a reason is
+    required, and the release is recorded with who and why."""
+    from hotich import pipeline
+
+    pipeline.prepare_database(run_context(national, tmp_path, "migrate"))
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from hotich.airflow.access import check_same_site, form_token
+    from hotich.ops.desk_page import DeskDeps
+    from hotich.ops.gate_page import router
+
+    deps = DeskDeps(civil_status_uri=lambda: national, register=lambda: None,
+                    user_name=lambda: "op1", may_change=lambda: True,
+                    require_changer=lambda: "op1", check_same_site=check_same_site,
+                    form_token=form_token)  # fmt: skip
+    app = FastAPI()
+    app.include_router(router(deps))
+    client = TestClient(app, cookies={"_token": "session"}, follow_redirects=False)
+    token = client.get("/quality/903/gate")
+    assert token.status_code == 200 and "Cổng chất lượng" in token.text, token.text[:300]
+    csrf = form_token_of(token.text)
+    assert client.post("/quality/903/release", data={"reason": "x"}).status_code == 403
+    empty = client.post("/quality/903/release", data={"reason": " ", "csrf_token": csrf})
+    assert empty.status_code == 303 and "error" in empty.headers["location"]
+    ok = client.post("/quality/903/release", data={"reason": "checked", "csrf_token": csrf})
+    assert ok.status_code == 303 and "message" in ok.headers["location"]
+    again = client.post("/quality/903/release", data={"reason": "twice", "csrf_token": csrf})
+    assert "error" in again.headers["location"]  # one release waits at a time
+    assert query(national, "SELECT released_by, reason, used_by_run FROM ops.quality_release"
+                 " WHERE district_code = '903'") == [("op1", "checked", None)]  # fmt: skip
+
+
+def form_token_of(page: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(b"hotich-form:session").hexdigest() if page else ""

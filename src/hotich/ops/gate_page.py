@@ -11,8 +11,6 @@ see the count only (docs/access.md). Each release and each list of keys shown is
 ``recon.access_log``.
 """
 
-from __future__ import annotations
-
 import logging
 from pathlib import Path
 from typing import Annotated, Any
