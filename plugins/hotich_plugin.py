@@ -13,6 +13,13 @@ from hotich.airflow.access import desk_deps, login_redirects, reader_dependencie
 from hotich.config import Settings
 from hotich.connections import civil_status_uri
 from hotich.ops.dashboard import create_app
+from hotich.ops.gate_page import router as gate_router
+
+
+def with_gate(app):
+    """The quality gate's pages and release action beside the quality history."""
+    app.include_router(gate_router(desk_deps()), dependencies=reader_dependencies())
+    return app
 
 
 class HotichPlugin(AirflowPlugin):
@@ -22,10 +29,12 @@ class HotichPlugin(AirflowPlugin):
     fastapi_apps = [
         {
             "app": login_redirects(
-                create_app(
-                    lambda: civil_status_uri(Settings.from_env()),
-                    dependencies=reader_dependencies(),
-                    desk=desk_deps(),
+                with_gate(
+                    create_app(
+                        lambda: civil_status_uri(Settings.from_env()),
+                        dependencies=reader_dependencies(),
+                        desk=desk_deps(),
+                    )
                 )
             ),
             "url_prefix": "/hotich",

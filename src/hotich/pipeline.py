@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from hotich import decisions, lease, normalize, quality, reconcile, validate, workfiles
+from hotich import decisions, gates, lease, normalize, quality, reconcile, validate, workfiles
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
@@ -309,16 +309,57 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     for suite, result in outcome.suite_results.items():
         _write_json(gx_dir / f"{suite}.json", result)
     quarantined = int(records["quarantine_reasons"].map(len).gt(0).sum())
-    shares = quality.reason_shares(validate.rule_results(outcome.suite_results))
+    rules = validate.rule_results(outcome.suite_results)
+    shares = quality.reason_shares(rules)
+    # The district's run against its own past (hotich.quality): a line, or None.
+    spiked = quality.spike(quarantined, len(records), shares, past, ctx.settings)
+    thresholds = gates.load_thresholds(ctx.settings.campaign_file, district_code)
+    gate = gates.decide(rules, len(records), quarantined, spiked, thresholds)
+    decision = gate_district(ctx, district_code, gate, len(records), quarantined)
+    if decision == "block":  # nothing written: the load never runs, the records are read again
+        raise gates.QualityGateBlocked(district_code, ctx.run_id, gate)
     return {
         "district_code": district_code,
         "validated": len(records),
         "failing_quality": quarantined,
-        # The district's run against its own past (hotich.quality): a line, or None.
-        "quality_spike": quality.spike(quarantined, len(records), shares, past, ctx.settings),
+        "quality_spike": spiked,
         "quality_judged": quality.judged(len(records), past, ctx.settings),
+        "quality_gate": decision,
+        # the warning's line (an incident of low severity), or None
+        "quality_gate_warn": gate.summary if decision == "warn" else None,
         "validate_seconds": round(time.monotonic() - started, 2),
     }
+
+
+def gate_district(
+    ctx: RunContext, district_code: str, gate: gates.GateDecision, records: int, quarantined: int
+) -> str:
+    """Record the gate's decision for the district's run in ``ops.quality_gate``; a release
+    waiting for the district is used by this run (once), and a block it meets becomes
+    ``released``. The decision recorded."""
+    sql_dir = ctx.settings.sql_dir / "ops"
+    decision, release_id = gate.decision, None
+    with connect(ctx) as conn, conn.cursor() as cur:
+        cur.execute((sql_dir / "gate_release_take.sql").read_text(encoding="utf-8"),
+                    {"district_code": district_code, "run_id": ctx.run_id})  # fmt: skip
+        release = cur.fetchone()
+        if release is not None:
+            release_id = int(release[0])
+            cur.execute((sql_dir / "gate_release_use.sql").read_text(encoding="utf-8"),
+                        {"release_id": release_id, "run_id": ctx.run_id})  # fmt: skip
+            if decision == "block":
+                decision = "released"
+                log.warning("district %s: quality gate would block (%s); released for this run"
+                            " by %s", district_code, gate.summary, release[1])  # fmt: skip
+        cur.execute((sql_dir / "gate_record.sql").read_text(encoding="utf-8"), {
+            "run_id": ctx.run_id, "district_code": district_code, "decision": decision,
+            "summary": gate.summary, "findings": json.dumps(gate.findings),
+            "records": records, "quarantined": quarantined, "release_id": release_id,
+        })  # fmt: skip
+    conn.close()
+    log.info("district %s: quality gate %s%s", district_code, decision,
+             f": {gate.summary}" if gate.summary else "")  # fmt: skip
+    return decision
 
 
 # --- reconcile --------------------------------------------------------------------------

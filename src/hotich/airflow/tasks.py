@@ -123,11 +123,16 @@ def extract(district: dict[str, Any]) -> dict[str, Any]:
 def validate(extracted: dict[str, Any]) -> dict[str, Any]:
     """Normalize and run the data-quality suites on the district's records."""
     _mark_district(extracted["district_code"], extracted.get("district_name"))
+    from hotich.gates import QualityGateBlocked
+
     try:
         validated = pipeline.validate_district(run_context(), extracted["district_code"])
-    except WorkFilesGone as exc:
+    except (WorkFilesGone, QualityGateBlocked) as exc:
+        # A blocked district: its incident names the rule and the counts; a retry would
+        # decide the same (docs/decisions/0013).
         _fail_without_retry(exc)
     _watch("quality_spike", validated["quality_spike"], judged=validated["quality_judged"])
+    _watch("quality_gate_warn", validated["quality_gate_warn"], judged=True)
     return {**extracted, **validated}
 
 

@@ -206,6 +206,31 @@ KINDS: dict[str, Kind] = {
         "low",
         finished=True,
     ),
+    "quality_gate_blocked": Kind(
+        "quality gate blocked the district's load: a rule failed more records than its"
+        " threshold allows; nothing of the district was written, its records are read again"
+        " next run",
+        "look at the district's quality page (/hotich/quality/<district>): the failing source"
+        " keys of the rule; ask the district to fix them at the source, or, when the data is"
+        " right and the rule or threshold is not, release the district for one run there"
+        " (op/admin, with a reason); thresholds in the campaign file's quality_gates",
+        "cổng chất lượng đã chặn việc nạp dữ liệu của huyện: một quy tắc có quá nhiều bản ghi"
+        " vi phạm; chưa ghi gì của huyện, lần chạy sau đọc lại các bản ghi",
+        "xem trang chất lượng của huyện: danh sách mã bản ghi vi phạm; đề nghị huyện sửa tại"
+        " nguồn, hoặc nếu dữ liệu đúng, kỹ sư dữ liệu mở cổng cho một lần chạy (ghi rõ lý do)",
+        "high",
+    ),
+    "quality_gate_warn": Kind(
+        "quality gate warned: a rule failed more records than its warning threshold; the"
+        " district loaded as usual",
+        "look at the district's quality page and tell the district which rule; thresholds in"
+        " the campaign file's quality_gates",
+        "cổng chất lượng cảnh báo: một quy tắc có nhiều bản ghi vi phạm hơn ngưỡng cảnh báo;"
+        " huyện vẫn được nạp như thường",
+        "xem trang chất lượng của huyện và báo huyện quy tắc bị vi phạm",
+        "low",
+        finished=True,
+    ),
     "task_failed": Kind("task failed", "read the task log", "tác vụ lỗi", "đọc nhật ký tác vụ"),
 }
 

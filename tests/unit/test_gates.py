@@ -1,0 +1,39 @@
+"""The quality gate's decision: a table of rule results to pass, warn or block."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from hotich.gates import GateDecision, Thresholds, decide
+
+
+def rules(*rows: tuple[str, str, int, int]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [("birth", rule, "expect_x", "c", reason, ev, fail) for rule, reason, ev, fail in rows],
+        columns=["record_type", "rule", "expectation", "columns", "reason", "evaluated",
+                 "failing"],
+    )  # fmt: skip
+
+
+T = Thresholds(rule_warn=0.05, rule_block=0.10, quarantine_warn=None, quarantine_block=None)
+
+
+def test_a_rule_over_its_block_share_blocks_and_the_line_names_it():
+    gate = decide(rules(("rule X", "DATE_INVALID", 2000, 412), ("rule Y", "ID_FORMAT", 2000, 3)),
+                  2000, 412, None, T)  # fmt: skip
+    assert gate.decision == "block"
+    assert gate.summary == "rule X: 412 of 2,000 records failing (20.6%) > block at 10%"
+
+
+def test_warn_pass_and_small_rules_not_judged():
+    assert decide(rules(("r", "A", 100, 6)), 100, 6, None, T).decision == "warn"
+    assert decide(rules(("r", "A", 100, 5)), 100, 5, None, T).decision == "pass"
+    assert decide(rules(("r", "A", 10, 10)), 10, 10, None, T).decision == "pass"  # < 20 evaluated
+
+
+def test_the_quarantine_rate_and_the_spike_are_rules_too():
+    t = Thresholds(quarantine_block=0.3, spike="block")
+    assert decide(rules(), 100, 31, None, t).decision == "block"
+    spiked = decide(rules(), 100, 1, "quarantine rate 40%", t)
+    assert spiked.decision == "block" and "quality spike (block)" in spiked.summary
+    assert decide(rules(), 100, 1, "x", Thresholds(spike="pass")) == GateDecision("pass", [])
