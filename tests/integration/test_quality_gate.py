@@ -89,7 +89,8 @@ def test_the_release_action_over_http(national, tmp_path):
                     form_token=form_token)  # fmt: skip
     app = FastAPI()
     app.include_router(router(deps))
-    client = TestClient(app, cookies={"_token": "session"}, follow_redirects=False)
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set("_token", "a-session-cookie")
     token = client.get("/quality/903/gate")
     assert token.status_code == 200 and "Cổng chất lượng" in token.text, token.text[:300]
     csrf = form_token_of(token.text)
