@@ -16,7 +16,11 @@ Modes:
   under ``py-spy record --subprocesses`` and prints the top of the profile;
 - ``scheduler``: ``make up``'s services (``hotich_dev.localenv up``), the DAG triggered
   through Airflow's REST API and waited for, then the services stopped;
-- ``serial``: ``airflow dags test`` without an executor, what ``make run`` was before.
+- ``serial``: ``airflow dags test`` without an executor, what ``make run`` was before;
+- ``day``: a day of the campaign on a province already loaded (by ``make-run`` before,
+  whose national database is kept): ``--changes`` records (default 20,000) changed or
+  added in the modern districts' sources (half each: a changed place of birth, a copy
+  under a new id and entry number), then ``make run``. The sources keep the changes.
 
 Measured: wall time from start to the run's end, each stage's task time summed over the
 districts (from Airflow's task instances), each kind of task's peak memory (the VmHWM of
@@ -237,6 +241,56 @@ def run_through_scheduler(url: str) -> tuple[str, float]:
         time.sleep(1)
 
 
+def change_sources(province: Path, changes: int) -> tuple[int, int]:
+    """A day of the campaign in the modern districts' sources: ``changes`` births spread
+    over them, half changed (place of birth), half added (a copy under a new id and entry
+    number), all with an ``updated_at`` after every earlier one. (changed, added)."""
+    from hotich.config import load_districts
+    from hotich.model import Flavor
+
+    uris = read_env_file(province / "connections.env")
+    modern = [d for d in load_districts(province / "districts.yaml") if d.flavor is Flavor.MODERN]
+    per = changes // len(modern)
+    done = [0, 0]
+    for d in modern:
+        uri = uris[f"AIRFLOW_CONN_{d.conn_id.upper()}"]
+        engine = create_engine(db.sqlalchemy_url(uri))
+        with engine.begin() as conn:
+            newest, top = conn.execute(text("SELECT max(updated_at), max(id) FROM khai_sinh")).one()
+            if isinstance(newest, str):
+                newest = dt.datetime.fromisoformat(newest)
+            stamp = newest + dt.timedelta(hours=1)
+            if engine.dialect.name == "sqlite":
+                stamp = stamp.isoformat(sep=" ", timespec="seconds")  # type: ignore[assignment]
+            half = per // 2
+            done[0] += conn.execute(
+                text(
+                    "UPDATE khai_sinh SET noi_sinh = coalesce(noi_sinh, '') || ' (đã sửa)',"
+                    " updated_at = :t WHERE id IN (SELECT id FROM khai_sinh ORDER BY id LIMIT :n)"
+                ),
+                {"t": stamp, "n": half},
+            ).rowcount
+            cols = [
+                c[0]
+                for c in conn.execute(text("SELECT * FROM khai_sinh LIMIT 0")).cursor.description
+            ]
+            picked = ", ".join(
+                {"id": "id + :off", "so_dang_ky": "so_dang_ky + 500000", "updated_at": ":t"}.get(
+                    c, c
+                )
+                for c in cols
+            )
+            done[1] += conn.execute(
+                text(
+                    f"INSERT INTO khai_sinh ({', '.join(cols)}) SELECT {picked} FROM khai_sinh"
+                    " WHERE id IN (SELECT id FROM khai_sinh ORDER BY id DESC LIMIT :n)"
+                ),
+                {"t": stamp, "n": per - half, "off": int(top)},
+            ).rowcount
+        engine.dispose()
+    return done[0], done[1]
+
+
 def profile_top(raw: Path, n: int = 15) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The top of a py-spy raw profile: functions by own samples, and hotich's functions
     (and imports) by inclusive samples, each as a share of all samples."""
@@ -285,7 +339,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--mode", choices=("make-run", "scheduler", "serial"), default="make-run")
+    ap.add_argument(
+        "--mode", choices=("make-run", "scheduler", "serial", "day"), default="make-run"
+    )
+    ap.add_argument("--changes", type=int, default=20_000, help="day: records changed or new")
     ap.add_argument("--profile", action="store_true", help="make-run under py-spy")
     args = ap.parse_args()
 
@@ -294,7 +351,11 @@ def main() -> int:
     if not (province / "truth.parquet").exists():
         print(f"{province} missing: run bench_pipeline.py --scale {args.scale:g} first")
         return 2
-    national = fresh_database(server, "hotich_bench_airflow_national")
+    if args.mode == "day":
+        national = db.ensure_database(server, "hotich_bench_airflow_national")
+        changed = change_sources(province, args.changes)
+    else:
+        national = fresh_database(server, "hotich_bench_airflow_national")
     meta = db.ensure_database(server, "hotich_bench_airflow_meta")
     env = bench_env(province, national, meta, free_port())
     log = OUT / f"airflow-run-{args.mode}.log"
@@ -302,7 +363,7 @@ def main() -> int:
     load_before = load_average()
     t0 = time.monotonic()
     with TaskMemory() as memory:
-        if args.mode == "make-run":
+        if args.mode in ("make-run", "day"):
             rc = run_make_run(env, log, profile)
             wall = time.monotonic() - t0
             run_id, state, run_s = last_run(meta)
@@ -338,6 +399,10 @@ def main() -> int:
         ("Airflow's run duration (s)", f"{run_s:.1f}"),
         ("task time summed over all tasks (s)", f"{tis['seconds'].sum():.1f}"),
     ]
+    if args.mode == "day":
+        rows.insert(
+            2, ("records changed / added in the sources", f"{changed[0]:,} / {changed[1]:,}")
+        )
     if args.mode == "scheduler":
         rows.insert(
             4, ("make up until the api-server answered (s, before the wall)", f"{up_s:.1f}")

@@ -1,7 +1,9 @@
 """``make run``: run the daily DAG once to the end over what the environment names.
 
-``airflow dags test hotich_reconcile`` with the project's Airflow settings (see
-``hotich_dev.localenv``). The environment names the districts file
+``airflow dags test hotich_reconcile --use-executor`` with the project's Airflow settings
+(see ``hotich_dev.localenv``): the LocalExecutor runs the ready tasks in parallel, as many
+as the machine has cores, reporting to an execution API started for the run
+(``docs/decisions/0015``). The environment names the districts file
 (``HOTICH_DISTRICTS_FILE``), each district's ``AIRFLOW_CONN_<ID>``, ``civil_status_db`` and
 ``population_api``. What it does not name falls back to the project's defaults: the
 embedded PostgreSQL for Airflow's metadata and the national database, and, when no
