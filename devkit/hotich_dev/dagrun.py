@@ -57,11 +57,19 @@ def warm_imports() -> None:
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
+class _NoIdleLoopNotes(logging.Filter):
+    """Drops the test loop's "No tasks to run" line, logged every second while tasks run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No tasks to run")
+
+
 def main(argv: list[str]) -> int:
     """Airflow's CLI with ``argv``, after :func:`warm_imports`, children dying with it."""
     if sys.platform.startswith("linux"):
         os.register_at_fork(after_in_child=_die_with_parent)
     warm_imports()
+    logging.getLogger("airflow.sdk.definitions.dag").addFilter(_NoIdleLoopNotes())
     from airflow.__main__ import main as airflow_main
 
     sys.argv = ["airflow", *argv]
