@@ -102,6 +102,44 @@ def up(
     return started
 
 
+def trigger_and_wait(
+    env: dict[str, str], dag_id: str = "hotich_reconcile", timeout_s: float = 1800
+) -> tuple[str, str]:
+    """Trigger ``dag_id`` through the api-server (as admin, the simple auth manager's
+    password file), once the dag-processor has parsed it; wait until the run ends.
+    Returns (run id, state: success, failed or timeout)."""
+    import json
+
+    import requests
+
+    url, home = env["AIRFLOW__API__BASE_URL"], Path(env["AIRFLOW_HOME"])
+    password = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())[
+        "admin"
+    ]
+    r = requests.post(
+        f"{url}/auth/token", json={"username": "admin", "password": password}, timeout=30
+    )
+    r.raise_for_status()
+    headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    deadline = time.monotonic() + timeout_s
+    dag = f"{url}/api/v2/dags/{dag_id}"
+    while requests.get(dag, headers=headers, timeout=30).status_code != 200:
+        if time.monotonic() > deadline:
+            return "", "timeout"
+        time.sleep(1)
+    requests.patch(dag, headers=headers, json={"is_paused": False}, timeout=30).raise_for_status()
+    r = requests.post(f"{dag}/dagRuns", headers=headers, json={"logical_date": None}, timeout=30)
+    r.raise_for_status()
+    run_id = r.json()["dag_run_id"]
+    while time.monotonic() < deadline:
+        r = requests.get(f"{dag}/dagRuns/{run_id}", headers=headers, timeout=30)
+        state = r.json().get("state") if r.status_code == 200 else None
+        if state in ("success", "failed"):
+            return run_id, state
+        time.sleep(1)
+    return run_id, "timeout"
+
+
 def main(argv: list[str]) -> int:
     """Entry point; see the module docstring."""
     if not argv or argv[0] != "up":
