@@ -1,12 +1,10 @@
 """hotich_reconcile on the CeleryExecutor (Redis broker, two local workers, each with its own
-working directory): district tasks run on both workers, and the ledger equals the one
-``airflow dags test`` (one process) writes over the same data (docs/scaling.md)."""
+working directory): district tasks run on both workers, and the ledger equals the one the
+same stages write in one process over the same data (docs/scaling.md)."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date
@@ -19,10 +17,17 @@ import requests
 from hotich import db
 from hotich_dev import celeryenv
 from hotich_dev.simulator import RegisterIndex, load_register
-from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, serve
-from tests.conftest import REPO
+from register_fixtures import CLIENT_ID, CLIENT_SECRET, person, register_client, serve
 from tests.dag.localenv_kit import bearer, free_port, localenv, token
-from tests.integration.pipeline_kit import birth, death, query, write_modern_sqlite
+from tests.integration.pipeline_kit import (
+    birth,
+    death,
+    modern,
+    query,
+    run_context,
+    run_districts,
+    write_modern_sqlite,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -145,15 +150,13 @@ def test_district_tasks_run_on_both_celery_workers_and_the_ledger_is_the_local_o
             assert not any((home / "workers" / w).iterdir()), w
         celery_ledger = query(national_celery, LEDGER)
 
-        # The same data through `airflow dags test` (LocalExecutor environment, one process).
-        local_env = {**common, "AIRFLOW_HOME": str(tmp_path / "airflow-local"),
-                     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db.sqlalchemy_url(meta),
-                     "AIRFLOW_CONN_CIVIL_STATUS_DB": national_local,
-                     "HOTICH_DATA_DIR": str(tmp_path / "local-data")}  # fmt: skip
-        done = subprocess.run([sys.executable, "-m", "hotich_dev.localenv", "airflow", "dags", "test",
-                               "hotich_reconcile"], env=local_env, cwd=REPO, capture_output=True,
-                              text=True, timeout=400)  # fmt: skip
-        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    # The same data through the stages in this process, as the LocalExecutor's tasks run
+    # them (tests/integration/pipeline_kit.run_districts): the ledger must be the same.
+    uris = {f"district_{code}": common[f"AIRFLOW_CONN_DISTRICT_{code}"] for code in DISTRICTS}
+    ctx = run_context(national_local, tmp_path / "local-data", run_id)
+    with register_client(REGISTER) as register:
+        outcomes = run_districts(ctx, [modern(code) for code in DISTRICTS], uris, register)
+    assert not [o for o in outcomes.values() if isinstance(o, Exception)], outcomes
     local_ledger = query(national_local, LEDGER)
     assert len(celery_ledger) == 4 * len(DISTRICTS)
     assert celery_ledger == local_ledger
