@@ -4,9 +4,8 @@
    ``data/demo/`` (modern districts in PostgreSQL and SQLite, a legacy table, a workbook
    inbox, the population register and the ground truth);
 2. serves the register simulator on 127.0.0.1;
-3. runs ``hotich_reconcile`` as ``make run`` does (``hotich_dev.run.run_dag``) into a
-   fresh national database (``civil_status_demo``), then a second time to show that
-   nothing is read twice;
+3. runs ``hotich_reconcile`` with ``airflow dags test`` into a fresh national database
+   (``civil_status_demo``), then a second time to show that nothing is read twice;
 4. prints the ledger per district and how it agrees with the ground truth.
 
 ``HOTICH_DEMO_SCALE`` (default 0.01, about 11,000 records) and ``HOTICH_DEMO_SEED`` tune it.
@@ -80,7 +79,7 @@ def main() -> int:
     with register_simulator(DEMO_DIR / "register.parquet") as register_uri:
         env["AIRFLOW_CONN_POPULATION_API"] = register_uri
         logs = DEMO_DIR / "work"
-        print(f"[demo] running hotich_reconcile (as make run; log: {logs / 'run-1.log'}) ...")
+        print(f"[demo] running hotich_reconcile (airflow dags test; log: {logs / 'run-1.log'}) ...")
         first = run_dag(env, logs / "run-1.log")
         print(
             f"[demo] running it again: a second run reads nothing twice (log: {logs / 'run-2.log'}) ..."

@@ -1,9 +1,7 @@
 """``make run``: run the daily DAG once to the end over what the environment names.
 
-``airflow dags test hotich_reconcile --use-executor`` with the project's Airflow settings
-(see ``hotich_dev.localenv``): the LocalExecutor runs the ready tasks in parallel, as many
-as the machine has cores, reporting to an execution API started for the run
-(``docs/decisions/0015``). The environment names the districts file
+``airflow dags test hotich_reconcile`` with the project's Airflow settings (see
+``hotich_dev.localenv``). The environment names the districts file
 (``HOTICH_DISTRICTS_FILE``), each district's ``AIRFLOW_CONN_<ID>``, ``civil_status_db`` and
 ``population_api``. What it does not name falls back to the project's defaults: the
 embedded PostgreSQL for Airflow's metadata and the national database, and, when no
@@ -171,96 +169,8 @@ def read_env_file(path: Path) -> dict[str, str]:
     return pairs
 
 
-@contextlib.contextmanager
-def execution_api(env: dict[str, str], log_file: Path) -> Iterator[None]:
-    """Airflow's Execution API (``api-server --apps execution``: no UI, no plugins) on a
-    free port of 127.0.0.1 while the block runs: the LocalExecutor's task processes report
-    to it. Sets ``AIRFLOW__CORE__EXECUTION_API_SERVER_URL`` in ``env``."""
-    import urllib.request
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/execution/"
-    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = url
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_file, "ab")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn: make run starts no threads
-        [sys.executable, "-m", "airflow", "api-server", "--apps", "execution",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=PROJECT_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=die_with_parent(),
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + API_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"Airflow's execution API exited; see {log_file}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"Airflow's execution API did not start within {API_START_TIMEOUT_S} s;"
-                    f" see {log_file}"
-                )
-            time.sleep(0.3)
-        yield
-    finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-API_START_TIMEOUT_S = 120
-
-
-def kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the DAG run's process and every process under it (the executor's workers and
-    their task processes), and wait for it: a task left running could commit a district
-    after its run was marked failed."""
-    import psutil
-
-    try:
-        children = psutil.Process(proc.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    kill_child(proc)
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
-    psutil.wait_procs(children, timeout=30)
-
-
-def run_env(env: dict[str, str]) -> dict[str, str]:
-    """Airflow's environment for one ``make run``: the project's (``hotich_dev.localenv``),
-    the LocalExecutor with as many task processes as the machine has cores
-    (``AIRFLOW__CORE__PARALLELISM`` unless set), and a signing secret shared by the run's
-    process and its execution API (``AIRFLOW__API_AUTH__JWT_SECRET`` unless set)."""
-    import secrets
-
-    from hotich_dev.localenv import airflow_env
-
-    env = airflow_env(env)
-    env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
-    env.setdefault("AIRFLOW__CORE__PARALLELISM", str(os.cpu_count() or 2))
-    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(32))
-    return env
-
-
 def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
-    """``hotich_reconcile`` once to the end in the project's Airflow; its exit code.
-
-    ``airflow dags test --use-executor``: the run's own loop schedules the tasks, the
-    LocalExecutor runs them in parallel (``AIRFLOW__CORE__PARALLELISM``, default the
-    machine's cores), each in its own process reporting to an execution API started for
-    the run (``docs/decisions/0015``); the executor prints the tasks' logs as they come.
+    """``airflow dags test hotich_reconcile`` in the project's Airflow; its exit code.
 
     First fails the runs a gone ``make run`` left behind; the run started carries this
     process's marker (``hotich_dev.runguard``). With ``log_file``, Airflow's output goes
@@ -268,20 +178,20 @@ def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
     :class:`Interrupted`.
     """
     from hotich_dev import runguard
-    from hotich_dev.localenv import ensure_migrated
+    from hotich_dev.localenv import airflow_env, ensure_migrated
 
-    env = run_env(env)
+    env = airflow_env(env)
     ensure_migrated(env)
     runguard.sweep(env)
     marker = runguard.owner_marker()
     cmd = [
         sys.executable,
         "-m",
-        "hotich_dev.dagrun",
+        "hotich_dev.localenv",
+        "airflow",
         "dags",
         "test",
         "hotich_reconcile",
-        "--use-executor",
         "--conf",
         json.dumps({runguard.MARKER: marker}),
     ]
@@ -290,9 +200,8 @@ def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         out = open(log_file, "wb")  # noqa: SIM115 - closed below
     proc = None
-    home = Path(env["AIRFLOW_HOME"])
     try:
-        with stop_signals_raise(), execution_api(env, home / "logs" / "make-run-api.log"):
+        with stop_signals_raise():
             proc = subprocess.Popen(  # noqa: PLW1509 - preexec_fn: make run starts no threads
                 cmd,
                 env=env,
@@ -306,15 +215,13 @@ def run_dag(env: dict[str, str], log_file: Path | None = None) -> int:
         with stop_signals_ignored():
             print(f"make run: {stop}: stopping Airflow and failing its run ...", flush=True)
             if proc is not None:
-                kill_tree(proc)
+                kill_child(proc)
             mine = runguard.runs_of(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], marker)
             if not mine:
                 print("make run: no run of it is left unfinished", flush=True)
             runguard.fail_runs(env, mine, f"interrupted by {stop}")
         raise
     finally:
-        if proc is not None and proc.poll() is None:
-            kill_tree(proc)
         if out is not None:
             out.close()
 

@@ -428,30 +428,6 @@ def with_given(verdicts: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
     return verdicts.merge(given, on=["source_key", "role"], how="left")
 
 
-# The columns of validated.parquet that reconcile_district reads (persons_of's and the
-# quarantine flags).
-RECONCILE_COLUMNS: tuple[str, ...] = (
-    "source_key",
-    "record_type",
-    "quarantine_reasons",
-    "registration_date",
-    "subject_name",
-    "subject_sex",
-    "subject_dob",
-    "subject_dob_year",
-    "subject_dob_state",
-    "subject_id",
-    "mother_name",
-    "father_name",
-    "death_date",
-    *(
-        f"{role}_{field}"
-        for role in ("husband", "wife")
-        for field in ("name", "dob", "dob_year", "dob_state", "id")
-    ),
-)
-
-
 def reconcile_district(
     ctx: RunContext, district_code: str, register: reconcile.RegisterLookup
 ) -> dict[str, Any]:
@@ -459,12 +435,9 @@ def reconcile_district(
     started = time.monotonic()
     work = ctx.workdir(district_code)
     workfiles.require(work, ["validated.parquet"], district_code=district_code, run_id=ctx.run_id)
-    # Only what persons_of reads: the source record (raw) and the other fields stay on
-    # disk, which keeps the task's memory to the persons (issue 16).
-    records = pd.read_parquet(work / "validated.parquet", columns=list(RECONCILE_COLUMNS))
+    records = pd.read_parquet(work / "validated.parquet")
     clean = records[records["quarantine_reasons"].map(len) == 0]
     persons = persons_of(clean)
-    del clean
     result = reconcile.reconcile(persons, register)
     person_verdicts = with_given(result.persons, persons)
     person_verdicts.to_parquet(work / "persons.parquet", index=False)
