@@ -216,6 +216,11 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[0] == "airflow":
         ensure_migrated(env)
+        if argv[1:3] == ["dags", "test"]:
+            # Airflow 3.3.2's `dags test` fails the second run of a DAG with a DeadlineAlert
+            # (it looks the alert up by its serialized dict instead of its id): a run on
+            # demand has no late-run deadline; make up's scheduler keeps it.
+            env = {**env, "HOTICH_LATE_RUN_DEADLINE": "off"}
         argv = [sys.executable, "-m", "airflow", *argv[1:]]
     os.execvpe(argv[0], argv, env)
     return 127  # not reached
