@@ -11,6 +11,8 @@ from tests.conftest import REPO
 
 # (path, value): why it may be there. Nothing here opens anything outside this machine.
 ALLOWED = {
+    ("requirements.txt", "=0.26.0"): "the pinned version of prometheus-client (a package name)",
+    ("requirements-dev.txt", "=0.26.0"): "the same pin in the dev set",
     ("devkit/hotich_dev/run.py", "hotich-demo"): "the register simulator's demo client id",
     ("devkit/hotich_dev/run.py", "demo-secret"):
         "the register simulator's demo client (make demo, make run): a dev fixture of a "
