@@ -23,11 +23,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from hotich_dev import localenv
-from hotich_dev.runguard import pid_alive
 
 DEFAULT_BROKER = "redis://127.0.0.1:6379/0"
 SERVICES = ("api-server", "scheduler", "dag-processor")
@@ -88,17 +86,8 @@ def up(
         started[f"worker-{name}"] = _start(cmd, wenv, cwd, logs / f"worker-{name}.log",
                                            pid_dir / f"worker-{name}.pid")  # fmt: skip
     url = env["AIRFLOW__API__BASE_URL"]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if not pid_alive(started["api-server"]) or time.monotonic() > deadline:
-            raise RuntimeError(f"the api-server did not come up at {url}: see {logs}")
-        time.sleep(1)
+    if not localenv.api_server_healthy(url, started["api-server"], timeout_s):
+        raise RuntimeError(f"the api-server did not come up at {url}: see {logs}")
     return started
 
 

@@ -105,8 +105,6 @@ def up() -> int:
     Airflow's services in the background, wait until the api-server answers its health
     check, and print the URL (and the login, once). Non-zero when it does not come up."""
     import json
-    import time
-    import urllib.request
 
     env = airflow_env()
     ensure_migrated(env)
@@ -130,22 +128,12 @@ def up() -> int:
             )
         pid_file.write_text(str(proc.pid))
     url = env["AIRFLOW__API__BASE_URL"]
-    deadline = time.monotonic() + UP_TIMEOUT_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        api_pid = int((pid_dir / "api-server.pid").read_text())
-        if not pid_alive(api_pid) or time.monotonic() > deadline:
-            print(
-                f"the api-server did not come up at {url}: see {logs / 'api-server.log'}",
-                file=sys.stderr,
-            )
-            return 1
-        time.sleep(1)
+    if not api_server_healthy(url, int((pid_dir / "api-server.pid").read_text()), UP_TIMEOUT_S):
+        print(
+            f"the api-server did not come up at {url}: see {logs / 'api-server.log'}",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"Airflow UI: {url}  (campaign progress: {url}/hotich/; logs in {logs}; stop with make down)"
     )
@@ -199,6 +187,25 @@ def down() -> int:
         else "embedded PostgreSQL was not running"
     )
     return 0
+
+
+def api_server_healthy(url: str, pid: int, timeout_s: float) -> bool:
+    """Wait until the api-server at ``url`` answers its health check; False when its process
+    ``pid`` died or ``timeout_s`` passed first."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/monitor/health", timeout=5) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        if not pid_alive(pid) or time.monotonic() > deadline:
+            return False
+        time.sleep(1)
 
 
 def main(argv: list[str]) -> int:
