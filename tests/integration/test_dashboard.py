@@ -58,7 +58,7 @@ def settings_with_campaign(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", campaign_file=campaign, districts_file=districts)
 
 
-# Each aggregate the load keeps (V009) and the direct query over the ledger it stands for.
+# Each aggregate the load keeps (V009, V012) and the direct query over the ledger it stands for.
 AGGREGATES = {
     "district_status": (
         "SELECT district_code, status, records FROM ops.district_status WHERE records <> 0",
@@ -87,6 +87,13 @@ AGGREGATES = {
         "SELECT district_code, 'quarantine', count(*) FROM recon.quarantine WHERE closed_at IS NULL"
         " GROUP BY 1 UNION ALL SELECT district_code, 'review', count(*) FROM recon.review"
         " WHERE closed_at IS NULL GROUP BY 1",
+    ),
+    "open_backlog": (
+        "SELECT queue, district_code, code, records FROM ops.open_backlog WHERE records <> 0",
+        "SELECT 'quarantine', district_code, code, count(*) FROM recon.quarantine,"
+        " unnest(reasons) AS code WHERE closed_at IS NULL GROUP BY 1, 2, 3 UNION ALL"
+        " SELECT 'review', district_code, code, count(*) FROM recon.review,"
+        " unnest(reasons) AS code WHERE closed_at IS NULL GROUP BY 1, 2, 3",
     ),
 }
 
@@ -221,8 +228,9 @@ def test_dashboard_shows_phases_districts_and_backlog(tmp_path, national, regist
     conn = psycopg2.connect(national)
     with conn, conn.cursor() as cur:
         cur.execute("TRUNCATE ops.daily_progress, ops.daily_first_load, ops.daily_backlog,"
-                    " ops.district_status, ops.registration_year")  # fmt: skip
-        cur.execute((Settings().sql_dir / "V009__daily_progress.sql").read_text(encoding="utf-8"))
+                    " ops.district_status, ops.registration_year, ops.open_backlog")  # fmt: skip
+        for name in ("V009__daily_progress.sql", "V012__open_backlog.sql"):
+            cur.execute((Settings().sql_dir / name).read_text(encoding="utf-8"))
     conn.close()
     assert_aggregates_match_ledger(national)
 
