@@ -10,8 +10,8 @@ The national database (embedded PostgreSQL, ``benchmarks/out/pg``) is SYNTHESISE
 and more on this machine): 1,103,842 source records over the eight districts, read over
 60 days, with the ledger's verdicts (10% of the records read twice: a correction), the
 registrations loaded, open and closed quarantine and review entries, run summaries, some
-incidents. Then V009's backfill is timed on it (the migration building the aggregates from
-what exists), the reads the dashboard made before V009 are timed on the same data, and the
+incidents. Then V009 and V012 backfills are timed on it (the migrations building the aggregates from
+what exists), the reads the dashboard made before V009 and V012 are timed on the same data, and the
 page and its JSON are fetched ``--repeats`` times each after one warm-up. Target: the page
 under 1 s. Results are appended to ``benchmarks/RESULTS.md``.
 """
@@ -97,9 +97,10 @@ ANALYZE;
 
 # What V009 replaced: the dashboard's reads before it (git show 7166c96:include/sql/ops/...).
 BEFORE = {
-    "districts (source_state grouped)": "SELECT district_code, count(*), count(*) FILTER (WHERE last_status = 'loaded') FROM recon.source_state GROUP BY 1",
-    "loaded by year (registration grouped)": "SELECT extract(year FROM registration_date)::int, count(*) FROM civil.registration GROUP BY 1",
-    "first loads, last 7 days (verdict self-join)": "SELECT (v.processed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, extract(year FROM r.registration_date)::int, count(*) FROM recon.verdict v JOIN civil.registration r USING (source_key) WHERE v.status = 'loaded' AND v.processed_at >= now() - interval '7 days' AND NOT EXISTS (SELECT 1 FROM recon.verdict e WHERE e.source_key = v.source_key AND e.status = 'loaded' AND e.processed_at < v.processed_at) GROUP BY 1, 2",
+    "V012: backlog by reason (open entries unnested)": "SELECT 'quarantine', district_code, code, count(*) FROM recon.quarantine, unnest(reasons) AS code WHERE closed_at IS NULL GROUP BY 1, 2, 3 UNION ALL SELECT 'review', district_code, code, count(*) FROM recon.review, unnest(reasons) AS code WHERE closed_at IS NULL GROUP BY 1, 2, 3",
+    "V009: districts (source_state grouped)": "SELECT district_code, count(*), count(*) FILTER (WHERE last_status = 'loaded') FROM recon.source_state GROUP BY 1",
+    "V009: loaded by year (registration grouped)": "SELECT extract(year FROM registration_date)::int, count(*) FROM civil.registration GROUP BY 1",
+    "V009: first loads, last 7 days (verdict self-join)": "SELECT (v.processed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, extract(year FROM r.registration_date)::int, count(*) FROM recon.verdict v JOIN civil.registration r USING (source_key) WHERE v.status = 'loaded' AND v.processed_at >= now() - interval '7 days' AND NOT EXISTS (SELECT 1 FROM recon.verdict e WHERE e.source_key = v.source_key AND e.status = 'loaded' AND e.processed_at < v.processed_at) GROUP BY 1, 2",
 }
 
 
@@ -180,18 +181,19 @@ def main(argv: list[str]) -> int:
             f"{time.monotonic() - t0:.1f} ({RECORDS:,} records, {verdicts:,} verdicts)",
         )
     )
-    # V009 again, now on the filled ledger: its backfill (the tables are still empty).
+    # V009 and V012 again, now on the filled ledger: their backfill (tables still empty).
     t0 = time.monotonic()
     with conn, conn.cursor() as cur:
-        cur.execute((settings.sql_dir / "V009__daily_progress.sql").read_text(encoding="utf-8"))
+        for name in ("V009__daily_progress.sql", "V012__open_backlog.sql"):
+            cur.execute((settings.sql_dir / name).read_text(encoding="utf-8"))
         cur.execute("ANALYZE")
-    rows.append(("V009 backfill from the ledger (s)", f"{time.monotonic() - t0:.1f}"))
+    rows.append(("V009 + V012 backfill from the ledger (s)", f"{time.monotonic() - t0:.1f}"))
     with conn.cursor() as cur:
         for label, sql in BEFORE.items():
             t0 = time.perf_counter()
             cur.execute(sql)
             cur.fetchall()
-            rows.append((f"before V009, {label} (ms)", f"{(time.perf_counter() - t0) * 1000:.0f}"))
+            rows.append((f"before, {label} (ms)", f"{(time.perf_counter() - t0) * 1000:.0f}"))
     conn.close()
 
     os.environ["AIRFLOW_CONN_CIVIL_STATUS_DB"] = national
@@ -221,17 +223,22 @@ def main(argv: list[str]) -> int:
                 )
                 rows.append((f"{label}: median / p95 (ms)", f"{median:.0f} / {p95:.0f}"))
             page_p95 = float(rows[-2][1].split(" / ")[1])
-            # The first view after a load draws its charts (kept until the figures change).
-            from hotich.ops.progress import _chart
-
+            # The first view after a load: the aggregates moved (as a district's load moves
+            # them) right before the page is asked for; nothing is kept between views.
             cold = []
+            bump = pg_connect(national)
             for _ in range(3):
-                _chart.cache_clear()
+                with bump, bump.cursor() as cur:
+                    cur.execute("UPDATE ops.daily_progress SET records = records + 1 WHERE day ="
+                                " (SELECT max(day) FROM ops.daily_progress)")  # fmt: skip
                 t = time.perf_counter()
-                assert session.get(f"{web.base_url}/hotich/", headers=auth, timeout=60).ok
+                got = session.get(f"{web.base_url}/hotich/", headers=auth, timeout=60)
                 cold.append((time.perf_counter() - t) * 1000)
-            rows.append(("page, first view after a load (charts drawn): median of 3 (ms)",
+                assert got.ok
+            bump.close()
+            rows.append(("page, first view after a load (aggregates just moved): median of 3 (ms)",
                          f"{statistics.median(cold):.0f}"))  # fmt: skip
+            rows.append(("page size (bytes)", f"{len(got.content):,}"))
             charts = session.get(f"{web.base_url}/hotich/", headers=auth, timeout=60).text.count(
                 'class="chart"'
             )
@@ -240,10 +247,11 @@ def main(argv: list[str]) -> int:
                 page = session.get(f"{web.base_url}/hotich/", headers=auth, timeout=60)
                 screenshot(page.text, Path(args.screenshot))
     rows.append(("load average after", load_average()))
+    first = statistics.median(cold)
     rows.append(
         (
-            "target: the page under 1 s (p95)",
-            "met" if page_p95 < 1000 else f"NOT met ({page_p95:.0f} ms)",
+            "target: the page under 1 s (p95, and the first view after a load)",
+            "met" if max(page_p95, first) < 1000 else f"NOT met ({max(page_p95, first):.0f} ms)",
         )
     )
     append(f"Campaign dashboard at scale 1.0 ({dt.date.today()}, 2 cores)",

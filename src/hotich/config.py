@@ -369,7 +369,10 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _read_yaml(path: Path, what: str) -> object:
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        # libyaml's safe loader when built in (~10x faster: the dashboard reads two files
+        # per view), the same safe subset of YAML.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)  # noqa: S506
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: {what} not found") from exc
     except yaml.YAMLError as exc:
