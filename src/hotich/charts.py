@@ -58,19 +58,20 @@ def _render(name: str, templates_dir: Path | None, **context: Any) -> str:
 
 def nice_ticks(top: float, n: int = 5) -> np.ndarray:
     """Ticks from 0 to at least ``top`` at a step of 1, 2, 2.5 or 5 times a power of ten,
-    about ``n`` of them."""
+    about ``n`` of them (2.5 only from 25 up, so that counts keep whole ticks)."""
     if not math.isfinite(top) or top <= 0:
         top = 1.0
     raw = top / n
     mag = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    multiples = (1, 2, 2.5, 5, 10) if mag >= 10 else (1, 2, 5, 10)
+    step = next(m * mag for m in multiples if m * mag >= raw * (1 - 1e-9))
     return np.arange(0, math.ceil(top / step - 1e-9) + 1) * step
 
 
 def _tick_label(v: float, step: float) -> str:
-    if step >= 1 and float(step).is_integer():
-        return f"{v:,.0f}"
-    decimals = max(0, -math.floor(math.log10(step)) + (0 if (step * 10) % 1 == 0 else 1))
+    """``v`` with thousands separators and as many decimals as the step has."""
+    text = f"{step:.6g}"
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 0
     return f"{v:,.{decimals}f}"
 
 

@@ -50,6 +50,8 @@ def test_line_chart_draws_axes_labels_legend_and_lines() -> None:
     assert "2026-11-01" in texts and "2026-11-30" in texts
     # The y axis from 0 past the largest value, in nice steps with thousands separators.
     assert "0" in texts and "30,000" in texts
+    share = line_chart(["a", "b"], {"x": [0.1, 0.42]}, title="t")
+    assert {"0.0", "0.1", "0.5"} <= set(_texts(share))
     paths = ET.fromstring(svg).findall(".//s:path", NS)
     assert len(paths) == 3 and paths[2].get("stroke-dasharray")  # the target dashed
     assert not paths[0].get("stroke-dasharray")
@@ -68,6 +70,8 @@ def test_a_one_series_chart_has_no_legend_and_a_gap_alone_is_a_dot() -> None:
 def test_nice_ticks() -> None:
     assert nice_ticks(700_000).tolist() == [0, 200_000, 400_000, 600_000, 800_000]
     assert nice_ticks(3).tolist() == [0, 1, 2, 3]
+    assert nice_ticks(12).tolist() == [0, 5, 10, 15]  # counts keep whole ticks
+    assert nice_ticks(1234).tolist() == [0, 250, 500, 750, 1000, 1250]
     assert np.allclose(nice_ticks(0.42), [0, 0.1, 0.2, 0.3, 0.4, 0.5])
     assert np.allclose(nice_ticks(0), [0, 0.2, 0.4, 0.6, 0.8, 1.0])  # nothing yet: 0 to 1
 
