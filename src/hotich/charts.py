@@ -68,8 +68,12 @@ def line_chart(
         ax.set_xticks([])
         ax.set_yticks([])
         return _svg(fig, title)
+    # A line through one point has no length: a single x (a district's first run) gets a
+    # marker, or the chart would show axes and nothing else.
+    marker = "o" if len(x) == 1 else None
     for i, (name, values) in enumerate(series.items()):
-        ax.plot(list(x), list(values), label=name, color=PALETTE[i % len(PALETTE)], lw=1.6)
+        ax.plot(list(x), list(values), label=name, color=PALETTE[i % len(PALETTE)], lw=1.6,
+                marker=marker, markersize=6)  # fmt: skip
     for i, (name, values) in enumerate((dashed or {}).items(), start=len(series)):
         ax.plot(list(x), list(values), label=name, color=PALETTE[i % len(PALETTE)], lw=1.2, ls="--")
     if y_label:

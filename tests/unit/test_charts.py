@@ -30,3 +30,12 @@ def test_empty_line_chart_and_bar_chart_render() -> None:
     )
     ET.fromstring(svg)
     assert 'aria-label="Lý do &quot;hàng đầu&quot; &amp; &lt;khác&gt;"' in svg
+
+
+def test_a_line_chart_of_one_point_draws_the_point() -> None:
+    """A district's first run: one x. Without a marker its line has no length (nothing drawn)."""
+    one = line_chart(["12-03 19:11:48"], {"DATE_INVALID": [10.0]}, title="một lần chạy")
+    two = line_chart(["a", "b"], {"DATE_INVALID": [10.0, 5.0]}, title="hai lần chạy")
+    # A marker is filled in the series' colour; a line only strokes it.
+    assert one.lower().count("fill: #0072b2") == 1
+    assert "fill: #0072b2" not in two.lower()
