@@ -212,10 +212,11 @@ def test_a_blocked_district_emits_no_asset_event_until_released_in_the_ui(tmp_pa
             run1 = first["dag_run_id"]
             assert first["state"] == "failed"  # 902 did not finish: the report says so
 
-            # 901 committed: its event, which started the downstream DAG; 902: none.
-            assert api.events_of(run1) == [("hotich_registrations_901", ["hotich_downstream"])]
+            # 901 committed: its event, which started the downstream DAG; 902: none. (The
+            # scheduler creates the downstream run after the event: waited for first.)
             (down1,) = api.finished_runs("hotich_downstream", 1)
             assert down1["state"] == "success"
+            assert api.events_of(run1) == [("hotich_registrations_901", ["hotich_downstream"])]
             assert api.triggered_by(down1["dag_run_id"]) == [f"hotich_registrations_901@{run1}"]
             loaded = dict(query(national, "SELECT district_code || ':' || run_id, count(*)"
                                 " FROM recon.ledger GROUP BY 1"))  # fmt: skip
@@ -243,9 +244,9 @@ def test_a_blocked_district_emits_no_asset_event_until_released_in_the_ui(tmp_pa
             assert query(national, "SELECT district_code, count(*) FROM recon.ledger"
                          " WHERE run_id = :r GROUP BY 1", r=run2) == [
                 ("902", 10)]  # fmt: skip
-            assert api.events_of(run2) == [("hotich_registrations_902", ["hotich_downstream"])]
             down2 = api.finished_runs("hotich_downstream", 2)[-1]
             assert down2["state"] == "success"
+            assert api.events_of(run2) == [("hotich_registrations_902", ["hotich_downstream"])]
             assert api.triggered_by(down2["dag_run_id"]) == [f"hotich_registrations_902@{run2}"]
             assert query(national, "SELECT used_by_run FROM ops.quality_release") == [(run2,)]
             # The gate page now: the released run with who and why, the release used by it.
