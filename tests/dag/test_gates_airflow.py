@@ -185,6 +185,9 @@ def test_a_blocked_district_emits_no_asset_event_until_released_in_the_ui(tmp_pa
                 db.ensure_database(embedded_pg, f"airflow_{tag}")
             ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer,op:op",
+            # A task's supervisor gives up on the api-server after 5 tries of 5 s: on a shared
+            # 2-core machine (load 15) plan_districts failed so before it started.
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
             "AIRFLOW_CONN_CIVIL_STATUS_DB": national,
             "AIRFLOW_CONN_POPULATION_API": f"http://{CLIENT_ID}:{quote(CLIENT_SECRET, safe='')}"
             f"@{register.base_url.removeprefix('http://')}",
