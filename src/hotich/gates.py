@@ -70,7 +70,8 @@ def finding_line(f: Mapping[str, Any]) -> str:
     """One finding as the incident and the page say it."""
     if f["rule"] == "spike":
         return f"quality spike ({f['action']}): {f['detail']}"
-    return (f"{f['rule']}: {f['failing']:,} of {f['evaluated']:,} records failing"
+    # A rule is named by its description, a sentence: its full stop would read ".:".
+    return (f"{f['rule'].rstrip('.')}: {f['failing']:,} of {f['evaluated']:,} records failing"
             f" ({f['share']:.1%}) > {f['action']} at {f['threshold']:.0%}")  # fmt: skip
 
 

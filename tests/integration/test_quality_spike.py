@@ -74,4 +74,4 @@ def check_history_page(national: str, tmp_path) -> None:
     latest = {(r["reason"], r["failing"]) for r in found["latest"].to_dict("records")}
     assert latest == {("REQUIRED_MISSING", 1), ("DATE_INVALID", 3)}
     assert client.get("/quality/9x1").status_code == 404
-    shoot(page.text, tmp_path, "quality-history.png", "Chất lượng dữ liệu: huyện 901")
+    shoot(page.text, tmp_path, "quality-spike.png", "Chất lượng dữ liệu: huyện 901")

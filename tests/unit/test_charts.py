@@ -92,3 +92,11 @@ def test_empty_line_chart_and_bar_chart_render() -> None:
     assert "12" in _texts(svg) and "3" in _texts(svg)
     kept = bar_chart(["0–30", "31–90"], [1, 9], title="tuổi", keep_order=True)
     assert _texts(kept).index("0–30") < _texts(kept).index("31–90")
+
+
+def test_a_line_chart_of_one_point_draws_the_point() -> None:
+    """A district's first run: one x. A line through one point has no length: a dot."""
+    one = ET.fromstring(line_chart(["12-03 19:11"], {"DATE_INVALID": [10.0]}, title="một lần"))
+    two = ET.fromstring(line_chart(["a", "b"], {"DATE_INVALID": [10.0, 5.0]}, title="hai lần"))
+    assert len(one.findall(".//s:circle", NS)) == 1
+    assert len(two.findall(".//s:circle", NS)) == 0

@@ -37,3 +37,32 @@ def test_the_quarantine_rate_and_the_spike_are_rules_too():
     spiked = decide(rules(), 100, 1, "quarantine rate 40%", t)
     assert spiked.decision == "block" and "quality spike (block)" in spiked.summary
     assert decide(rules(), 100, 1, "x", Thresholds(spike="pass")) == GateDecision("pass", [])
+
+
+def test_a_rule_named_by_its_sentence_reads_without_its_full_stop():
+    gate = decide(rules(("The date of birth exists.", "DATE_INVALID", 10, 3)), 10, 3, None,
+                  Thresholds(rule_block=0.10, min_evaluated=5))  # fmt: skip
+    assert (
+        gate.summary == "The date of birth exists: 3 of 10 records failing (30.0%) > block at 10%"
+    )
+
+
+def test_the_gate_pages_rows_show_no_nan_and_local_times():
+    """pandas 3 reads a text column with NULLs as ``str`` with NaN: a template would print
+    ``nan`` for the block no one released."""
+    import pandas as pd
+
+    from hotich.ops.gate_page import page_records
+
+    frame = pd.DataFrame(
+        [("run-1", "block", None, None), ("run-2", "released", "op", "checked")],
+        columns=["run_id", "decision", "released_by", "release_reason"],
+    )
+    frame["decided_at"] = pd.to_datetime(["2026-12-03 12:13:59.33+00:00"] * 2)
+    assert page_records(frame) == [
+        {"run_id": "run-1", "decision": "block", "released_by": None, "release_reason": None,
+         "decided_at": "2026-12-03 19:13"},
+        {"run_id": "run-2", "decision": "released", "released_by": "op",
+         "release_reason": "checked", "decided_at": "2026-12-03 19:13"},
+    ]  # fmt: skip
+    assert page_records(frame.iloc[:0]) == []

@@ -21,6 +21,7 @@ import psycopg2
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from hotich.config import TIMEZONE
 from hotich.db import pg_connect
 from hotich.desk import log_access
 from hotich.load import read_sql
@@ -70,6 +71,18 @@ def failing_keys(
     return read_sql(cur, sql_dir / "ops" / "failing_keys.sql", params)
 
 
+def page_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows for a template: missing values as None (pandas 3 reads a text column
+    with NULLs as ``str`` with NaN, which a template would print as ``nan``), times in the
+    province's time zone to the minute."""
+    out = frame.astype(object)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            times = frame[col].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m-%d %H:%M")
+            out[col] = times.astype(object)
+    return out.where(frame.notna(), None).to_dict("records")  # type: ignore[return-value]
+
+
 def may_release(gates: pd.DataFrame, releases: pd.DataFrame) -> bool:
     """Whether a release can be given now: the latest decision blocked, none waiting."""
     waiting = not releases.empty and releases["used_by_run"].isna().any()
@@ -109,8 +122,8 @@ def router(deps: Any) -> APIRouter:
         finally:
             conn.close()
         return render(request, "gate.html", district=district_code,
-                      gates=found["gates"].to_dict("records"),
-                      releases=found["releases"].to_dict("records"),
+                      gates=page_records(found["gates"]),
+                      releases=page_records(found["releases"]),
                       can_release=may_decide and may_release(found["gates"], found["releases"]),
                       may_decide=may_decide, csrf_token=deps.form_token(request))  # fmt: skip
 
@@ -162,6 +175,6 @@ def router(deps: Any) -> APIRouter:
         run_id = str(keys["run_id"].iloc[0]) if not keys.empty else ""
         return render(request, "failing.html", district=district_code, reason=reason,
                       total=total, run_id=run_id, shown=may_decide,
-                      keys=keys.to_dict("records") if may_decide else [])  # fmt: skip
+                      keys=page_records(keys) if may_decide else [])  # fmt: skip
 
     return r

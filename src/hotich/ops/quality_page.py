@@ -19,16 +19,18 @@ RUNS = 30
 
 
 def read_history(uri: str, sql_dir: Path, district_code: str, runs: int = RUNS) -> dict[str, Any]:
-    """The district's history (run, time, reason, share, failing) and its latest failures."""
+    """The district's history (run, time, reason, share, failing), its latest failures and
+    its latest gate decision (a blocked run writes no history: the page says so)."""
     conn = pg_connect(uri)
     try:
         with conn, conn.cursor() as cur:
             params = {"district_code": district_code, "runs": runs}
             history = read_sql(cur, sql_dir / "ops" / "quality_history.sql", params)
             latest = read_sql(cur, sql_dir / "ops" / "quality_latest.sql", params)
+            gate = read_sql(cur, sql_dir / "ops" / "gate_history.sql", {**params, "runs": 1})
     finally:
         conn.close()
-    return {"history": history, "latest": latest}
+    return {"history": history, "latest": latest, "gate": gate}
 
 
 def share_series(history: pd.DataFrame) -> tuple[list[str], dict[str, list[float]]]:
@@ -70,5 +72,13 @@ def render(district_code: str, found: dict[str, Any], templates_dir: Path, root:
     )
     return env.get_template("quality.html").render(
         district=district_code, chart=chart, runs=found["history"]["run_id"].nunique(),
-        latest=found["latest"].to_dict("records"), root=root,
+        latest=found["latest"].to_dict("records"), root=root, blocked=blocked_run(found),
     )  # fmt: skip
+
+
+def blocked_run(found: dict[str, Any]) -> dict[str, Any] | None:
+    """The district's latest gate decision when it blocked (run id, line), else None."""
+    gate = found.get("gate")
+    if gate is None or gate.empty or gate.iloc[0]["decision"] != "block":
+        return None
+    return {"run_id": str(gate.iloc[0]["run_id"]), "summary": str(gate.iloc[0]["summary"])}
