@@ -931,6 +931,10 @@ def create_app(
     async def admin_stats() -> Response:
         return _json_response(state.stats_snapshot())
 
+    @app.get("/_admin/asks", include_in_schema=False)
+    async def admin_asks() -> Response:
+        return _json_response(state.ask_counts())
+
     @app.post("/_admin/reset-stats", include_in_schema=False)
     async def admin_reset_stats() -> Response:
         state.reset_stats()
