@@ -248,6 +248,9 @@ def test_the_run_forgets_its_answers_and_the_plan_purges_what_old_runs_left(tmp_
 
 
 def test_the_connection_uri_may_turn_sharing_off():
-    uri = "http://hotich:s3cret@127.0.0.1:8800?share_answers=false&answer_wait_s=5"
+    from urllib.parse import quote
+
+    login = f"{quote(CLIENT_ID)}:{quote(CLIENT_SECRET, safe='')}"
+    uri = f"http://{login}@127.0.0.1:8800?share_answers=false&answer_wait_s=5"
     with PopulationClient.from_uri(uri) as client:
         assert client.settings.share_answers is False and client.settings.answer_wait_s == 5.0
