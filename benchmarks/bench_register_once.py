@@ -159,9 +159,9 @@ def main() -> int:
                 civil_status_uri=national,
             )
             pipeline.prepare_database(ctx)
-            contexts[label] = ctx
             # The second round reconciles the first round's validated records.
             first = contexts.get("without store")
+            contexts[label] = ctx
             rounds[label] = one_round(ctx, districts, uris, register_uri, args.workers, first)
             print(label, rounds[label], flush=True)
     same = verdicts(contexts["without store"], districts).equals(
