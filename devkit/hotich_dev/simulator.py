@@ -25,6 +25,7 @@ import threading
 import time
 import unicodedata
 from collections import Counter, deque
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -446,6 +447,9 @@ class _Stats:
     outage: deque = field(default_factory=lambda: deque(maxlen=200_000))
     tokens_issued: int = 0
     tokens_refused: int = 0
+    # How many times each ID and each match query (folded name, sex, date) was asked.
+    asked_ids: Counter = field(default_factory=Counter)
+    asked_queries: Counter = field(default_factory=Counter)
 
 
 class SimulatorState:
@@ -627,6 +631,30 @@ class SimulatorState:
                 "outage": [{"t": t, "retry_after": ra} for t, ra in s.outage],
                 "tokens_issued": s.tokens_issued,
                 "tokens_refused": s.tokens_refused,
+            } | {"asks": self.ask_counts()}
+
+    def count_asks(
+        self, ids: Iterable[str] = (), queries: Iterable[tuple[str, str, str]] = ()
+    ) -> None:
+        """Count one ask of each ID, and of each match query (folded name, sex, date)."""
+        with self._lock:
+            self.stats.asked_ids.update(ids)
+            self.stats.asked_queries.update(queries)
+
+    def ask_counts(self) -> dict[str, dict[str, int]]:
+        """Per kind: distinct keys asked, asks in all, keys asked more than once (counts
+        only: no ID or name leaves the simulator this way)."""
+        with self._lock:
+            return {
+                kind: {
+                    "distinct": len(c),
+                    "asked": sum(c.values()),
+                    "repeated": sum(1 for n in c.values() if n > 1),
+                }
+                for kind, c in (
+                    ("ids", self.stats.asked_ids),
+                    ("queries", self.stats.asked_queries),
+                )
             }
 
     def reset_stats(self) -> None:
@@ -823,6 +851,7 @@ def create_app(
         if not all(isinstance(i, str) and _is_personal_id(i) for i in ids):
             raise _Problem(400, "Bad Request", "every id must be 12 digits")
         distinct = list(dict.fromkeys(ids))
+        state.count_asks(ids=distinct)
         rows = index.lookup_ids(distinct)
         hit = rows >= 0
         found = index.citizen_json(rows[hit])
@@ -859,8 +888,15 @@ def create_app(
         if len({p[0] for p in parsed}) != len(parsed):
             raise _Problem(400, "Bad Request", "refs must be unique within a request")
         refs, names, sexes, days, years = zip(*parsed, strict=True)
+        folded = fold_keys(names).to_pylist()
+        state.count_asks(
+            queries=[
+                (f, str(q.get("gioi_tinh")), str(q.get("ngay_sinh")))
+                for f, q in zip(folded, queries, strict=True)
+            ]
+        )
         q, rows = index.match_many(
-            fold_keys(names).to_pylist(),
+            folded,
             np.array(sexes, dtype=np.int64),
             np.array([_NO_DATE if d is None else d for d in days], dtype=np.int64),
             np.array(years, dtype=np.int64),
@@ -894,6 +930,10 @@ def create_app(
     @app.get("/_admin/stats", include_in_schema=False)
     async def admin_stats() -> Response:
         return _json_response(state.stats_snapshot())
+
+    @app.get("/_admin/asks", include_in_schema=False)
+    async def admin_asks() -> Response:
+        return _json_response(state.ask_counts())
 
     @app.post("/_admin/reset-stats", include_in_schema=False)
     async def admin_reset_stats() -> Response:

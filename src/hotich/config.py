@@ -134,6 +134,19 @@ class RegisterSettings:
     match_batch_size: int = MATCH_MAX_QUERIES
     progress_every_s: float = 30.0
     """While batches are in flight, log how many are done this often (long runs under a quota)."""
+    share_answers: bool = True
+    """Ask each ID and each match query once per run across districts, through the run's
+    answer store in the national database (``hotich.register.shared``;
+    ``HOTICH_REGISTER_SHARE_ANSWERS``, decision 0015)."""
+    answer_wait_s: float = 120.0
+    """How long a district waits for keys another district claimed without seeing any of
+    them answered; then it takes the claims over and asks the register itself
+    (``HOTICH_REGISTER_ANSWER_WAIT_S``)."""
+    answer_poll_s: float = 0.5
+    """How often a waiting district looks for the answers it waits for."""
+    answer_chunk: int = 10_000
+    """Claimed keys asked (and their answers written) this many at a time, so that waiting
+    districts get the first answers early."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= BATCH_GET_MAX_IDS:
@@ -142,6 +155,8 @@ class RegisterSettings:
             raise ValueError(f"match_batch_size must be within 1..{MATCH_MAX_QUERIES}")
         if self.max_concurrency < 1 or self.breaker_threshold < 1 or self.max_retries < 0:
             raise ValueError("max_concurrency and breaker_threshold >= 1, max_retries >= 0")
+        if self.answer_wait_s <= 0 or self.answer_poll_s <= 0 or self.answer_chunk < 1:
+            raise ValueError("answer_wait_s and answer_poll_s > 0, answer_chunk >= 1")
 
 
 @dataclass(frozen=True)
@@ -262,6 +277,9 @@ class Settings:
             max_concurrency=int(env.get("HOTICH_REGISTER_CONCURRENCY", reg.max_concurrency)),
             retry_budget_s=float(env.get("HOTICH_REGISTER_RETRY_BUDGET_S", reg.retry_budget_s)),
             max_retries=int(env.get("HOTICH_REGISTER_MAX_RETRIES", reg.max_retries)),
+            share_answers=env.get("HOTICH_REGISTER_SHARE_ANSWERS", "true").lower()
+            not in ("0", "false", "no"),
+            answer_wait_s=float(env.get("HOTICH_REGISTER_ANSWER_WAIT_S", reg.answer_wait_s)),
         )
         province = env.get("HOTICH_PROVINCE_CODE", base.province_code)
         if not (len(province) == 3 and province.isdigit()):

@@ -169,14 +169,21 @@ def jsonb_safe(values: pd.Series) -> pd.Series:
     return values.str.replace("\\u0000", "\\\\u0000", regex=False)
 
 
-def copy_frame(cur, table: str, frame: pd.DataFrame, columns: tuple[str, ...]) -> int:
-    """COPY ``frame[columns]`` into ``table``; empty cells are NULL. Returns rows copied."""
+def copy_frame(
+    cur, table: str, frame: pd.DataFrame, columns: tuple[str, ...], *, null: str = ""
+) -> int:
+    """COPY ``frame[columns]`` into ``table``; missing values are NULL. Returns rows copied.
+
+    By default empty cells are NULL too; with ``null`` (e.g. ``"\\N"``) missing values are
+    written as that marker, so an empty text stays an empty text.
+    """
     if frame.empty:
         return 0
     buf = io.StringIO()
-    frame.loc[:, list(columns)].to_csv(buf, index=False, header=False, na_rep="")
+    frame.loc[:, list(columns)].to_csv(buf, index=False, header=False, na_rep=null)
     buf.seek(0)
-    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buf)
+    options = "FORMAT csv" + (f", NULL '{null}'" if null else "")
+    cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH ({options})", buf)
     return len(frame)
 
 

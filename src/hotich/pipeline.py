@@ -14,7 +14,8 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ from hotich.model import (
     Status,
     code_list,
 )
+from hotich.register.shared import SharedRegister, forget_run, purge
 
 log = logging.getLogger(__name__)
 
@@ -438,20 +440,65 @@ def reconcile_district(
     records = pd.read_parquet(work / "validated.parquet")
     clean = records[records["quarantine_reasons"].map(len) == 0]
     persons = persons_of(clean)
-    result = reconcile.reconcile(persons, register)
-    person_verdicts = with_given(result.persons, persons)
-    person_verdicts.to_parquet(work / "persons.parquet", index=False)
-    result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
-    codes = person_verdicts["reasons"].explode().value_counts().to_dict()
-    outcomes = _prepare_decisions(ctx, district_code, set(records["source_key"]), register)
+    with shared_register(ctx, district_code, register) as asked:
+        result = reconcile.reconcile(persons, asked)
+        person_verdicts = with_given(result.persons, persons)
+        person_verdicts.to_parquet(work / "persons.parquet", index=False)
+        result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
+        codes = person_verdicts["reasons"].explode().value_counts().to_dict()
+        outcomes = _prepare_decisions(ctx, district_code, set(records["source_key"]), asked)
+    shared = asked.stats.as_dict() if isinstance(asked, SharedRegister) else {}
     return {
         "district_code": district_code,
         "persons": len(persons),
         "reasons": {k: int(v) for k, v in codes.items()},
         "decisions": outcomes,
         "register": result.counters,
+        "register_shared": shared,
         "reconcile_seconds": round(time.monotonic() - started, 2),
     }
+
+
+@contextmanager
+def shared_register(
+    ctx: RunContext, district_code: str, register: reconcile.RegisterLookup
+) -> Iterator[reconcile.RegisterLookup]:
+    """``register`` behind the run's answer store (:class:`hotich.register.shared.
+    SharedRegister`: each ID and match query asked once per run across districts), or
+    ``register`` itself when ``share_answers`` is off."""
+    if not ctx.settings.register.share_answers:
+        yield register
+        return
+    with SharedRegister(
+        register,
+        lambda: connect(ctx),
+        ctx.settings.sql_dir,
+        ctx.run_id,
+        district_code,
+        ctx.settings.register,
+    ) as store:
+        yield store
+
+
+def forget_register_answers(ctx: RunContext) -> None:
+    """The run is over (its report): delete its register answers (personal data)."""
+    conn = connect(ctx)
+    try:
+        with conn, conn.cursor() as cur:
+            forget_run(cur, ctx.settings.sql_dir, ctx.run_id)
+    finally:
+        conn.close()
+
+
+def purge_register_answers(ctx: RunContext) -> None:
+    """The plan step: delete the register answers other runs left (a run whose report
+    never ran) once older than the run timeout, when no such run can still be going."""
+    conn = connect(ctx)
+    try:
+        with conn, conn.cursor() as cur:
+            purge(cur, ctx.settings.sql_dir, ctx.run_id, ctx.settings.run_timeout_minutes)
+    finally:
+        conn.close()
 
 
 # --- load -------------------------------------------------------------------------------

@@ -120,3 +120,14 @@ def test_where_the_fix_lists_are_mailed_and_how_long_the_outbox_keeps_them(tmp_p
     )
     with pytest.raises(ConfigError, match="HOTICH_OUTBOX_RETENTION_DAYS"):
         Settings.from_env({"HOTICH_OUTBOX_RETENTION_DAYS": "-1"})
+
+
+def test_register_answer_sharing_from_env():
+    s = Settings.from_env({})
+    assert s.register.share_answers is True and s.register.answer_wait_s == 120.0
+    s = Settings.from_env(
+        {"HOTICH_REGISTER_SHARE_ANSWERS": "false", "HOTICH_REGISTER_ANSWER_WAIT_S": "30"}
+    )
+    assert s.register.share_answers is False and s.register.answer_wait_s == 30.0
+    with pytest.raises(ValueError, match="answer_wait_s"):
+        Settings.from_env({"HOTICH_REGISTER_ANSWER_WAIT_S": "0"})

@@ -30,6 +30,10 @@ BEGIN
             || ' TO hotich_reader';
         GRANT USAGE ON SCHEMA civil, recon TO hotich_reader;
         GRANT SELECT ON ALL TABLES IN SCHEMA civil, recon TO hotich_reader;
+        -- The register's answers of a running run (V010) are for its district tasks only.
+        IF to_regclass('recon.register_answer') IS NOT NULL THEN
+            REVOKE SELECT ON recon.register_answer, recon.register_ask FROM hotich_reader;
+        END IF;
         IF to_regnamespace('ops') IS NOT NULL THEN
             GRANT USAGE ON SCHEMA ops TO hotich_reader;
             GRANT SELECT ON ALL TABLES IN SCHEMA ops TO hotich_reader;

@@ -81,6 +81,7 @@ def plan_districts() -> list[dict[str, Any]]:
     applied = pipeline.prepare_database(ctx)
     if applied:
         log.info("national database migrated: %s", ", ".join(applied))
+    pipeline.purge_register_answers(ctx)  # what earlier runs left of the register's answers
     log.info(
         "run %s (date %s): %d districts from %s",
         ctx.run_id,
@@ -213,6 +214,7 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     released = pipeline.release_leases(ctx)
     if released:
         log.info("run %s gave back the leases of %s", ctx.run_id, ", ".join(released))
+    pipeline.forget_register_answers(ctx)  # personal data, for the run only (decision 0015)
     summary = run_report(ctx, [d["code"] for d in planned])
     log.info("run %s\n%s", ctx.run_id, summary["table"])
     for code, status in summary.get("skipped", {}).items():
@@ -326,8 +328,12 @@ def send_back_inbox(loaded: dict[str, Any], district: dict[str, Any]) -> dict[st
 
 @task(trigger_rule="all_done")
 def release_district() -> list[str]:
-    """Give back the lease when a step failed before the load committed (it gives it back)."""
-    return pipeline.release_leases(run_context())
+    """Give back the lease when a step failed before the load committed (it gives it back);
+    delete the run's register answers."""
+    ctx = run_context()
+    released = pipeline.release_leases(ctx)
+    pipeline.forget_register_answers(ctx)
+    return released
 
 
 @task(retry_exponential_backoff=2.0, map_index_template=DISTRICT_LABEL, multiple_outputs=False)

@@ -340,7 +340,10 @@ class PopulationClient:
         known: dict[str, Any] = {}
         for key, value in overrides.items():
             if key in types:
-                known[key] = int(value) if types[key] in ("int", int) else float(value)
+                if types[key] in ("bool", bool):
+                    known[key] = str(value).lower() in ("1", "true", "yes")
+                else:
+                    known[key] = int(value) if types[key] in ("int", int) else float(value)
         base = settings or RegisterSettings()
         return cls(
             base_url, unquote(parts.username), unquote(parts.password), replace(base, **known)

@@ -1,0 +1,354 @@
+"""Each ID and each match query asked once per run, across districts (decision 0015).
+
+A person with records in two districts used to be asked twice: once by each district's
+reconcile task. The run's *answer store* in the national database
+(``recon.register_ask``, ``recon.register_answer``; V010) lets the district tasks of a
+run share the register's answers, whether they run in one process, in several, or on
+Celery workers on other machines:
+
+1. a task **claims** the keys it will ask (``INSERT … ON CONFLICT`` over the keys it
+   COPYed in: the claim is the primary key's, so exactly one task wins each key);
+2. it asks the register only for the keys it claimed, in the client's batches, a chunk
+   at a time, and writes each chunk's answers (COPY) in the transaction that marks its
+   keys answered;
+3. for the keys another task claimed it **waits**, polling the store, and reads their
+   answers; a claim that stays unanswered for ``answer_wait_s`` (its task died or
+   stalls) or is given back (its task failed) is taken over and asked by the waiting
+   task itself; after twice that without any progress it asks what is left without
+   claiming it. The wait is bounded.
+
+An ID key is the ID; a query key is (folded name, sex, date): the register compares
+folded names (docs/register-api.md), so two spellings that fold alike are one question.
+The answers are personal data, kept for the run only: the run's report deletes them
+(:func:`forget_run`), and the next run's plan step what a run left (:func:`purge`).
+:class:`SharedRegister` is a :class:`hotich.reconcile.RegisterLookup` over any other
+(the HTTP client), so reconciliation does not know it is there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hotich.config import RegisterSettings
+from hotich.load import copy_frame
+from hotich.model import CITIZEN_COLUMNS
+from hotich.names import fold_keys
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["id", "query"]
+#: Separates the parts of a query key (a control character no valid name holds).
+KEY_SEP = "\x1f"
+#: NULL in the answers' COPY, so that an empty text stays an empty text.
+_NULL = "\\N"
+ANSWER_COLUMNS = ("run_id", "kind", "ask_key", *CITIZEN_COLUMNS)
+
+
+@dataclass
+class SharedStats:
+    """What one district's task did through the store (counts only, for logs and XCom)."""
+
+    ids_asked: int = 0
+    """Distinct IDs this task claimed and asked the register."""
+    ids_shared: int = 0
+    """Distinct IDs another task asked, read from the store."""
+    queries_asked: int = 0
+    queries_shared: int = 0
+    taken_over: int = 0
+    """Keys whose claim went stale or was given back, then claimed and asked here."""
+    asked_unclaimed: int = 0
+    """Keys asked without a claim after waiting too long without progress."""
+    seconds_waited: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict (seconds rounded to milliseconds)."""
+        d = asdict(self)
+        d["seconds_waited"] = round(d["seconds_waited"], 3)
+        return d
+
+
+def query_keys(queries: pd.DataFrame) -> pd.Series:
+    """Each match query's key: folded name, sex and date (``ngay_sinh`` as sent, 'yyyy-mm-dd'
+    or 'yyyy'), joined by :data:`KEY_SEP`. Vectorized."""
+    parts = [
+        fold_keys(queries["ho_ten"]),
+        pa.array(queries["gioi_tinh"].astype(str), type=pa.large_string()),
+        pa.array(queries["ngay_sinh"].astype(str), type=pa.large_string()),
+    ]
+    joined = pc.binary_join_element_wise(*parts, pa.scalar(KEY_SEP, pa.large_string()))
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=queries.index, dtype=object)
+
+
+def _sql(sql_dir: Path, name: str) -> str:
+    return (sql_dir / "register" / name).read_text(encoding="utf-8")
+
+
+class SharedRegister:
+    """A :class:`~hotich.reconcile.RegisterLookup` that asks ``register`` only what no
+    other district task of the run asked or is asking, and shares what it asked.
+
+    ``connect`` opens a psycopg2 connection to the national database (opened once,
+    closed by :meth:`close`). Not thread-safe: one per task.
+    """
+
+    def __init__(
+        self,
+        register: Any,
+        connect: Callable[[], Any],
+        sql_dir: Path,
+        run_id: str,
+        district_code: str,
+        settings: RegisterSettings,
+    ) -> None:
+        self.register = register
+        self._connect = connect
+        self._conn: Any = None
+        self.sql_dir = sql_dir
+        self.run_id = run_id
+        self.district_code = district_code
+        self.settings = settings
+        self.stats = SharedStats()
+
+    # --- the RegisterLookup protocol -------------------------------------------------------
+
+    def batch_get(self, ids: Iterable[str]) -> tuple[pd.DataFrame, set[str]]:
+        """Citizens by ID, as ``register.batch_get`` gives them, each ID asked once a run."""
+        keys = pd.Series(list(ids), dtype=object).dropna().astype(str).drop_duplicates()
+        if keys.empty:
+            return pd.DataFrame(columns=list(CITIZEN_COLUMNS)), set()
+
+        def ask(chunk: list[str]) -> pd.DataFrame:
+            found, _ = self.register.batch_get(chunk)
+            return found.assign(ask_key=found["so_dinh_danh"].astype(str))
+
+        answers = self._answers("id", keys.tolist(), ask)
+        answers = answers.drop_duplicates("ask_key")
+        not_found = set(keys) - set(answers["ask_key"])
+        return answers[list(CITIZEN_COLUMNS)].reset_index(drop=True), not_found
+
+    def match(self, queries: pd.DataFrame) -> pd.DataFrame:
+        """Candidates of match queries, as ``register.match`` gives them, each (folded name,
+        sex, date) asked once a run."""
+        if queries.empty:
+            return pd.DataFrame(columns=["ref", *CITIZEN_COLUMNS])
+        keyed = queries.assign(ask_key=query_keys(queries))
+        firsts = keyed.drop_duplicates("ask_key").set_index("ask_key")
+
+        def ask(chunk: list[str]) -> pd.DataFrame:
+            asked = firsts.loc[chunk].reset_index().assign(ref=lambda f: f["ask_key"])
+            return self.register.match(asked.drop(columns="ask_key")).rename(
+                columns={"ref": "ask_key"}
+            )
+
+        answers = self._answers("query", firsts.index.tolist(), ask)
+        out = keyed[["ref", "ask_key"]].merge(answers, on="ask_key", how="inner", sort=False)
+        return out[["ref", *CITIZEN_COLUMNS]].reset_index(drop=True)
+
+    # --- the store -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection to the national database."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> SharedRegister:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _cursor(self) -> Any:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn.cursor()
+
+    def _params(self, kind: Kind, **more: Any) -> dict[str, Any]:
+        return {"run_id": self.run_id, "kind": kind, "claimed_by": self.district_code, **more}
+
+    def _with_keys(self, cur: Any, keys: list[str]) -> None:
+        """The temporary table ``register_keys`` holding ``keys`` (COPY), until commit."""
+        cur.execute(_sql(self.sql_dir, "keys.sql"))
+        copy_frame(cur, "register_keys", pd.DataFrame({"ask_key": keys}), ("ask_key",))
+
+    def _claim(self, kind: Kind, keys: list[str]) -> list[str]:
+        """Claim what of ``keys`` is free, this district's own or stale; the keys claimed."""
+        if not keys:
+            return []
+        with self._conn_tx() as cur:
+            self._with_keys(cur, keys)
+            cur.execute(
+                _sql(self.sql_dir, "claim.sql"),
+                self._params(kind, stale_s=float(self.settings.answer_wait_s)),
+            )
+            return [r[0] for r in cur.fetchall()]
+
+    @contextmanager
+    def _conn_tx(self) -> Iterator[Any]:
+        """A cursor in a transaction committed on leaving (rolled back on an error)."""
+        cursor = self._cursor()
+        try:
+            yield cursor
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    def _write(self, kind: Kind, keys: list[str], answers: pd.DataFrame) -> None:
+        """Mark ``keys`` answered and write their answers, for the keys still this
+        district's (a claim taken over meanwhile is the other task's to answer)."""
+        with self._conn_tx() as cur:
+            self._with_keys(cur, keys)
+            cur.execute(_sql(self.sql_dir, "answered.sql"), self._params(kind))
+            mine = {r[0] for r in cur.fetchall()}
+            rows = answers[answers["ask_key"].isin(mine)]
+            rows = rows.assign(run_id=self.run_id, kind=kind)
+            copy_frame(cur, "recon.register_answer", rows, ANSWER_COLUMNS, null=_NULL)
+
+    def _heartbeat(self, kind: Kind) -> None:
+        with self._conn_tx() as cur:
+            cur.execute(_sql(self.sql_dir, "heartbeat.sql"), self._params(kind))
+
+    def _release(self) -> None:
+        """Give back this district's unanswered claims (its asks failed)."""
+        try:
+            if self._conn is not None:
+                self._conn.rollback()
+            with self._conn_tx() as cur:
+                cur.execute(_sql(self.sql_dir, "release.sql"), self._params("id"))
+        except Exception as exc:  # noqa: BLE001 - the asks' failure is the one to raise
+            log.warning("register answers: claims not given back (%s); they go stale", exc)
+
+    def _done(self, kind: Kind, keys: list[str]) -> list[str]:
+        with self._conn_tx() as cur:
+            cur.execute(_sql(self.sql_dir, "done.sql"), self._params(kind, keys=keys))
+            return [r[0] for r in cur.fetchall()]
+
+    def _read(self, kind: Kind, keys: list[str]) -> pd.DataFrame:
+        with self._conn_tx() as cur:
+            cur.execute(_sql(self.sql_dir, "answers.sql"), self._params(kind, keys=keys))
+            rows = cur.fetchall()
+        return pd.DataFrame(rows, columns=["ask_key", *CITIZEN_COLUMNS], dtype=object)
+
+    def _ask_and_write(
+        self, kind: Kind, keys: list[str], ask: Callable[[list[str]], pd.DataFrame]
+    ) -> list[pd.DataFrame]:
+        """Ask the register for claimed ``keys`` a chunk at a time, writing each chunk's
+        answers; on a failure give the unanswered claims back, then raise."""
+        out = []
+        size = self.settings.answer_chunk
+        try:
+            for i in range(0, len(keys), size):
+                chunk = keys[i : i + size]
+                answers = ask(chunk)
+                self._write(kind, chunk, answers)
+                out.append(answers)
+                if i + size < len(keys):
+                    self._heartbeat(kind)
+        except BaseException:
+            self._release()
+            raise
+        return out
+
+    def _answers(
+        self, kind: Kind, keys: list[str], ask: Callable[[list[str]], pd.DataFrame]
+    ) -> pd.DataFrame:
+        """The answers (``ask_key`` + citizen columns, one row per key and citizen) for
+        ``keys``: asked here for the keys this task claims, read from the store for the
+        others once their task has written them."""
+        frames: list[pd.DataFrame] = []
+        claimed = self._claim(kind, keys)
+        frames += self._ask_and_write(kind, claimed, ask)
+        asked, taken, unclaimed = len(claimed), 0, 0
+        pending = set(keys).difference(claimed)
+        shared = len(pending)
+        s = self.settings
+        started = last_progress = time.monotonic()
+        # Bounded: every pass either makes progress or sleeps; without progress for twice
+        # answer_wait_s the rest is asked unclaimed.
+        max_passes = int(4 * s.answer_wait_s / s.answer_poll_s) + 4 * len(pending) + 10
+        for _ in range(max_passes):
+            if not pending:
+                break
+            done = self._done(kind, sorted(pending))
+            if done:
+                frames.append(self._read(kind, done))
+                pending.difference_update(done)
+                last_progress = time.monotonic()
+                continue
+            took = self._claim(kind, sorted(pending))
+            if took:
+                frames += self._ask_and_write(kind, took, ask)
+                pending.difference_update(took)
+                taken += len(took)
+                last_progress = time.monotonic()
+                continue
+            if time.monotonic() - last_progress > 2 * s.answer_wait_s:
+                break
+            time.sleep(s.answer_poll_s)
+        if pending:
+            rest = sorted(pending)
+            log.warning(
+                "register answers: %d %s keys of other districts still unanswered after"
+                " %.0f s; asking them here",
+                len(rest),
+                kind,
+                time.monotonic() - started,
+            )
+            frames.append(ask(rest))
+            unclaimed = len(rest)
+        waited = time.monotonic() - started
+        shared -= taken + unclaimed
+        st = self.stats
+        if kind == "id":
+            st.ids_asked += asked + taken + unclaimed
+            st.ids_shared += shared
+        else:
+            st.queries_asked += asked + taken + unclaimed
+            st.queries_shared += shared
+        st.taken_over += taken
+        st.asked_unclaimed += unclaimed
+        st.seconds_waited += waited if shared or taken else 0.0
+        log.info(
+            "register answers (%s): %d keys, %d asked here, %d read from other districts'"
+            " asks, %d taken over, %.2f s waiting",
+            kind,
+            len(keys),
+            asked + taken + unclaimed,
+            shared,
+            taken,
+            waited,
+        )
+        parts = [f for f in frames if len(f)]
+        if not parts:
+            return pd.DataFrame(columns=["ask_key", *CITIZEN_COLUMNS], dtype=object)
+        return pd.concat(parts, ignore_index=True)[["ask_key", *CITIZEN_COLUMNS]]
+
+
+def forget_run(cur: Any, sql_dir: Path, run_id: str) -> None:
+    """Delete the run's register answers (its report: the run is over)."""
+    cur.execute(_sql(sql_dir, "forget_run.sql"), {"run_id": run_id})
+
+
+def purge(cur: Any, sql_dir: Path, current_run_id: str, older_than_minutes: int) -> None:
+    """Delete what other runs left in the answer store once older than
+    ``older_than_minutes`` (the run timeout: no such run can still be going)."""
+    cur.execute(
+        _sql(sql_dir, "purge.sql"),
+        {"run_id": current_run_id, "older_than_minutes": int(older_than_minutes)},
+    )
+
+
+__all__ = ["KEY_SEP", "SharedRegister", "SharedStats", "forget_run", "purge", "query_keys"]
