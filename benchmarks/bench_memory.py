@@ -61,6 +61,7 @@ def run_stage(
     uris: dict[str, str],
     register_uri: str,
     trace: bool,
+    profile: bool = False,
 ) -> dict[str, Any]:
     """One stage of one district in this (fresh) process: seconds, peak memory, counts."""
     # What the task process holds before the stage runs (imports: pandas, pyarrow, GX).
@@ -71,6 +72,12 @@ def run_stage(
         import tracemalloc
 
         tracemalloc.start(12)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0 = time.monotonic()
 
     def resolve(conn_id: str) -> str:
@@ -87,6 +94,14 @@ def run_stage(
         out = pipeline.load_district(ctx, district.code)
     seconds = time.monotonic() - t0
     top: list[str] = []
+    if profiler is not None:
+        import io
+        import pstats
+
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
+        top.extend(line for line in text.getvalue().splitlines() if line.strip())
     if trace:
         import tracemalloc
 
@@ -94,7 +109,9 @@ def run_stage(
         _, peak = tracemalloc.get_traced_memory()
         top = [f"traced peak {peak / 2**20:.0f} MiB (live at the end below)"]
         for stat in snapshot.statistics("traceback")[:8]:
-            frames = [f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback]
+            frames = [
+                f"{f.filename.split('site-packages/')[-1]}:{f.lineno}" for f in stat.traceback
+            ]
             top.append(f"{stat.size / 2**20:8.1f} MiB  " + " <- ".join(frames[:4]))
         tracemalloc.stop()
     counts = {k: v for k, v in out.items() if isinstance(v, int)}
@@ -130,6 +147,13 @@ def main() -> int:
     ap.add_argument("--district", help="district code (default: the largest)")
     ap.add_argument("--chunk-rows", type=int, default=Settings().chunk_rows)
     ap.add_argument("--trace", choices=STAGES, action="append", default=[])
+    ap.add_argument(
+        "--profile",
+        choices=STAGES,
+        action="append",
+        default=[],
+        help="run STAGE under cProfile and print its top functions",
+    )
     ap.add_argument("--label", default="", help="a word for the table's title (before/after)")
     ap.add_argument("--record", action="store_true", help="append the table to RESULTS.md")
     args = ap.parse_args()
@@ -177,7 +201,15 @@ def main() -> int:
             with spawn.Pool(1, maxtasksperchild=1) as pool:
                 r = pool.apply(
                     run_stage,
-                    (ctx, district, stage, uris, register_uri, stage in args.trace),
+                    (
+                        ctx,
+                        district,
+                        stage,
+                        uris,
+                        register_uri,
+                        stage in args.trace,
+                        stage in args.profile,
+                    ),
                 )
             rows.append(r)
             print(f"{stage}: {r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB"
