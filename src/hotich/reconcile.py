@@ -1111,8 +1111,10 @@ def link_in_chunks(
         cands = candidates[candidates["ref"].isin(part["ref"].unique())].reset_index(drop=True)
         v, a = link(part, cands)
         verdicts.append(v)
-        ambiguous.append(a)
-    return pd.concat(verdicts), pd.concat(ambiguous, ignore_index=True)
+        if len(a):
+            ambiguous.append(a)
+    amb = pd.concat(ambiguous, ignore_index=True) if ambiguous else _empty_ambiguous()
+    return pd.concat(verdicts), amb
 
 
 # --- the candidates of an ambiguous person, for the review desk ---------------------------
