@@ -3,7 +3,8 @@
 Everything a run learned about a district — loaded registrations and their people,
 ledger verdicts, quarantine and review entries, link candidates, and the extract state
 (watermarks, content hashes, workbook files) — is written in ONE transaction: COPY into
-staging tables, then one set-based upsert (``include/sql/load/apply.sql``). A crash
+staging tables, chunk by chunk (docs/decisions/0016: memory grows with the chunk, not the
+district), then one set-based upsert (``include/sql/load/apply.sql``). A crash
 before the commit leaves nothing behind and the next try reads the same records again;
 a retry after the commit finds them unchanged and reads nothing twice.
 """
@@ -16,10 +17,12 @@ import io
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import psycopg2
 
@@ -120,8 +123,26 @@ class LoadRefused(IncidentError, RuntimeError):
 
 
 @dataclass
+class LoadChunk:
+    """A part of a district's load: records and what goes with them (their people,
+    candidates and waiting rows). Each is COPY-ed into the staging tables on its own."""
+
+    verdicts: pd.DataFrame
+    registrations: pd.DataFrame
+    persons: pd.DataFrame
+    candidates: pd.DataFrame
+    waiting_records: pd.DataFrame = field(default_factory=pd.DataFrame)
+    waiting_persons: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+@dataclass
 class LoadBatch:
-    """What one run learned about one district, ready to be written."""
+    """What one run learned about one district, ready to be written.
+
+    Either its frames (``verdicts`` … ``waiting_persons``: a small batch held whole), or
+    ``chunks``, a function giving the district's :class:`LoadChunk` one after another from
+    its work files (the frames then stay empty): the load holds one chunk at a time.
+    """
 
     run_id: str
     district_code: str
@@ -145,17 +166,61 @@ class LoadBatch:
     # The run's per-rule quality results (hotich.validate.rule_results), kept in
     # ops.quality_result with the commit.
     quality: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The district's chunks, read from its work files (None: the frames above are the load).
+    chunks: Callable[[], Iterator[LoadChunk]] | None = None
+    # The extract state's JSON, when the load is to be recognised if tried again after its
+    # commit: the digest of the verdicts and this state goes into ``stats["batch"]``.
+    digest_state: str | None = None
+    # Records the national database refused (source key: SQL state), quarantined
+    # VALUE_INVALID in every chunk (:func:`quarantine_refused`).
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def iter_chunks(self) -> Iterator[LoadChunk]:
+        """The batch's chunks as read (before the refused records are quarantined)."""
+        if self.chunks is not None:
+            yield from self.chunks()
+            return
+        yield LoadChunk(self.verdicts, self.registrations, self.persons, self.candidates,
+                        self.waiting_records, self.waiting_persons)  # fmt: skip
+
+
+class BatchDigest:
+    """A digest of a district's verdicts (source key, content hash, status) and extract
+    state, fed chunk by chunk in any order: stored in the run's summary, so that a retry
+    of the load that finds it there knows it was committed already.
+
+    Order-independent: the sum, modulo 2**64, of each row's 64-bit hash under two keys,
+    with the row count (each record has one verdict: conservation)."""
+
+    _KEYS = ("hotich-digest-01", "hotich-digest-02")
+
+    def __init__(self, state: str = "") -> None:
+        self.state = state
+        self.rows = 0
+        self.sums = [np.uint64(0), np.uint64(0)]
+
+    def add(self, verdicts: pd.DataFrame) -> None:
+        """Count in a chunk's verdicts."""
+        if verdicts.empty:
+            return
+        rows = verdicts[["source_key", "content_hash", "status"]].astype(str)
+        for i, key in enumerate(self._KEYS):
+            hashed = pd.util.hash_pandas_object(rows, index=False, hash_key=key).to_numpy()
+            with np.errstate(over="ignore"):
+                self.sums[i] = np.uint64(self.sums[i] + hashed.sum(dtype=np.uint64))
+        self.rows += len(rows)
+
+    def hexdigest(self) -> str:
+        """The digest of what was added and the state."""
+        text = f"{self.state}\x1d{self.rows}:{int(self.sums[0]):016x}{int(self.sums[1]):016x}"
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def batch_digest(verdicts: pd.DataFrame, state: str = "") -> str:
-    """A digest of a district's verdicts (source key, content hash, status) and extract
-    ``state`` (its JSON), stored in the run's summary: a retry of the load that finds it
-    there was committed already."""
-    rows = verdicts.sort_values("source_key")
-    joined = (rows["source_key"] + "\x1f" + rows["content_hash"] + "\x1f" + rows["status"]).str.cat(
-        sep="\x1e"
-    )
-    return hashlib.blake2b((state + "\x1d" + joined).encode("utf-8"), digest_size=16).hexdigest()
+    """The :class:`BatchDigest` of a whole frame of verdicts and an extract ``state``."""
+    digest = BatchDigest(state)
+    digest.add(verdicts)
+    return digest.hexdigest()
 
 
 def pg_array(values: pd.Series) -> pd.Series:
@@ -187,25 +252,62 @@ def copy_frame(
     return len(frame)
 
 
+class Conservation:
+    """extracted = loaded + review + quarantined, each record once: counted chunk by chunk
+    while the staging tables fill (:meth:`add`), settled before anything is applied
+    (:meth:`check`, with the staged verdicts' duplicates)."""
+
+    def __init__(self, batch: LoadBatch) -> None:
+        self.batch = batch
+        self.counts = {s.value: 0 for s in Status}
+        self.verdicts = 0
+        self.problems: list[str] = []
+
+    def add(self, chunk: LoadChunk) -> None:
+        """Count a chunk's verdicts; its loaded verdicts must be its loaded registrations."""
+        v = chunk.verdicts
+        for s in Status:
+            self.counts[s.value] += int((v["status"] == s.value).sum())
+        self.verdicts += len(v)
+        loaded = set(v.loc[v["status"] == Status.LOADED.value, "source_key"])
+        registered = set(chunk.registrations["source_key"]) if len(chunk.registrations) else set()
+        if registered != loaded and "loaded verdicts and loaded registrations differ" not in (
+            self.problems
+        ):
+            self.problems.append("loaded verdicts and loaded registrations differ")
+
+    def check(self, duplicated: int = 0) -> dict[str, int]:
+        """The counts; :class:`ConservationError` when they do not add up. ``duplicated``:
+        source keys with more than one verdict (counted in the staging table)."""
+        problems = []
+        if duplicated:
+            problems.append(f"{duplicated} records have two verdicts")
+        if sum(self.counts.values()) != self.verdicts:
+            problems.append(f"{self.verdicts - sum(self.counts.values())} verdicts have an"
+                            " unknown status")  # fmt: skip
+        if self.verdicts != self.batch.extracted:
+            problems.append(f"{self.batch.extracted} records extracted but {self.verdicts}"
+                            " verdicts")  # fmt: skip
+        problems += self.problems
+        if problems:
+            raise ConservationError(
+                f"district {self.batch.district_code}, run {self.batch.run_id}: "
+                + "; ".join(problems)
+            )
+        return {"extracted": self.batch.extracted, **self.counts}
+
+
 def check_conservation(batch: LoadBatch) -> dict[str, int]:
-    """extracted = loaded + review + quarantined, each record once; raise otherwise."""
-    v = batch.verdicts
-    counts = {s.value: int((v["status"] == s.value).sum()) for s in Status}
-    problems = []
-    if v["source_key"].duplicated().any():
-        problems.append(f"{int(v['source_key'].duplicated().sum())} records have two verdicts")
-    if sum(counts.values()) != len(v):
-        problems.append(f"{len(v) - sum(counts.values())} verdicts have an unknown status")
-    if len(v) != batch.extracted:
-        problems.append(f"{batch.extracted} records extracted but {len(v)} verdicts")
-    loaded = set(v.loc[v["status"] == Status.LOADED.value, "source_key"])
-    if set(batch.registrations["source_key"]) != loaded:
-        problems.append("loaded verdicts and loaded registrations differ")
-    if problems:
-        raise ConservationError(
-            f"district {batch.district_code}, run {batch.run_id}: " + "; ".join(problems)
-        )
-    return {"extracted": batch.extracted, **counts}
+    """extracted = loaded + review + quarantined, each record once, over all of ``batch``'s
+    chunks; raise :class:`ConservationError` otherwise."""
+    tally = Conservation(batch)
+    keys: list[pd.Series] = []
+    for chunk in batch.iter_chunks():
+        chunk = quarantine_chunk(chunk, batch.refused)
+        tally.add(chunk)
+        keys.append(chunk.verdicts["source_key"])
+    all_keys = pd.concat(keys) if keys else pd.Series(dtype=object)
+    return tally.check(int(all_keys.duplicated().sum()))
 
 
 # SQL state classes of errors about a value of the load, not about the server or the
@@ -226,9 +328,12 @@ _STAGED = {
 }
 
 
-def refusal(exc: psycopg2.Error, batch: LoadBatch) -> LoadRefused | None:
+def refusal(
+    exc: psycopg2.Error, batch: LoadBatch, chunk: LoadChunk | None = None
+) -> LoadRefused | None:
     """The :class:`LoadRefused` that ``exc`` is, or None when it is not a refusal of a
-    value (a lost connection, a server in trouble)."""
+    value (a lost connection, a server in trouble). ``chunk``: the chunk being COPY-ed
+    when it happened (a COPY's line numbers count within it)."""
     code = exc.pgcode or ""
     if not code.startswith(_REFUSAL_CLASSES):
         return None
@@ -236,7 +341,7 @@ def refusal(exc: psycopg2.Error, batch: LoadBatch) -> LoadRefused | None:
     where, key = "in include/sql/load/apply.sql", None
     if m := _COPY_LINE.search(exc.diag.context or ""):
         table, line = m.group(1), int(m.group(2))
-        frame = getattr(batch, _STAGED.get(table, ""), None)
+        frame = getattr(chunk, _STAGED.get(table, ""), None) if chunk is not None else None
         if isinstance(frame, pd.DataFrame) and 0 < line <= len(frame):
             key = str(frame["source_key"].iloc[line - 1])
             where = f"in {table}, line {line}: record {key}"
@@ -252,10 +357,18 @@ def refusal(exc: psycopg2.Error, batch: LoadBatch) -> LoadRefused | None:
 
 def quarantine_refused(batch: LoadBatch, source_key: str, sql_state: str) -> LoadBatch:
     """``batch`` with the record the national database refused quarantined
-    ``VALUE_INVALID``: not loaded, its people, candidates and waiting rows dropped, its source record
-    replaced by a note (the district's source still holds it)."""
-    v = batch.verdicts
-    hit = v["source_key"] == source_key
+    ``VALUE_INVALID`` in the chunk that holds it (:func:`quarantine_chunk`)."""
+    return dataclasses.replace(batch, refused={**batch.refused, source_key: sql_state})
+
+
+def quarantine_chunk(chunk: LoadChunk, refused: Mapping[str, str]) -> LoadChunk:
+    """``chunk`` with the records of ``refused`` (source key: SQL state) quarantined
+    ``VALUE_INVALID``: not loaded, their people, candidates and waiting rows dropped, their
+    source record replaced by a note (the district's source still holds it)."""
+    v = chunk.verdicts
+    hit = v["source_key"].isin(list(refused)) if refused and len(v) else None
+    if hit is None or not hit.any():
+        return chunk
     verdicts = v.copy()
     verdicts.loc[hit, "status"] = Status.QUARANTINED.value
     verdicts.loc[hit, "reasons"] = pd.Series(
@@ -264,46 +377,56 @@ def quarantine_refused(batch: LoadBatch, source_key: str, sql_state: str) -> Loa
         dtype=object,
     )
     verdicts.loc[hit, "personal_id"] = None
-    verdicts.loc[hit, "source_record"] = json.dumps(
-        {"_not_kept": f"the national database refused this record (SQL state {sql_state})"}
+    verdicts.loc[hit, "source_record"] = v.loc[hit, "source_key"].map(
+        lambda k: json.dumps(
+            {"_not_kept": f"the national database refused this record (SQL state {refused[k]})"}
+        )
     )
+    keys = list(v.loc[hit, "source_key"])
 
     def without(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[frame["source_key"] != source_key] if not frame.empty else frame
+        return frame[~frame["source_key"].isin(keys)] if not frame.empty else frame
 
-    return dataclasses.replace(
-        batch,
+    return LoadChunk(
         verdicts=verdicts,
-        registrations=without(batch.registrations),
-        persons=without(batch.persons),
-        candidates=without(batch.candidates),
-        waiting_records=without(batch.waiting_records),
-        waiting_persons=without(batch.waiting_persons),
+        registrations=without(chunk.registrations),
+        persons=without(chunk.persons),
+        candidates=without(chunk.candidates),
+        waiting_records=without(chunk.waiting_records),
+        waiting_persons=without(chunk.waiting_persons),
     )
 
 
 def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     """Write ``batch`` in one transaction on a psycopg2 connection; return the counts.
 
-    The caller owns the connection; this commits on success and rolls back on error. A
-    value the database refuses raises :class:`LoadRefused` (naming the record when it
+    The caller owns the connection; this commits on success and rolls back on error. The
+    batch's chunks are COPY-ed into the staging tables one after another (one chunk in
+    memory at a time), conservation counted as they go and checked before the upsert.
+    A value the database refuses raises :class:`LoadRefused` (naming the record when it
     can), whose text quotes nothing of the record. ``recon.run_summary`` holds the
     verdicts in ``recon.verdict`` for the run and district after the write, so that a
     retry of a committed load counts nothing twice. The run's lease of the district
     (:mod:`hotich.lease`) is given back in the same transaction; when another run took it
     over, :class:`hotich.lease.DistrictHeld` is raised and nothing is written.
     """
-    counts = check_conservation(batch)
-    verdicts = batch.verdicts.assign(
-        reasons=pg_array(batch.verdicts["reasons"]),
-        source_record=jsonb_safe(batch.verdicts["source_record"]),
-    )
-    candidates = batch.candidates.assign(run_id=batch.run_id)
-    registrations = batch.registrations.assign(run_id=batch.run_id)
     params = {"run_id": batch.run_id, "district_code": batch.district_code}
+    tally = Conservation(batch)
+    digest = BatchDigest(batch.digest_state or "")
+    chunk: LoadChunk | None = None
     try:
         with conn.cursor() as cur:
-            if done := _committed_before(cur, batch):
+            cur.execute((sql_dir / "load" / "stage.sql").read_text(encoding="utf-8"))
+            for read in batch.iter_chunks():
+                digest.add(read.verdicts)  # as read: a retry after a refusal finds it too
+                chunk = quarantine_chunk(read, batch.refused)
+                tally.add(chunk)
+                _stage_chunk(cur, chunk, batch.run_id)
+            chunk = None
+            stats = dict(batch.stats)
+            if batch.digest_state is not None:
+                stats["batch"] = digest.hexdigest()
+            if done := _committed_before(cur, batch, stats.get("batch")):
                 conn.rollback()
                 log.info(
                     "district %s: this run's load was committed before (a retry after the"
@@ -311,15 +434,14 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
                     batch.district_code,
                 )
                 return done
+            cur.execute("SELECT count(*) - count(DISTINCT source_key) FROM stage_verdict")
+            counts = tally.check(int(cur.fetchone()[0]))
             # The run's district lease goes with this commit (raises, writing nothing, if
             # another run took it over).
             lease.release(cur, sql_dir, batch.district_code, batch.run_id)
-            cur.execute((sql_dir / "load" / "stage.sql").read_text(encoding="utf-8"))
-            copy_frame(cur, "stage_verdict", verdicts, STAGE_VERDICT_COLUMNS)
-            copy_frame(cur, "stage_registration", registrations, REGISTRATION_COLUMNS)
-            copy_frame(cur, "stage_person", batch.persons, STAGE_PERSON_COLUMNS)
-            copy_frame(cur, "stage_candidate", candidates, STAGE_CANDIDATE_COLUMNS)
-            _stage_waiting(cur, batch)
+            if not batch.decision_outcomes.empty:
+                copy_frame(cur, "stage_decision_outcome", batch.decision_outcomes,
+                           ("decision_id", "outcome"))  # fmt: skip
             # The dashboard's aggregates (V009): moved before apply.sql replaces the state
             # they are computed from, the backlog taken after it.
             cur.execute(
@@ -345,7 +467,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
                 )
             cur.execute(
                 (sql_dir / "load" / "run_summary.sql").read_text(encoding="utf-8"),
-                {**params, "stats": json.dumps(batch.stats, default=str)},
+                {**params, "stats": json.dumps(stats, default=str)},
             )
         conn.commit()
     except Exception as exc:
@@ -356,7 +478,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
         except psycopg2.Error as rollback_error:
             log.warning("district %s: rollback failed too (%s)", batch.district_code,
                         type(rollback_error).__name__)  # fmt: skip
-        refused = refusal(exc, batch) if isinstance(exc, psycopg2.Error) else None
+        refused = refusal(exc, batch, chunk) if isinstance(exc, psycopg2.Error) else None
         if refused is not None:
             # Not "from exc": the driver's text quotes the record (DETAIL, CONTEXT).
             raise refused from None
@@ -372,32 +494,41 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
     return counts
 
 
-def _stage_waiting(cur, batch: LoadBatch) -> None:
-    """COPY who waits for a person, and the decisions' outcomes, into their staging tables."""
-    if not batch.waiting_records.empty:
-        w = batch.waiting_records
+def _stage_chunk(cur, chunk: LoadChunk, run_id: str) -> None:
+    """COPY one chunk into the staging tables (``include/sql/load/stage.sql``)."""
+    v = chunk.verdicts
+    if not v.empty:
+        verdicts = v.assign(reasons=pg_array(v["reasons"]),
+                            source_record=jsonb_safe(v["source_record"]))  # fmt: skip
+        copy_frame(cur, "stage_verdict", verdicts, STAGE_VERDICT_COLUMNS)
+    if not chunk.registrations.empty:
+        copy_frame(cur, "stage_registration", chunk.registrations.assign(run_id=run_id),
+                   REGISTRATION_COLUMNS)  # fmt: skip
+    copy_frame(cur, "stage_person", chunk.persons, STAGE_PERSON_COLUMNS)
+    if not chunk.candidates.empty:
+        copy_frame(cur, "stage_candidate", chunk.candidates.assign(run_id=run_id),
+                   STAGE_CANDIDATE_COLUMNS)  # fmt: skip
+    if not chunk.waiting_records.empty:
+        w = chunk.waiting_records
         records = w.assign(
             reasons=pg_array(w["reasons"]),
             record=jsonb_safe(w["record"]),
             source_record=jsonb_safe(w["source_record"]),
         )
         copy_frame(cur, "stage_waiting_record", records, STAGE_WAITING_RECORD_COLUMNS)
-    if not batch.waiting_persons.empty:
-        persons = batch.waiting_persons.assign(reasons=pg_array(batch.waiting_persons["reasons"]))
+    if not chunk.waiting_persons.empty:
+        persons = chunk.waiting_persons.assign(reasons=pg_array(chunk.waiting_persons["reasons"]))
         copy_frame(cur, "stage_waiting_person", persons, STAGE_WAITING_PERSON_COLUMNS)
-    if not batch.decision_outcomes.empty:
-        copy_frame(cur, "stage_decision_outcome", batch.decision_outcomes,
-                   ("decision_id", "outcome"))  # fmt: skip
 
 
-def _committed_before(cur, batch: LoadBatch) -> dict[str, int] | None:
+def _committed_before(cur, batch: LoadBatch, digest: str | None) -> dict[str, int] | None:
     """The counts of this run's committed load of the same verdicts, if there is one."""
-    if not batch.stats.get("batch"):
+    if not digest:
         return None
     cur.execute(
         "SELECT extracted, loaded, review, quarantined FROM recon.run_summary"
         " WHERE run_id = %s AND district_code = %s AND stats->>'batch' = %s",
-        (batch.run_id, batch.district_code, batch.stats["batch"]),
+        (batch.run_id, batch.district_code, digest),
     )
     row = cur.fetchone()
     return (

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from hotich import decisions, gates, lease, normalize, quality, reconcile, validate, workfiles
 from hotich.config import District, Settings
@@ -32,8 +34,8 @@ from hotich.extract.modern import extract_modern
 from hotich.extract.workbook import WorkbookLimits, extract_workbook
 from hotich.load import (
     LoadBatch,
+    LoadChunk,
     LoadRefused,
-    batch_digest,
     load_batch,
     quarantine_refused,
     read_sql,
@@ -437,14 +439,20 @@ def reconcile_district(
     started = time.monotonic()
     work = ctx.workdir(district_code)
     workfiles.require(work, ["validated.parquet"], district_code=district_code, run_id=ctx.run_id)
-    records = pd.read_parquet(work / "validated.parquet")
+    # All but the source's own JSON (``raw``), the widest column, which this step never reads.
+    columns = [c for c in pq.read_schema(work / "validated.parquet").names if c != "raw"]
+    records = pd.read_parquet(work / "validated.parquet", columns=columns)
     clean = records[records["quarantine_reasons"].map(len) == 0]
     persons = persons_of(clean)
     with shared_register(ctx, district_code, register) as asked:
-        result = reconcile.reconcile(persons, asked)
+        result = reconcile.reconcile(persons, asked, ctx.settings.chunk_rows)
         person_verdicts = with_given(result.persons, persons)
-        person_verdicts.to_parquet(work / "persons.parquet", index=False)
-        result.ambiguous.to_parquet(work / "candidates.parquet", index=False)
+        # Sorted by their record's position, so that the load reads them chunk by chunk.
+        rows = ctx.settings.chunk_rows
+        _write_by_record_row(person_verdicts, work / "persons.parquet", records["source_key"], rows)
+        _write_by_record_row(
+            result.ambiguous, work / "candidates.parquet", records["source_key"], rows
+        )
         codes = person_verdicts["reasons"].explode().value_counts().to_dict()
         outcomes = _prepare_decisions(ctx, district_code, set(records["source_key"]), asked)
     shared = asked.stats.as_dict() if isinstance(asked, SharedRegister) else {}
@@ -618,8 +626,134 @@ def load_frames(
     return registrations, persons
 
 
+# The position of a person's record in validated.parquet, kept in persons.parquet and
+# candidates.parquet (sorted by it) so that the load reads a chunk's persons by range.
+RECORD_ROW = "record_row"
+
+
+def _by_record_row(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """``frame`` (rows with a ``source_key``) with each row's record position in ``keys``
+    (:data:`RECORD_ROW`), sorted by it (stable: a record's persons keep their order)."""
+    position = pd.Series(np.arange(len(keys), dtype=np.int64), index=keys.to_numpy())
+    position = position[~position.index.duplicated()]
+    rows = frame["source_key"].map(position) if len(frame) else pd.Series(dtype="int64")
+    out = frame.assign(**{RECORD_ROW: rows.fillna(-1).astype("int64").to_numpy()})
+    return out.sort_values(RECORD_ROW, kind="stable").reset_index(drop=True)
+
+
+def _write_by_record_row(frame: pd.DataFrame, path: Path, keys: pd.Series, rows: int) -> None:
+    """Write ``frame`` sorted by record position, in row groups of ``rows`` (the chunk)."""
+    _by_record_row(frame, keys).to_parquet(path, index=False, row_group_size=max(rows, 1))
+
+
+def _exact_batches(
+    path: Path, rows: int, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """A Parquet file's rows as frames of exactly ``rows`` rows (the last one shorter),
+    whatever its row groups: one batch in memory at a time."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    with pq.ParquetFile(path) as pf:
+        for batch in pf.iter_batches(batch_size=rows, columns=columns):
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= rows:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, rows).to_pandas()
+                rest = table.slice(rows)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held:
+            yield pa.Table.from_batches(pending).to_pandas()
+
+
+class _RowRanges:
+    """A work file sorted by :data:`RECORD_ROW`, read one chunk's range of rows at a time
+    (the row groups outside it are skipped by their statistics)."""
+
+    def __init__(self, path: Path, keys: Callable[[], pd.Series]) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        self.whole: pd.DataFrame | None = None
+        if not path.exists():
+            self.whole = pd.DataFrame()
+        elif RECORD_ROW not in pq.read_schema(path).names:
+            # Written before the files were sorted (a load retried across an upgrade).
+            self.whole = _by_record_row(pd.read_parquet(path), keys())
+
+    def rows(self, first: int, end: int) -> pd.DataFrame:
+        """The rows of the records at positions ``first`` .. ``end - 1``."""
+        if self.whole is not None:
+            if self.whole.empty:
+                return self.whole
+            w = self.whole
+            part = w[(w[RECORD_ROW] >= first) & (w[RECORD_ROW] < end)]
+        else:
+            part = pd.read_parquet(
+                self.path, filters=[(RECORD_ROW, ">=", first), (RECORD_ROW, "<", end)]
+            )
+        return part.drop(columns=[RECORD_ROW]).reset_index(drop=True)
+
+
+def _chunk_of(
+    records: pd.DataFrame,
+    person_verdicts: pd.DataFrame,
+    candidates: pd.DataFrame,
+    canonical: pd.Series | pd.DataFrame,
+) -> LoadChunk:
+    """The load's rows for some records of a district, with their persons and candidates;
+    ``canonical``: the records' canonical JSON by source key, or their raw extract rows
+    (turned into JSON for the records left waiting only)."""
+    verdicts = record_verdicts(records, person_verdicts)
+    registrations, persons = load_frames(records, verdicts, person_verdicts)
+    if isinstance(canonical, pd.DataFrame):
+        waiting = decisions.waiting_persons(verdicts, person_verdicts)["source_key"]
+        canonical = _canonical_json(canonical[canonical["source_key"].isin(waiting.unique())])
+    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical)
+    return LoadChunk(verdicts, registrations, persons, _candidate_rows(candidates),
+                     waiting_records, waiting_persons)  # fmt: skip
+
+
+def district_chunks(work: Path, chunk_rows: int) -> Iterator[LoadChunk]:
+    """A district's load from its work folder, ``chunk_rows`` records at a time: the
+    validated records, beside the same rows of the extract (their canonical content) and
+    their persons and candidates by record position; then the records the reconcile step
+    applied decisions to."""
+    validated = work / "validated.parquet"
+
+    def keys() -> pd.Series:
+        return pd.read_parquet(validated, columns=["source_key"])["source_key"]
+
+    persons = _RowRanges(work / "persons.parquet", keys)
+    candidates = _RowRanges(work / "candidates.parquet", keys)
+    raws = _exact_batches(work / "extract.parquet", chunk_rows, ["source_key", *_CANONICAL])
+    first = 0
+    for records in _exact_batches(validated, chunk_rows):
+        raw = next(raws)
+        if not raw["source_key"].equals(records["source_key"]):
+            raise RuntimeError(  # validate writes its records in the extract's order
+                f"{validated} and extract.parquet differ in order at row {first}"
+            )
+        end = first + len(records)
+        yield _chunk_of(records, persons.rows(first, end), candidates.rows(first, end), raw)
+        first = end
+    if (work / DECIDED_RECORDS).exists():  # the decisions the reconcile step applied
+        decided = pd.read_parquet(work / DECIDED_RECORDS)
+        canonical = decided.set_index("source_key")["canonical"]
+        yield _chunk_of(
+            decided.drop(columns=["canonical"]),
+            pd.read_parquet(work / DECIDED_PERSONS),
+            pd.read_parquet(work / DECIDED_CANDIDATES),
+            canonical,
+        )
+
+
 def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
-    """What this run learned about the district, from its work folder, ready to load."""
+    """What this run learned about the district, ready to load: its chunks are read from
+    its work folder as the load COPYs them (:func:`district_chunks`)."""
     work = ctx.workdir(district_code)
     workfiles.require(
         work,
@@ -627,48 +761,33 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         district_code=district_code,
         run_id=ctx.run_id,
     )
-    records = pd.read_parquet(work / "validated.parquet")
-    person_verdicts = pd.read_parquet(work / "persons.parquet")
-    candidates_path = work / "candidates.parquet"
-    candidates = pd.read_parquet(candidates_path) if candidates_path.exists() else pd.DataFrame()
     state_text = (work / "extract_state.json").read_text(encoding="utf-8")
     state = json.loads(state_text)
-    canonical = pd.Series(dtype=object)
+    extracted = pq.read_metadata(work / "validated.parquet").num_rows
+    if (work / DECIDED_RECORDS).exists():
+        extracted += pq.read_metadata(work / DECIDED_RECORDS).num_rows
     outcomes = pd.DataFrame(columns=["decision_id", "outcome"])
-    if (work / DECIDED_RECORDS).exists():  # the decisions the reconcile step applied
-        decided = pd.read_parquet(work / DECIDED_RECORDS)
-        canonical = pd.concat([canonical, decided.set_index("source_key")["canonical"]])
-        records = pd.concat([records, decided.drop(columns=["canonical"])], ignore_index=True)
-        person_verdicts = pd.concat(
-            [person_verdicts, pd.read_parquet(work / DECIDED_PERSONS)], ignore_index=True
-        )
-        candidates = pd.concat([candidates, pd.read_parquet(work / DECIDED_CANDIDATES)])
     if (work / DECISION_OUTCOMES).exists():
         outcomes = pd.read_parquet(work / DECISION_OUTCOMES)
-    verdicts = record_verdicts(records, person_verdicts)
-    registrations, persons = load_frames(records, verdicts, person_verdicts)
-    waiting_records, waiting_persons = waiting_frames(
-        verdicts, person_verdicts, canonical, work / "extract.parquet"
-    )
+    chunk_rows = ctx.settings.chunk_rows
     return LoadBatch(
         run_id=ctx.run_id,
         district_code=district_code,
-        extracted=len(records),
-        verdicts=verdicts,
-        registrations=registrations,
-        persons=persons,
-        candidates=_candidate_rows(candidates),
+        extracted=extracted,
+        verdicts=_no_verdicts(),
+        registrations=pd.DataFrame(columns=["source_key"]),
+        persons=pd.DataFrame(columns=["source_key"]),
+        candidates=_candidate_rows(pd.DataFrame()),
+        chunks=lambda: district_chunks(work, chunk_rows),
+        digest_state=state_text,
         watermarks=state["watermarks"],
         workbook_files=state["workbook_files"],
         rejected_files=state["rejected_files"],
         inbox_files=state.get("inbox_files"),
         stats={
             "read": state.get("read", 0),
-            "batch": batch_digest(verdicts, state_text),
             "decisions": outcomes["outcome"].value_counts().to_dict(),
         },
-        waiting_records=waiting_records,
-        waiting_persons=waiting_persons,
         decision_outcomes=outcomes,
         quality=validate.rule_results(suite_results(work)),
     )

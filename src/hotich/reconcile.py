@@ -1096,6 +1096,27 @@ def link(
     return verdicts, ambiguous_candidates(persons, cands, pairs, comparison, decision)
 
 
+def link_in_chunks(
+    persons_without_id: pd.DataFrame, candidates: pd.DataFrame, chunk_rows: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`link` over ``chunk_rows`` persons at a time (all at once when None), each
+    chunk with the candidates of its persons' queries: the same verdicts, with memory
+    bounded by the chunk's pairs instead of the district's."""
+    persons = persons_without_id
+    if chunk_rows is None or len(persons) <= chunk_rows:
+        return link(persons, candidates)
+    verdicts, ambiguous = [], []
+    for first in range(0, len(persons), chunk_rows):
+        part = persons.iloc[first : first + chunk_rows]
+        cands = candidates[candidates["ref"].isin(part["ref"].unique())].reset_index(drop=True)
+        v, a = link(part, cands)
+        verdicts.append(v)
+        if len(a):
+            ambiguous.append(a)
+    amb = pd.concat(ambiguous, ignore_index=True) if ambiguous else _empty_ambiguous()
+    return pd.concat(verdicts), amb
+
+
 # --- the candidates of an ambiguous person, for the review desk ---------------------------
 def _jw(vocab: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Jaro-Winkler similarity of folded names per pair (0 where a side is absent)."""
@@ -1215,10 +1236,14 @@ def _has_id(persons: pd.DataFrame) -> np.ndarray:
     return ids.notna().to_numpy() & (ids.fillna("").astype(str).str.strip() != "").to_numpy()
 
 
-def reconcile(persons: pd.DataFrame, register: RegisterLookup) -> ReconcileResult:
+def reconcile(
+    persons: pd.DataFrame, register: RegisterLookup, chunk_rows: int | None = None
+) -> ReconcileResult:
     """Reconcile persons (``PERSON_COLUMNS``, records that passed quarantine) with the
     register: one ``batch_get`` for all distinct IDs given, one ``match`` for all distinct
-    queries of ID-less persons, then ``check_ids`` and ``link``.
+    queries of ID-less persons, then ``check_ids`` and ``link``; ``link`` (whose pair frame
+    is the largest thing here) by ``chunk_rows`` persons at a time when given, each with
+    the candidates of its own queries (a person's verdict depends on them alone).
     """
     persons = persons.reset_index(drop=True)
     has_id = _has_id(persons)
@@ -1236,7 +1261,7 @@ def reconcile(persons: pd.DataFrame, register: RegisterLookup) -> ReconcileResul
         candidates = pd.DataFrame(columns=list(CANDIDATE_COLUMNS))
 
     checked = check_ids(with_id, citizens, not_found)
-    linked, ambiguous = link(without_id.assign(ref=refs), candidates)
+    linked, ambiguous = link_in_chunks(without_id.assign(ref=refs), candidates, chunk_rows)
     parts = [f for f in (checked, linked) if len(f)]
     verdicts = (pd.concat(parts).sort_index() if parts else _empty_verdicts()).reset_index(
         drop=True

@@ -8,6 +8,7 @@ SIGKILL right after its load committed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -147,7 +148,16 @@ def test_a_refusal_without_a_line_quotes_nothing_of_the_row(tmp_path, national, 
     pipeline.validate_district(ctx, "901")
     pipeline.reconcile_district(ctx, "901", register)
     batch = pipeline.district_batch(ctx, "901")
-    batch.persons.loc[batch.persons.index[0], "role"] = "cousin"
+    read = batch.chunks
+    assert read is not None  # the district's load is read chunk by chunk
+
+    def a_cousin_first():  # the first person of the first chunk given a role civil.person refuses
+        for i, chunk in enumerate(read()):
+            if i == 0:
+                chunk.persons.loc[chunk.persons.index[0], "role"] = "cousin"
+            yield chunk
+
+    batch = dataclasses.replace(batch, chunks=a_cousin_first)
     conn = pipeline.connect(ctx)
     try:
         with pytest.raises(LoadRefused, match="SQL state 23514") as err:

@@ -756,6 +756,27 @@ def test_reconcile_calls_register_once_with_distinct_keys() -> None:
     assert result.counters["linked"] == 2 and result.counters["queries"] == 1
 
 
+def test_link_by_chunks_gives_the_verdicts_of_one_link_and_asks_the_register_once() -> None:
+    """chunk_rows=1 (one person a chunk): the same verdicts and ambiguous candidates as
+    all at once, and still one match call for the district's distinct queries."""
+    citizens = [citizen(ID1), citizen(ID2, "Lê Thị Hoa", sex="Nữ"),
+                citizen(ID3, "Lê Thị Hoa", sex="Nữ")]  # fmt: skip
+    people = persons(
+        person("a:birth:1"),
+        person("a:birth:2", name="Lê Thị Hoa", sex="Nữ"),  # two namesakes: ambiguous
+        person("a:birth:3"),  # the same query as a:birth:1, in another chunk
+        person("a:birth:4", name="Trần Văn Ba"),  # no candidate
+        person("a:birth:5", pid=ID1),
+    )
+    whole = reconcile(people, FakeRegister(citizens))
+    register = FakeRegister(citizens)
+    chunked = reconcile(people, register, chunk_rows=1)
+    assert len(register.match_calls) == 1 and len(register.match_calls[0]) == 3
+    pd.testing.assert_frame_equal(chunked.persons, whole.persons)
+    pd.testing.assert_frame_equal(chunked.ambiguous, whole.ambiguous)
+    assert len(whole.ambiguous) == 2 and chunked.counters == whole.counters
+
+
 # --- ID checks ----------------------------------------------------------------------------
 def _check(src: dict, reg: list[dict]) -> pd.Series:
     v, _ = run([src], reg)
