@@ -1,0 +1,403 @@
+"""A day of the campaign: the new or changed records of one day through Airflow, on a
+province already loaded.
+
+    .venv/bin/python benchmarks/bench_day.py --scale 0.1            # generate, load, the day
+    .venv/bin/python benchmarks/bench_day.py --scale 0.1 --reuse    # the day again, same base
+    .venv/bin/python benchmarks/bench_day.py --scale 1.0 --changes 20000
+
+1. generates the province once into ``--out`` (default ``/tmp/hotich_day``: PostgreSQL and
+   SQLite modern districts, the legacy table in MariaDB when it answers on 127.0.0.1:3306,
+   workbook inboxes) on an embedded PostgreSQL there, and keeps a pristine copy of every
+   district source;
+2. the base: ``airflow dags test hotich_reconcile`` as ``make run`` runs it
+   (``hotich_dev.run.run_dag``) into a fresh national database, kept as a template, so that
+   ``--reuse`` starts the day again from the same loaded province without loading it again;
+3. the day: ``--changes`` records (default 20,000 × scale) new or changed across the
+   districts, in proportion to their size, half new and half changed: rows corrected in
+   place (modern: ``updated_at`` set to now, district time), rows added (modern, legacy),
+   a new workbook file per workbook district and one ``.csv`` file replaced with some rows
+   changed;
+4. the day's run, timed: its wall (from ``dag_run``) and each task's time, summed per task
+   (from ``task_instance``: end minus start), with the machine's load average.
+
+Results are appended to ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results import append, load_average  # noqa: E402
+
+from hotich import db  # noqa: E402
+from hotich.config import TIMEZONE  # noqa: E402
+from hotich_dev import embedded  # noqa: E402
+from hotich_dev.demo import fresh_database  # noqa: E402
+from hotich_dev.run import read_env_file, register_simulator, run_dag  # noqa: E402
+
+MARIADB = "mysql://root:@127.0.0.1:3306/test"
+MODERN_TABLES = {"khai_sinh": "noi_sinh", "khai_tu": "noi_chet", "ket_hon": "vo_dan_toc"}
+
+
+def _reachable(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _tag(scale: float) -> str:
+    return str(scale).replace(".", "_")
+
+
+# --- the province and its pristine copy ------------------------------------------------------
+
+
+def province_sources(province: Path) -> list[dict]:
+    """The districts file's entries, each with its connection URI (``uri``) if any."""
+    uris = read_env_file(province / "connections.env")
+    doc = yaml.safe_load((province / "districts.yaml").read_text(encoding="utf-8"))
+    out = []
+    for d in doc["districts"]:
+        entry = dict(d)
+        if d.get("conn_id"):
+            entry["uri"] = uris[f"AIRFLOW_CONN_{d['conn_id'].upper()}"]
+        out.append(entry)
+    return out
+
+
+def _database(uri: str) -> str:
+    """The database name of a PostgreSQL URI."""
+    from sqlalchemy.engine import make_url
+
+    return str(make_url(db.sqlalchemy_url(uri)).database)
+
+
+def snapshot(province: Path, server: str, restore: bool) -> None:
+    """Keep (``restore=False``) or put back (``restore=True``) a pristine copy of every
+    district source: PostgreSQL databases as templates, MariaDB tables copied, SQLite files
+    and inboxes copied."""
+    pristine = province / "pristine"
+    pristine.mkdir(exist_ok=True)
+    for d in province_sources(province):
+        code = d["code"]
+        if d["flavor"] == "workbook":
+            inbox, keep = Path(d["inbox"]), pristine / f"inbox-{code}"
+            src, dst = (keep, inbox) if restore else (inbox, keep)
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(src, dst, copy_function=shutil.copy2)
+            continue
+        uri = d["uri"]
+        if uri.startswith("sqlite"):
+            path = Path(uri.split("///", 1)[1])
+            keep = pristine / path.name
+            shutil.copy2(*((keep, path) if restore else (path, keep)))
+        elif uri.startswith("postgres"):
+            name = _database(uri)
+            src, dst = (f"{name}_pristine", name) if restore else (name, f"{name}_pristine")
+            engine = db.engine_for(server, isolation_level="AUTOCOMMIT")
+            with engine.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{dst}" WITH (FORCE)'))
+                c.execute(text(f'CREATE DATABASE "{dst}" TEMPLATE "{src}"'))
+            engine.dispose()
+        else:  # MariaDB: the one table, copied beside itself
+            src, dst = ("hotich_pristine", "hotich") if restore else ("hotich", "hotich_pristine")
+            engine = db.engine_for(uri)
+            with engine.begin() as c:
+                c.execute(text(f"DROP TABLE IF EXISTS {dst}"))
+                c.execute(text(f"CREATE TABLE {dst} LIKE {src}"))
+                c.execute(text(f"INSERT INTO {dst} SELECT * FROM {src}"))
+            engine.dispose()
+    (pristine / ".done").touch()
+
+
+def copy_database(server: str, src: str, dst: str) -> str:
+    """``dst`` as a copy of ``src`` (a template) on the embedded server; its URI."""
+    engine = db.engine_for(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{dst}" WITH (FORCE)'))
+        c.execute(text(f'CREATE DATABASE "{dst}" TEMPLATE "{src}"'))
+    engine.dispose()
+    return db.ensure_database(server, dst)
+
+
+def bench_campaign(province: Path, out: Path) -> Path:
+    """The project's campaign file with the legacy districts' rule gate raised to 100%: the
+    synthetic legacy table's few records of no known kind (``LoaiGiay``) all fail their one
+    rule and would block its load every run, so that the day would measure a district
+    read again whole rather than a day's changes (a gate of the data, not of its size)."""
+    from hotich.config import Settings
+
+    doc = yaml.safe_load(Settings().campaign_file.read_text(encoding="utf-8"))
+    gates = doc.setdefault("quality_gates", {})
+    districts = gates.get("districts") or {}
+    for d in province_sources(province):
+        if d["flavor"] == "legacy":
+            districts[str(d["code"])] = {"rule_block": 1.0}
+    gates["districts"] = districts
+    path = out / "campaign.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# --- the day's changes -----------------------------------------------------------------------
+
+
+def _sizes(province: Path) -> dict[str, int]:
+    truth = pd.read_parquet(province / "truth.parquet", columns=["source_key"])
+    return truth["source_key"].str.split(":", n=1).str[0].value_counts().to_dict()
+
+
+def apply_day(province: Path, changes: int, seed: int = 20) -> dict[str, int]:
+    """``changes`` records new or changed across the districts (half each), in proportion
+    to their size; returns the records touched per district."""
+    rng = np.random.default_rng(seed)
+    sizes = _sizes(province)
+    total = sum(sizes.values())
+    now = dt.datetime.now(dt.UTC).astimezone(__import__("zoneinfo").ZoneInfo(TIMEZONE))
+    stamp = now.replace(tzinfo=None, microsecond=0)
+    touched = {}
+    for d in province_sources(province):
+        n = round(changes * sizes.get(d["code"], 0) / total)
+        if n <= 0:
+            continue
+        if d["flavor"] == "workbook":
+            touched[d["code"]] = _day_workbook(Path(d["inbox"]), n, rng, now)
+        elif d["flavor"] == "legacy":
+            touched[d["code"]] = _day_legacy(d["uri"], n, rng)
+        else:
+            touched[d["code"]] = _day_modern(d["uri"], n, rng, stamp)
+    return touched
+
+
+def _day_modern(uri: str, n: int, rng: np.random.Generator, stamp: dt.datetime) -> int:
+    engine = db.engine_for(uri)
+    done = 0
+    share = {t: n // 3 + (1 if i < n % 3 else 0) for i, t in enumerate(MODERN_TABLES)}
+    with engine.begin() as c:
+        for table, column in MODERN_TABLES.items():
+            rows = pd.read_sql(text(f"SELECT * FROM {table}"), c)
+            ints = pd.to_numeric(rows["id"], errors="coerce")
+            rows = rows[ints.notna()].assign(id=ints[ints.notna()].astype("int64"))
+            k = min(share[table], len(rows))
+            if k == 0:
+                continue
+            pick = rows.iloc[rng.choice(len(rows), size=k, replace=False)]
+            changed, new = pick.iloc[: k // 2], pick.iloc[k // 2 :].copy()
+            # Corrections at the source: the place (or the wife's ethnicity) retyped.
+            for lo in range(0, len(changed), 1000):
+                ids = [int(i) for i in changed["id"].iloc[lo : lo + 1000]]
+                c.execute(
+                    text(f"UPDATE {table} SET {column} = COALESCE({column}, '') || ' (sửa)',"
+                         f" updated_at = :now WHERE id IN ({','.join(map(str, ids))})"),
+                    {"now": stamp.strftime("%Y-%m-%d %H:%M:%S")},
+                )  # fmt: skip
+            # New registrations of the day: entries added at the end of their books.
+            top = int(rows["id"].max())
+            new["id"] = np.arange(top + 1, top + 1 + len(new))
+            new["so_dang_ky"] = (
+                pd.to_numeric(new["so_dang_ky"], errors="coerce").fillna(0) + 100_000
+            )
+            new["updated_at"] = stamp.strftime("%Y-%m-%d %H:%M:%S")
+            new.to_sql(table, c, if_exists="append", index=False, chunksize=1000)
+            done += len(changed) + len(new)
+    engine.dispose()
+    return done
+
+
+def _day_legacy(uri: str, n: int, rng: np.random.Generator) -> int:
+    engine = db.engine_for(uri)
+    with engine.begin() as c:
+        rows = pd.read_sql(text("SELECT * FROM hotich"), c)
+        pick = rows.iloc[rng.choice(len(rows), size=min(n, len(rows)), replace=False)]
+        changed, new = pick.iloc[: len(pick) // 2], pick.iloc[len(pick) // 2 :].copy()
+        for lo in range(0, len(changed), 1000):
+            ids = ",".join(str(int(i)) for i in changed["ID"].iloc[lo : lo + 1000])
+            c.execute(text("UPDATE hotich SET GhiChu = CONCAT(COALESCE(GhiChu, ''), ' sửa')"
+                           f" WHERE ID IN ({ids})"))  # fmt: skip
+        new = new.drop(columns=["ID"])
+        new["SoDK"] = (
+            (pd.to_numeric(new["SoDK"], errors="coerce").fillna(0) + 100_000)
+            .astype(int)
+            .astype(str)
+        )
+        new.to_sql("hotich", c, if_exists="append", index=False, chunksize=1000)
+    engine.dispose()
+    return len(pick)
+
+
+def _day_workbook(inbox: Path, n: int, rng: np.random.Generator, now: dt.datetime) -> int:
+    """Half of ``n``: a new ``KhaiSinh_<day>.csv`` of rows typed today; the other half: rows
+    of one existing ``.csv`` file changed, the file replaced under its name."""
+    csvs = sorted(inbox.glob("*.csv"))
+    half = n // 2
+    done = 0
+    if csvs:
+        # The file replaced: some of its rows' places (or causes) retyped.
+        target = max(csvs, key=lambda p: p.stat().st_size)
+        frame = pd.read_csv(target, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        k = min(half, len(frame))
+        rows = rng.choice(len(frame), size=k, replace=False)
+        col = frame.columns[7]  # Nơi sinh / Ngày chết / Họ tên vợ: a text column
+        frame.loc[frame.index[rows], col] = frame.loc[frame.index[rows], col] + " (sửa)"
+        frame.to_csv(target, index=False, encoding="utf-8")
+        done += k
+    births = [p for p in csvs if p.name.startswith("KhaiSinh_")]
+    if births:
+        base = pd.read_csv(births[0], dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        k = min(n - done, len(base))
+        new = base.iloc[rng.choice(len(base), size=k, replace=False)].copy()
+        new[new.columns[1]] = [str(100_000 + i) for i in range(k)]
+        new[new.columns[2]] = now.strftime("%d/%m/%Y")
+        new.to_csv(inbox / f"KhaiSinh_ngay-{now:%Y%m%d}.csv", index=False, encoding="utf-8")
+        done += k
+    return done
+
+
+# --- runs and their timings ------------------------------------------------------------------
+
+
+def last_run(meta: str) -> tuple[str, float, dict[str, tuple[int, float]], str]:
+    """(run id, wall seconds, task id -> (instances, summed seconds), state) of the last run."""
+    engine = db.engine_for(meta)
+    with engine.connect() as c:
+        run_id, wall, state = c.execute(text(
+            "SELECT run_id, extract(epoch FROM end_date - start_date), state FROM dag_run"
+            " ORDER BY id DESC LIMIT 1")).one()  # fmt: skip
+        rows = c.execute(text(
+            "SELECT task_id, count(*), sum(extract(epoch FROM end_date - start_date))"
+            " FROM task_instance WHERE run_id = :r GROUP BY task_id ORDER BY task_id"),
+            {"r": run_id}).all()  # fmt: skip
+    engine.dispose()
+    return run_id, float(wall or 0), {t: (int(k), float(s or 0)) for t, k, s in rows}, state
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--scale", type=float, default=0.1)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--changes", type=int, default=None, help="default 20,000 x scale")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/hotich_day"))
+    ap.add_argument("--reuse", action="store_true", help="the province and its base load of before")
+    ap.add_argument("--no-results", action="store_true", help="do not append to RESULTS.md")
+    args = ap.parse_args()
+    changes = args.changes if args.changes is not None else round(20_000 * args.scale)
+
+    out = args.out.resolve()
+    server = embedded.embedded_uri(out / "pg")
+    tag = _tag(args.scale)
+    province = out / f"province-{args.scale:g}"
+    base_db, national_db = f"day_{tag}_base", f"day_{tag}_national"
+    meta = db.sqlalchemy_url(db.ensure_database(server, f"day_{tag}_airflow"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        **(read_env_file(province / "connections.env") if province.exists() else {}),
+        "AIRFLOW_HOME": str(out / f"airflow-{tag}"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
+        "HOTICH_DISTRICTS_FILE": str(province / "districts.yaml"),
+        "HOTICH_DATA_DIR": str(out / f"data-{tag}"),
+    }
+    timings: dict[str, float] = {}
+    kept = (province / "pristine" / ".done").exists()
+    fresh = not (args.reuse and kept and _has_db(server, base_db))
+    if fresh:
+        from hotich_dev.synth.province import generate
+
+        if not (args.reuse and (province / "truth.parquet").exists()):
+            t0 = time.monotonic()
+            generate(scale=args.scale, seed=args.seed, out=province, pg_url=server,
+                     mariadb_url=MARIADB if _reachable(3306) else None,
+                     db_prefix=f"hotich_day_{tag}_")  # fmt: skip
+            timings["generate"] = time.monotonic() - t0
+            kept = False  # a new province: its own pristine copy
+        snapshot(province, server, restore=kept)
+        env.update(read_env_file(province / "connections.env"))
+    else:
+        snapshot(province, server, restore=True)
+    env["HOTICH_CAMPAIGN_FILE"] = str(bench_campaign(province, out))
+    with register_simulator(province / "register.parquet") as register_uri:
+        env["AIRFLOW_CONN_POPULATION_API"] = register_uri
+        if fresh:
+            shutil.rmtree(out / f"data-{tag}", ignore_errors=True)
+            env["AIRFLOW_CONN_CIVIL_STATUS_DB"] = fresh_database(server, national_db)
+            t0 = time.monotonic()
+            rc = run_dag(env, out / f"base-{tag}.log")
+            timings["base"] = time.monotonic() - t0
+            if rc != 0:
+                print(f"the base run failed; see {out / f'base-{tag}.log'}", file=sys.stderr)
+                return 1
+            shutil.rmtree(out / f"data-{tag}-base", ignore_errors=True)
+            shutil.copytree(out / f"data-{tag}", out / f"data-{tag}-base")
+            copy_database(server, national_db, base_db)
+        else:
+            env["AIRFLOW_CONN_CIVIL_STATUS_DB"] = copy_database(server, base_db, national_db)
+            shutil.rmtree(out / f"data-{tag}", ignore_errors=True)
+            shutil.copytree(out / f"data-{tag}-base", out / f"data-{tag}")
+        t0 = time.monotonic()
+        touched = apply_day(province, changes)
+        timings["changes"] = time.monotonic() - t0
+        load = load_average()
+        t0 = time.monotonic()
+        rc = run_dag(env, out / f"day-{tag}.log")
+        timings["day"] = time.monotonic() - t0
+    run_id, wall, tasks, state = last_run(meta)
+    national = env["AIRFLOW_CONN_CIVIL_STATUS_DB"]
+    engine = db.engine_for(national)
+    with engine.connect() as c:
+        day_rows = c.execute(text("SELECT count(*) FROM recon.ledger WHERE run_id = :r"),
+                             {"r": run_id}).scalar_one()  # fmt: skip
+    engine.dispose()
+    task_total = sum(s for _, s in tasks.values())
+    per_task = sorted(tasks.items(), key=lambda kv: -kv[1][1])
+    rows = [
+        ("province", f"scale {args.scale:g}, {sum(_sizes(province).values()):,} records"),
+        (
+            "changes",
+            f"{sum(touched.values()):,} records new or changed in {len(touched)} districts",
+        ),
+        ("day run", f"{state}; {day_rows:,} ledger rows"),
+        ("wall (dag_run end - start)", f"{wall:.1f} s"),
+        ("wall (make run's airflow dags test, process)", f"{timings['day']:.1f} s"),
+        ("task time, summed", f"{task_total:.1f} s"),
+        *((f"task {t} ({k}×)", f"{s:.1f} s") for t, (k, s) in per_task),
+        ("load average before the day run (1, 5, 15 min)", load),
+        ("load average after", load_average()),
+    ]
+    if "base" in timings:
+        rows.append(
+            ("base run (the whole province, airflow dags test)", f"{timings['base']:.0f} s")
+        )
+    print("\n".join(f"{k}: {v}" for k, v in rows))
+    if not args.no_results:
+        append(f"A day of the campaign through Airflow (scale {args.scale:g}, {dt.date.today()})",
+               "`benchmarks/bench_day.py`: a province already loaded, then a day's new or changed"
+               " records in its district sources, run as `make run` runs it (`airflow dags test`)."
+               " Task times from Airflow's `task_instance` (end - start).", rows)  # fmt: skip
+    return 0 if rc == 0 else 1
+
+
+def _has_db(server: str, name: str) -> bool:
+    engine = db.engine_for(server)
+    with engine.connect() as c:
+        found = c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+    engine.dispose()
+    return found is not None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
