@@ -240,30 +240,50 @@ def _day_legacy(uri: str, n: int, rng: np.random.Generator) -> int:
 
 
 def _day_workbook(inbox: Path, n: int, rng: np.random.Generator, now: dt.datetime) -> int:
-    """Half of ``n``: a new ``KhaiSinh_<day>.csv`` of rows typed today; the other half: rows
-    of one existing ``.csv`` file changed, the file replaced under its name."""
-    csvs = sorted(inbox.glob("*.csv"))
-    half = n // 2
-    done = 0
-    if csvs:
-        # The file replaced: some of its rows' places (or causes) retyped.
-        target = max(csvs, key=lambda p: p.stat().st_size)
-        frame = pd.read_csv(target, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        k = min(half, len(frame))
-        rows = rng.choice(len(frame), size=k, replace=False)
-        col = frame.columns[7]  # Nơi sinh / Ngày chết / Họ tên vợ: a text column
-        frame.loc[frame.index[rows], col] = frame.loc[frame.index[rows], col] + " (sửa)"
-        frame.to_csv(target, index=False, encoding="utf-8")
-        done += k
-    births = [p for p in csvs if p.name.startswith("KhaiSinh_")]
-    if births:
-        base = pd.read_csv(births[0], dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        k = min(n - done, len(base))
-        new = base.iloc[rng.choice(len(base), size=k, replace=False)].copy()
-        new[new.columns[1]] = [str(100_000 + i) for i in range(k)]
-        new[new.columns[2]] = now.strftime("%d/%m/%Y")
+    """Half of ``n``: rows of one existing workbook changed (its births' places retyped),
+    the file saved again under its name; the other half: a new ``KhaiSinh_<day>.csv`` of
+    births typed today (copies of existing rows with new entry numbers)."""
+    from openpyxl import load_workbook
+
+    from hotich.extract.workbook import TEMPLATE
+
+    books = sorted(inbox.glob("*.xlsx"), key=lambda p: p.stat().st_size)
+    half, done = n // 2, 0
+    typed: list[list] = []
+    for path in books:  # the smallest workbooks with births, until half their rows changed
+        if done >= half:
+            break
+        book = load_workbook(path)
+        if "KhaiSinh" not in book.sheetnames:
+            continue
+        ws = book["KhaiSinh"]
+        header = [c.value for c in ws[1]]
+        place = header.index("Nơi sinh") + 1
+        rows = list(range(2, ws.max_row + 1))
+        pick = rng.choice(rows, size=min(half - done, len(rows)), replace=False)
+        for r in pick:
+            cell = ws.cell(row=int(r), column=place)
+            cell.value = f"{cell.value or ''} (sửa)"
+        typed.extend([list(v) for v in ws.iter_rows(min_row=2, max_row=min(ws.max_row, 2 + n),
+                                                   values_only=True)])  # fmt: skip
+        book.save(path)
+        done += len(pick)
+    if typed:
+        k = n - done
+        new = pd.DataFrame([typed[i % len(typed)] for i in range(k)]).iloc[
+            :, : len(TEMPLATE["KhaiSinh"])
+        ]
+        new.columns = TEMPLATE["KhaiSinh"]
+        new = new.map(lambda v: v.strftime("%d/%m/%Y") if isinstance(v, dt.datetime) else v)
+        new["Số đăng ký"] = [str(100_000 + i) for i in range(k)]
+        new["Ngày đăng ký"] = now.strftime("%d/%m/%Y")
         new.to_csv(inbox / f"KhaiSinh_ngay-{now:%Y%m%d}.csv", index=False, encoding="utf-8")
         done += k
+    # Dropped during the day, not a moment ago: older than any inbox settle time.
+    earlier = time.time() - 3600
+    for path in inbox.iterdir():
+        if path.is_file() and path.stat().st_mtime > earlier:
+            os.utime(path, (earlier, earlier))
     return done
 
 
