@@ -136,6 +136,9 @@ def _write_json(path: Path, value: Any) -> None:
 
 # In a district's work folder: why this run skipped it (another run held its lease).
 HELD_FILE = "held.json"
+# A legacy district's server digests of the rows this extract read (hotich.extract.legacy),
+# kept by the load with the verdicts (recon.source_digest, decision 0020).
+SOURCE_DIGESTS = "source_digests.parquet"
 
 
 def _note_held(ctx: RunContext, held: lease.DistrictHeld) -> None:
@@ -197,6 +200,13 @@ def extract_district(
             (district.code,),
         )
         known_files = dict(cur.fetchall())
+        known_digests: dict[str, str] = {}
+        if district.flavor is Flavor.LEGACY:
+            cur.execute(
+                (sql_dir / "load" / "known_digests.sql").read_text(encoding="utf-8"),
+                {"district_code": district.code},
+            )
+            known_digests = dict(cur.fetchall())
     conn.close()
     work = ctx.workdir(district.code)
     workfiles.forget_load(work)  # what this extract reads is a load still to commit
@@ -240,6 +250,8 @@ def extract_district(
                     known_hashes=known_hashes,
                     chunk_rows=ctx.settings.chunk_rows,
                     sink=sink,
+                    known_digests=known_digests,
+                    digests_path=work / SOURCE_DIGESTS,
                 )
     finally:
         sink.close()
@@ -598,6 +610,8 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         candidates = pd.concat([candidates, pd.read_parquet(work / DECIDED_CANDIDATES)])
     if (work / DECISION_OUTCOMES).exists():
         outcomes = pd.read_parquet(work / DECISION_OUTCOMES)
+    digests_path = work / SOURCE_DIGESTS
+    digests = pd.read_parquet(digests_path) if digests_path.exists() else pd.DataFrame()
     verdicts = record_verdicts(records, person_verdicts)
     registrations, persons = load_frames(records, verdicts, person_verdicts)
     waiting_records, waiting_persons = waiting_frames(
@@ -624,6 +638,7 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         waiting_persons=waiting_persons,
         decision_outcomes=outcomes,
         quality=validate.rule_results(suite_results(work)),
+        source_digests=digests,
     )
 
 
