@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from hotich import decisions, gates, lease, normalize, quality, reconcile, valid
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
-from hotich.extract import RAW_COLUMNS, Extract, RecordSink, SourceError
+from hotich.extract import RAW_COLUMNS, Extract, KnownHashes, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
 from hotich.extract.workbook import WorkbookLimits, extract_workbook
@@ -186,10 +187,6 @@ def extract_district(
             _note_held(ctx, held)
             raise
         (ctx.workdir(district.code) / HELD_FILE).unlink(missing_ok=True)
-        known = read_sql(
-            cur, sql_dir / "load" / "known_hashes.sql", {"district_code": district.code}
-        )
-        known_hashes = dict(zip(known["source_key"], known["content_hash"], strict=True))
         cur.execute(
             "SELECT table_name, updated_at FROM recon.watermark WHERE district_code = %s",
             (district.code,),
@@ -210,7 +207,14 @@ def extract_district(
     conn.close()
     work = ctx.workdir(district.code)
     workfiles.forget_load(work)  # what this extract reads is a load still to commit
-    # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
+    # Chunks stream to Parquet as they are read: memory is bounded by the chunk size. The
+    # hashes of the records read before are looked up chunk by chunk, on a connection of
+    # their own (autocommit: no transaction held open while the source is read).
+    hashes_conn = connect(ctx)
+    hashes_conn.autocommit = True
+    known_hashes = KnownHashes(
+        partial(_known_hashes, hashes_conn, sql_dir / "load" / "known_hashes.sql", district.code)
+    )
     sink = RecordSink(work / "extract.parquet", label=f"district {district.label}")
     try:
         if district.flavor is Flavor.WORKBOOK:
@@ -255,7 +259,18 @@ def extract_district(
                 )
     finally:
         sink.close()
+        hashes_conn.close()
     return save_extract(ctx, extract, seconds=time.monotonic() - started)
+
+
+def _known_hashes(conn: Any, sql_file: Path, district_code: str, keys: list[str]) -> dict[str, str]:
+    """The content hashes of ``keys`` recorded when last read (those never read left out)."""
+    if not keys:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(sql_file.read_text(encoding="utf-8"),
+                    {"district_code": district_code, "keys": keys})  # fmt: skip
+        return dict(cur.fetchall())
 
 
 def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str, Any]:
@@ -295,12 +310,14 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     workfiles.require(work, ["extract.parquet"], district_code=district_code, run_id=ctx.run_id)
     raw = pd.read_parquet(work / "extract.parquet")
     records = normalize.normalize_records(raw)
+    named = records[["book", "entry_no"]].dropna().astype(str).drop_duplicates()
     with connect(ctx) as conn, conn.cursor() as cur:
         claimed = read_sql(
             cur,
             ctx.settings.sql_dir / "load" / "claimed_entries.sql",
-            {"district_code": district_code},
-        )
+            {"district_code": district_code, "books": named["book"].tolist(),
+             "entries": named["entry_no"].tolist()},
+        )  # fmt: skip
         past = quality.baseline(cur, ctx.settings.sql_dir, district_code, ctx.run_id, ctx.settings)
     conn.close()
     outcome = validate.validate_records(

@@ -11,8 +11,12 @@ changed sources.
 
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
+import pytest
+from sqlalchemy import text
+
+from hotich import db
 from hotich.config import load_districts
 from hotich.model import Flavor
 from hotich.register.client import PopulationClient
@@ -63,6 +67,7 @@ def test_a_day_read_incrementally_equals_a_full_re_read(tmp_path, embedded_pg, e
             assert idle[legacy.code]["read"] == 0
 
             touched = apply_day(province, CHANGES)
+            twin = claim_an_entry_read_before(uris[districts[0].conn_id], districts[0].code)
             assert set(touched) == {d.code for d in districts} and all(touched.values())
             day = run_districts(
                 run_context(national, tmp_path / "data", "run-3"), districts, uris, register
@@ -73,6 +78,10 @@ def test_a_day_read_incrementally_equals_a_full_re_read(tmp_path, embedded_pg, e
             assert day[legacy.code]["extracted"] == touched[legacy.code]
             for code, n in touched.items():
                 assert day[code]["extracted"] >= n * 0.9, (code, n, day[code])
+
+            (reasons,) = query(national, "SELECT reasons FROM recon.verdict WHERE source_key = :k"
+                               " AND run_id = 'run-3'", k=twin)[0]  # fmt: skip
+            assert "DUPLICATE_ENTRY" in reasons, "an entry claimed in an earlier run"
 
             full = run_districts(
                 run_context(reference, tmp_path / "ref", "run-full"), districts, uris, register
@@ -85,3 +94,20 @@ def test_a_day_read_incrementally_equals_a_full_re_read(tmp_path, embedded_pg, e
                 d=legacy.code,
             )[0]
             assert kept == full[legacy.code]["read"], "a digest for every legacy row"
+
+
+def claim_an_entry_read_before(uri: str, code: str) -> str:
+    """A birth added to a modern district under the book entry of one read before; its
+    source key (its entry is the earlier record's: DUPLICATE_ENTRY)."""
+    engine = db.engine_for(uri)
+    with engine.begin() as conn:
+        top = conn.execute(text("SELECT max(id) FROM khai_sinh")).scalar_one()
+        conn.execute(
+            text("INSERT INTO khai_sinh (id, ma_so, so_dang_ky, ngay_dang_ky, ho_ten, gioi_tinh,"
+                 " ngay_sinh, updated_at) SELECT :id, ma_so, so_dang_ky, ngay_dang_ky, ho_ten,"
+                 " gioi_tinh, ngay_sinh, :now FROM khai_sinh WHERE id = (SELECT min(id) FROM"
+                 " khai_sinh WHERE so_dang_ky IS NOT NULL)"),
+            {"id": int(top) + 1000, "now": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")},
+        )  # fmt: skip
+    engine.dispose()
+    return f"{code}:birth:{int(top) + 1000}"
