@@ -128,7 +128,7 @@ def _day_legacy(uri: str, n: int, rng: np.random.Generator) -> int:
 def _day_workbook(inbox: Path, n: int, rng: np.random.Generator, now: dt.datetime) -> int:
     """Half of ``n``: rows of one existing workbook changed (its births' places retyped),
     the file saved again under its name; the other half: a new ``KhaiSinh_<day>.csv`` of
-    births typed today (copies of existing rows with new entry numbers)."""
+    births typed today (copies of existing rows with new entry numbers); ``now`` names it."""
     from openpyxl import load_workbook
 
     from hotich.extract.workbook import TEMPLATE
@@ -161,8 +161,11 @@ def _day_workbook(inbox: Path, n: int, rng: np.random.Generator, now: dt.datetim
         ]
         new.columns = TEMPLATE["KhaiSinh"]
         new = new.map(lambda v: v.strftime("%d/%m/%Y") if isinstance(v, dt.datetime) else v)
+        # A CSV cell is text: an ID the book held as a number gets its zeros back.
+        ids = new["Số định danh"]
+        new["Số định danh"] = ids.map(lambda v: str(v).zfill(12) if isinstance(v, int) else v)
+        # Entries of the old books typed today: their own registration dates, new numbers.
         new["Số đăng ký"] = [str(100_000 + i) for i in range(k)]
-        new["Ngày đăng ký"] = now.strftime("%d/%m/%Y")
         new.to_csv(inbox / f"KhaiSinh_ngay-{now:%Y%m%d}.csv", index=False, encoding="utf-8")
         done += k
     # Dropped during the day, not a moment ago: older than any inbox settle time.
