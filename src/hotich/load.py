@@ -174,6 +174,10 @@ class LoadBatch:
     # Records the national database refused (source key: SQL state), quarantined
     # VALUE_INVALID in every chunk (:func:`quarantine_refused`).
     refused: dict[str, str] = field(default_factory=dict)
+    # A legacy district's server digests of the rows read (local_key, digest): kept in
+    # recon.source_digest with the commit, so that the next run reads only rows that
+    # changed since (decision 0020); empty for the other flavors.
+    source_digests: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def iter_chunks(self) -> Iterator[LoadChunk]:
         """The batch's chunks as read (before the refused records are quarantined)."""
@@ -451,7 +455,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             cur.execute(
                 (sql_dir / "load" / "progress_backlog.sql").read_text(encoding="utf-8"), params
             )
-            _save_extract_state(cur, batch)
+            _save_extract_state(cur, batch, sql_dir)
             _save_rejected_files(cur, batch, sql_dir)
             _save_quality(cur, batch, sql_dir)
             cur.execute(
@@ -538,7 +542,7 @@ def _committed_before(cur, batch: LoadBatch, digest: str | None) -> dict[str, in
     )
 
 
-def _save_extract_state(cur, batch: LoadBatch) -> None:
+def _save_extract_state(cur, batch: LoadBatch, sql_dir: Path) -> None:
     """Advance watermarks and remember files, in the same transaction as the verdicts."""
     for mark in batch.watermarks:
         cur.execute(
@@ -555,6 +559,15 @@ def _save_extract_state(cur, batch: LoadBatch) -> None:
             " content_hash = EXCLUDED.content_hash, rows_read = EXCLUDED.rows_read,"
             " run_id = EXCLUDED.run_id, read_at = now()",
             (batch.district_code, f["file_name"], f["content_hash"], f["rows_read"], batch.run_id),
+        )
+    if not batch.source_digests.empty:
+        cur.execute(
+            "CREATE TEMP TABLE stage_source_digest (local_key text, digest text) ON COMMIT DROP"
+        )
+        copy_frame(cur, "stage_source_digest", batch.source_digests, ("local_key", "digest"))
+        cur.execute(
+            (sql_dir / "load" / "source_digests.sql").read_text(encoding="utf-8"),
+            {"district_code": batch.district_code, "run_id": batch.run_id},
         )
 
 

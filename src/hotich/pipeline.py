@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from hotich import decisions, gates, lease, normalize, quality, reconcile, valid
 from hotich.config import District, Settings
 from hotich.db import engine_for, masked, pg_connect
 from hotich.errors import IncidentError, first_line, loggable
-from hotich.extract import RAW_COLUMNS, Extract, RecordSink, SourceError
+from hotich.extract import RAW_COLUMNS, Extract, KnownHashes, RecordSink, SourceError
 from hotich.extract.legacy import extract_legacy
 from hotich.extract.modern import extract_modern
 from hotich.extract.workbook import WorkbookLimits, extract_workbook
@@ -140,6 +141,9 @@ def _write_json(path: Path, value: Any) -> None:
 
 # In a district's work folder: why this run skipped it (another run held its lease).
 HELD_FILE = "held.json"
+# A legacy district's server digests of the rows this extract read (hotich.extract.legacy),
+# kept by the load with the verdicts (recon.source_digest, decision 0020).
+SOURCE_DIGESTS = "source_digests.parquet"
 
 
 def _note_held(ctx: RunContext, held: lease.DistrictHeld) -> None:
@@ -187,10 +191,6 @@ def extract_district(
             _note_held(ctx, held)
             raise
         (ctx.workdir(district.code) / HELD_FILE).unlink(missing_ok=True)
-        known = read_sql(
-            cur, sql_dir / "load" / "known_hashes.sql", {"district_code": district.code}
-        )
-        known_hashes = dict(zip(known["source_key"], known["content_hash"], strict=True))
         cur.execute(
             "SELECT table_name, updated_at FROM recon.watermark WHERE district_code = %s",
             (district.code,),
@@ -201,10 +201,24 @@ def extract_district(
             (district.code,),
         )
         known_files = dict(cur.fetchall())
+        known_digests: dict[str, str] = {}
+        if district.flavor is Flavor.LEGACY:
+            cur.execute(
+                (sql_dir / "load" / "known_digests.sql").read_text(encoding="utf-8"),
+                {"district_code": district.code},
+            )
+            known_digests = dict(cur.fetchall())
     conn.close()
     work = ctx.workdir(district.code)
     workfiles.forget_load(work)  # what this extract reads is a load still to commit
-    # Chunks stream to Parquet as they are read: memory is bounded by the chunk size.
+    # Chunks stream to Parquet as they are read: memory is bounded by the chunk size. The
+    # hashes of the records read before are looked up chunk by chunk, on a connection of
+    # their own (autocommit: no transaction held open while the source is read).
+    hashes_conn = connect(ctx)
+    hashes_conn.autocommit = True
+    known_hashes = KnownHashes(
+        partial(_known_hashes, hashes_conn, sql_dir / "load" / "known_hashes.sql", district.code)
+    )
     sink = RecordSink(work / "extract.parquet", label=f"district {district.label}")
     try:
         if district.flavor is Flavor.WORKBOOK:
@@ -244,10 +258,23 @@ def extract_district(
                     known_hashes=known_hashes,
                     chunk_rows=ctx.settings.chunk_rows,
                     sink=sink,
+                    known_digests=known_digests,
+                    digests_path=work / SOURCE_DIGESTS,
                 )
     finally:
         sink.close()
+        hashes_conn.close()
     return save_extract(ctx, extract, seconds=time.monotonic() - started)
+
+
+def _known_hashes(conn: Any, sql_file: Path, district_code: str, keys: list[str]) -> dict[str, str]:
+    """The content hashes of ``keys`` recorded when last read (those never read left out)."""
+    if not keys:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(sql_file.read_text(encoding="utf-8"),
+                    {"district_code": district_code, "keys": keys})  # fmt: skip
+        return dict(cur.fetchall())
 
 
 def save_extract(ctx: RunContext, extract: Extract, seconds: float) -> dict[str, Any]:
@@ -287,12 +314,14 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
     workfiles.require(work, ["extract.parquet"], district_code=district_code, run_id=ctx.run_id)
     raw = pd.read_parquet(work / "extract.parquet")
     records = normalize.normalize_records(raw)
+    named = records[["book", "entry_no"]].dropna().astype(str).drop_duplicates()
     with connect(ctx) as conn, conn.cursor() as cur:
         claimed = read_sql(
             cur,
             ctx.settings.sql_dir / "load" / "claimed_entries.sql",
-            {"district_code": district_code},
-        )
+            {"district_code": district_code, "books": named["book"].tolist(),
+             "entries": named["entry_no"].tolist()},
+        )  # fmt: skip
         past = quality.baseline(cur, ctx.settings.sql_dir, district_code, ctx.run_id, ctx.settings)
     conn.close()
     outcome = validate.validate_records(
@@ -770,6 +799,8 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
     if (work / DECISION_OUTCOMES).exists():
         outcomes = pd.read_parquet(work / DECISION_OUTCOMES)
     chunk_rows = ctx.settings.chunk_rows
+    digests_path = work / SOURCE_DIGESTS
+    digests = pd.read_parquet(digests_path) if digests_path.exists() else pd.DataFrame()
     return LoadBatch(
         run_id=ctx.run_id,
         district_code=district_code,
@@ -790,6 +821,7 @@ def district_batch(ctx: RunContext, district_code: str) -> LoadBatch:
         },
         decision_outcomes=outcomes,
         quality=validate.rule_results(suite_results(work)),
+        source_digests=digests,
     )
 
 

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -287,11 +287,31 @@ def numeric_sort_key(keys: pd.Series) -> pd.Series:
     return keys.map(lambda k: _key_order(str(k)), na_action="ignore").astype(object)
 
 
-def changed_only(records: pd.DataFrame, known: Mapping[str, str]) -> pd.DataFrame:
+class KnownHashes:
+    """The content hashes of a district's records read before, looked up chunk by chunk
+    (``lookup``: source keys -> their known hashes, those never read left out), so that a
+    day's few records do not fetch the hashes of every record the district ever sent
+    (decision 0020)."""
+
+    def __init__(self, lookup: Callable[[list[str]], Mapping[str, str]]) -> None:
+        self._lookup = lookup
+
+    def of(self, keys: pd.Series) -> pd.Series:
+        """The known hash of each key (None for a key never read), aligned to ``keys``."""
+        found = self._lookup(keys.dropna().astype(str).unique().tolist()) if len(keys) else {}
+        return keys.map(dict(found)) if found else pd.Series(None, index=keys.index, dtype=object)
+
+
+def changed_only(records: pd.DataFrame, known: Mapping[str, str] | KnownHashes) -> pd.DataFrame:
     """Drop records whose content hash equals the one recorded when last read."""
-    if records.empty or not known:
+    if records.empty:
         return records
-    previous = records["source_key"].map(known)
+    if isinstance(known, KnownHashes):
+        previous = known.of(records["source_key"])
+    elif not known:
+        return records
+    else:
+        previous = records["source_key"].map(known)
     return records[previous.isna() | (previous != records["content_hash"])]
 
 

@@ -1,7 +1,11 @@
 """``legacy`` districts: the 2000s software's one wide text table ``hotich``.
 
-There is no change timestamp: every row is read (in chunks) and kept only when its
-content hash differs from the one recorded when it was last read.
+There is no change timestamp: changes are found by content. On MariaDB the server digests
+every row (``include/sql/extract/legacy_digests.sql``: an ID and an MD5 per row) and only
+the rows whose digest differs from the one kept when they were last read
+(``recon.source_digest``) are read whole (decision 0020); elsewhere (SQLite in the dev kit)
+every row is read. Either way a row read is kept only when its content hash differs from
+the one recorded when it was last read.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from hotich.db import engine_for
 from hotich.extract import (
     RAW_COLUMNS,
     SOURCE_ERRORS,
     Extract,
+    KnownHashes,
     RecordSink,
     as_text,
     changed_only,
@@ -106,22 +111,48 @@ def record_types(kind: pd.Series) -> pd.Series:
     return cleaned.map({k: v.value for k, v in KINDS.items()}).fillna(RecordType.UNKNOWN.value)
 
 
+# Changed rows are fetched by ID in batches of this many; when more than this share of the
+# table changed (the first run, or a district that retyped much), the table is read whole.
+ID_BATCH = 1_000
+WHOLE_READ_SHARE = 0.3
+
+
 def extract_legacy(
     district_code: str,
     uri: str,
     *,
     sql_dir: Path,
-    known_hashes: Mapping[str, str],
+    known_hashes: Mapping[str, str] | KnownHashes,
     chunk_rows: int,
     sink: RecordSink,
+    known_digests: Mapping[str, str] | None = None,
+    digests_path: Path | None = None,
 ) -> Extract:
-    """Every row of ``hotich`` whose content changed since it was last read."""
+    """The rows of ``hotich`` whose content changed since they were last read.
+
+    With ``digests_path`` and a MariaDB source, the server's digest of every row is read
+    first and compared with ``known_digests`` (local key -> digest, as kept by the last
+    load): only the rows whose digest differs are read whole, and their digests go to
+    ``digests_path`` (``local_key``, ``digest``) for the load to keep with the verdicts.
+    """
     engine = engine_for(uri)
-    query = text((sql_dir / "extract" / "legacy_hotich.sql").read_text(encoding="utf-8"))
+    whole = text((sql_dir / "extract" / "legacy_hotich.sql").read_text(encoding="utf-8"))
+    if digests_path is not None:
+        digests_path.unlink(missing_ok=True)
     try:
         with engine.connect() as conn:
             conn = conn.execution_options(stream_results=True)
-            for chunk in pd.read_sql(query, conn, chunksize=chunk_rows):
+            changed = None
+            if digests_path is not None and engine.dialect.name == "mysql":
+                changed = _changed_digests(conn, sql_dir, known_digests or {})
+                changed.to_parquet(digests_path, index=False)
+                log.info("district %s: %d legacy rows of %d changed by the server's digest",
+                         district_code, len(changed), changed.attrs["rows"])  # fmt: skip
+            if changed is None or len(changed) > WHOLE_READ_SHARE * changed.attrs["rows"]:
+                chunks = pd.read_sql(whole, conn, chunksize=chunk_rows)
+            else:
+                chunks = _rows_by_id(conn, sql_dir, changed["local_key"].tolist())
+            for chunk in chunks:
                 sink.write(
                     changed_only(canonical_legacy(district_code, chunk), known_hashes),
                     read=len(chunk),
@@ -132,6 +163,34 @@ def extract_legacy(
         engine.dispose()
     log.info("district %s: read %d legacy rows", district_code, sink.read)
     return Extract(district_code, sink.rows, read=sink.read)
+
+
+def _changed_digests(conn, sql_dir: Path, known: Mapping[str, str]) -> pd.DataFrame:
+    """The rows (``local_key``, ``digest``) whose server digest is not the one known;
+    ``attrs["rows"]``: how many rows the table has."""
+    query = text((sql_dir / "extract" / "legacy_digests.sql").read_text(encoding="utf-8"))
+    parts, rows = [], 0
+    for chunk in pd.read_sql(query, conn, chunksize=100_000):
+        rows += len(chunk)
+        keys = chunk["ID"].astype("int64").astype(str)
+        digest = chunk["digest"].astype(str)
+        fresh = keys.map(known) != digest if known else pd.Series(True, index=chunk.index)
+        parts.append(pd.DataFrame({"local_key": keys[fresh], "digest": digest[fresh]}))
+    changed = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({"local_key": pd.Series(dtype=str), "digest": pd.Series(dtype=str)})
+    )
+    changed.attrs["rows"] = rows
+    return changed
+
+
+def _rows_by_id(conn, sql_dir: Path, ids: list[str]):
+    """The rows of ``ids`` (legacy_rows.sql), as frames of at most :data:`ID_BATCH` rows."""
+    query = text((sql_dir / "extract" / "legacy_rows.sql").read_text(encoding="utf-8"))
+    query = query.bindparams(bindparam("ids", expanding=True))
+    for lo in range(0, len(ids), ID_BATCH):
+        yield pd.read_sql(query, conn, params={"ids": [int(i) for i in ids[lo : lo + ID_BATCH]]})
 
 
 def canonical_legacy(district_code: str, chunk: pd.DataFrame) -> pd.DataFrame:

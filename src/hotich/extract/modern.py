@@ -19,6 +19,7 @@ from hotich.db import engine_for
 from hotich.extract import (
     SOURCE_ERRORS,
     Extract,
+    KnownHashes,
     RecordSink,
     as_text,
     changed_only,
@@ -92,7 +93,7 @@ def extract_modern(
     *,
     sql_dir: Path,
     watermarks: Mapping[str, dt.datetime],
-    known_hashes: Mapping[str, str],
+    known_hashes: Mapping[str, str] | KnownHashes,
     lookback: dt.timedelta,
     chunk_rows: int,
     sink: RecordSink,

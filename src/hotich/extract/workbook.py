@@ -37,6 +37,7 @@ from hotich.config import Settings
 from hotich.errors import first_line, loggable
 from hotich.extract import (
     Extract,
+    KnownHashes,
     RecordSink,
     as_text,
     changed_only,
@@ -615,7 +616,7 @@ def extract_workbook(
     inbox: Path,
     *,
     known_files: Mapping[str, str],
-    known_hashes: Mapping[str, str],
+    known_hashes: Mapping[str, str] | KnownHashes,
     sink: RecordSink,
     limits: WorkbookLimits | None = None,
     chunk_rows: int = CHUNK_ROWS,

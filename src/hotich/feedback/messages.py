@@ -346,10 +346,13 @@ def _rows(
     row_number = pd.to_numeric(parts[2], errors="coerce").to_numpy() if workbook else None
     notes = entries["note"] if "note" in entries else pd.Series(None, index=entries.index)
     messages, values, labels = [], [], []
+    # Each flagged row as a dict, once: ``rec.iloc[i]`` per flag built a Series each time,
+    # the list's cost growing with the district's backlog (decision 0020).
+    rows = rec.to_dict("records")
     for i, (code, field, variant, other) in enumerate(
         found[["code", "field", "variant", "other_field"]].itertuples(index=False)
     ):
-        r = rec.iloc[i]
+        r = rows[i]
         value = _display(r.get(field)) if field and field != "record_type" else ""
         if field == "record_type":
             value = _display(_as_dict(entries.at[p[i], "source_record"]).get("LoaiGiay"))
