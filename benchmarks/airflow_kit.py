@@ -41,7 +41,17 @@ class Api:
         self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
 
     def get(self, path: str, **params: object) -> dict:
-        r = self.http.get(f"{self.url}/api/v2/{path}", params=params, timeout=30)
+        """A GET, asked again (at most 5 times) when the api-server is slow to answer: a
+        loaded machine (the very runs being measured) delays it past the timeout."""
+        import requests
+
+        for attempt in range(5):
+            try:
+                r = self.http.get(f"{self.url}/api/v2/{path}", params=params, timeout=60)
+                break
+            except requests.Timeout:
+                if attempt == 4:
+                    raise
         r.raise_for_status()
         return r.json()
 
