@@ -43,6 +43,8 @@ import sys
 import time
 from pathlib import Path
 
+from airflow_kit import Api, localenv, wait_for
+from airflow_kit import when as _when
 from results import append, load_average
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -248,39 +250,6 @@ def bench_in_process(args: argparse.Namespace) -> int:
 # --- the real path: make up's Airflow ---------------------------------------------------
 
 
-def _when(stamp: str | None) -> float:
-    """An API timestamp (ISO 8601, UTC) as epoch seconds."""
-    if not stamp:
-        return float("nan")
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-class Api:
-    """Airflow's REST API as the benchmark uses it (a JWT from the simple auth manager)."""
-
-    def __init__(self, url: str, home: Path) -> None:
-        import json
-
-        import requests
-
-        self.url, self.http = url, requests.Session()
-        passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
-        r = self.http.post(f"{url}/auth/token", json={"username": "admin",
-                           "password": passwords["admin"]}, timeout=30)  # fmt: skip
-        r.raise_for_status()
-        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-
-    def get(self, path: str, **params: object) -> dict:
-        r = self.http.get(f"{self.url}/api/v2/{path}", params=params, timeout=30)
-        r.raise_for_status()
-        return r.json()
-
-    def patch(self, path: str, body: dict) -> dict:
-        r = self.http.patch(f"{self.url}/api/v2/{path}", json=body, timeout=30)
-        r.raise_for_status()
-        return r.json()
-
-
 def airflow_env(
     b: Bench, home: Path, port: int, register_uri: str, args: argparse.Namespace
 ) -> dict[str, str]:
@@ -309,25 +278,6 @@ def airflow_env(
         key, _, value = item.partition("=")
         env[key] = value
     return env
-
-
-def localenv(command: str, env: dict[str, str]) -> None:
-    import subprocess
-
-    done = subprocess.run([sys.executable, "-m", "hotich_dev.localenv", command], env=env,
-                          capture_output=True, text=True, timeout=400)  # fmt: skip
-    if done.returncode != 0:
-        raise SystemExit(f"localenv {command} failed:\n{done.stdout}\n{done.stderr}")
-
-
-def wait_for(what: str, check, timeout_s: float, every_s: float = 0.2):  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise SystemExit(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def breakdown(
@@ -382,7 +332,7 @@ def bench_airflow(args: argparse.Namespace) -> int:
             up_s = time.time() - t_up
             api = Api(f"http://127.0.0.1:{port}", home)
             wait_for("the dag-processor to parse hotich_inbox",
-                     lambda: _dag_known(api), 300, 1)  # fmt: skip
+                     lambda: api.knows_dag("hotich_inbox"), 300, 1)  # fmt: skip
             api.patch("dags/hotich_inbox", {"is_paused": False})
             before = load_average()
             seen: set[str] = set()
@@ -402,7 +352,12 @@ def bench_airflow(args: argparse.Namespace) -> int:
                     for r in runs
                     if run_dir(Path("."), r["dag_run_id"]).name == folder
                 ]
-                state = wait_for(f"run {run_id} to end", lambda r=run_id: _ended(api, r), 300, 0.5)
+                state = wait_for(
+                    f"run {run_id} to end",
+                    lambda r=run_id: api.run_state("hotich_inbox", r),
+                    300,
+                    0.5,
+                )
                 if state != "success":
                     raise SystemExit(f"run {run_id} {state}: see {home / 'logs'}")
                 events = api.get("assets/events", limit=100, order_by="-timestamp")["asset_events"]
@@ -449,22 +404,6 @@ def bench_airflow(args: argparse.Namespace) -> int:
            " LocalExecutor); the parts from Airflow's own timestamps. The fix list grows by"
            " each drop's defective rows.", rows)  # fmt: skip
     return 0
-
-
-def _ended(api: Api, run_id: str) -> str | None:
-    """The run's final state, or None while it runs."""
-    state = api.get(f"dags/hotich_inbox/dagRuns/{run_id}")["state"]
-    return state if state in ("success", "failed") else None
-
-
-def _dag_known(api: Api) -> bool:
-    import requests
-
-    try:
-        api.get("dags/hotich_inbox")
-        return True
-    except requests.HTTPError:
-        return False
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task_group
 
-from hotich.airflow.settings import RECONCILE_SCHEDULE, default_args, late_run_alert, run_timeout
+from hotich.airflow.settings import default_args, late_run_alert, reconcile_schedule, run_timeout
 from hotich.airflow.tasks import (
     extract,
     load,
@@ -43,7 +43,7 @@ Runbook: `docs/reliability.md`.
 
 @dag(
     dag_id="hotich_reconcile",
-    schedule=RECONCILE_SCHEDULE,
+    schedule=reconcile_schedule(),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
     catchup=False,
     max_active_runs=1,

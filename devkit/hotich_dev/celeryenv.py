@@ -46,6 +46,9 @@ def celery_env(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__CELERY__BROKER_URL", env.get("HOTICH_CELERY_BROKER_URL", DEFAULT_BROKER)
     )
     env.setdefault("AIRFLOW__CORE__HOSTNAME_CALLABLE", f"{__name__}.worker_hostname")
+    # Not one task per local core (make up's LocalExecutor): the workers' own --concurrency
+    # bounds what runs on each machine; the scheduler may send up to Airflow's default.
+    env.setdefault("AIRFLOW__CORE__PARALLELISM", "32")
     env = localenv.airflow_env(env)
     if "HOTICH_DATA_DIR" in env and not Path(env["HOTICH_DATA_DIR"]).is_absolute():
         # A relative data folder would be each worker's own (its working directory).

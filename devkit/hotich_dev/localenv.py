@@ -39,6 +39,14 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # One task process per core: the mapped district tasks are CPU-bound (pandas, GX,
+        # the link); Airflow's default of 32 ran 8 validate tasks at once on 2 cores, each
+        # 8 times slower and all in memory together (benchmarks/RESULTS.md, decision 0022).
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, os.cpu_count() or 2)),
+        # Task processes start with pandas, pyarrow, GX and the stages imported: the
+        # executor's workers come from a fork server that imported them (hotich.airflow.preload).
+        "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": "hotich.airflow.preload",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": TIMEZONE,
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from hotich.airflow.settings import late_run_interval
+from hotich.airflow.settings import RECONCILE_SCHEDULE, late_run_interval, reconcile_schedule
 from hotich.config import Campaign, ConfigError, Phase, load_campaign
 from hotich.ops.watch import late_line, silent_districts, silent_line
 
@@ -69,6 +69,15 @@ def test_the_late_run_deadline_counts_from_the_scheduled_time():
     deadline = dt.datetime(2026, 12, 2, 23, 0, tzinfo=dt.UTC)
     assert late_line(deadline, dt.time(6, 0)) == (
         "not finished by its deadline 2026-12-03 06:00 (Asia/Ho_Chi_Minh)")  # fmt: skip
+
+
+def test_the_daily_schedule_is_switched_off_only_by_name(monkeypatch):
+    monkeypatch.delenv("HOTICH_RECONCILE_SCHEDULE", raising=False)
+    assert reconcile_schedule() == RECONCILE_SCHEDULE == "0 1 * * *"
+    monkeypatch.setenv("HOTICH_RECONCILE_SCHEDULE", "OFF")
+    assert reconcile_schedule() is None
+    monkeypatch.setenv("HOTICH_RECONCILE_SCHEDULE", "on")
+    assert reconcile_schedule() == RECONCILE_SCHEDULE
 
 
 def test_the_campaign_file_sets_the_watches(tmp_path):
