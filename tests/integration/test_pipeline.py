@@ -172,7 +172,7 @@ def test_crash_mid_load_leaves_nothing_and_the_rerun_completes(
     district, uris = district_901(tmp_path)
     ctx = run_context(national, tmp_path / "data", "run-crash")
 
-    def crash(cur, batch):
+    def crash(cur, batch, sql_dir):
         raise RuntimeError("simulated crash in the middle of the load")
 
     monkeypatch.setattr(load, "_save_extract_state", crash)
@@ -199,7 +199,7 @@ def test_national_database_dropping_mid_load_raises_its_own_error(
     district, uris = district_901(tmp_path)
     ctx = run_context(national, tmp_path / "data", "run-drop")
 
-    def server_drops_the_connection(cur, batch):
+    def server_drops_the_connection(cur, batch, sql_dir):
         # The real server ends this session in the middle of the load's transaction.
         cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
