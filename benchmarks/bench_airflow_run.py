@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_airflow_run.py --scale 1.0 --reuse      # both paths
     .venv/bin/python benchmarks/bench_airflow_run.py --scale 0.05 --path scheduler
+    .venv/bin/python benchmarks/bench_airflow_run.py --scale 1.0 --province DIR --path make-run
 
 The province is ``bench_pipeline.py``'s (``benchmarks/out/province-<scale>``; generated
 when missing or without ``--reuse``). Each path loads it into a fresh national database, with
@@ -241,8 +242,9 @@ def main() -> int:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--reuse", action="store_true", help="reuse the province generated before")
     ap.add_argument("--path", choices=("make-run", "scheduler", "both"), default="both")
+    ap.add_argument("--province", type=Path, help="a province generated before, elsewhere")
     args = ap.parse_args()
-    province = province_dir(args.scale, args.reuse)
+    province = args.province or province_dir(args.scale, args.reuse)
     stamp = f"{dt.datetime.now():%Y%m%dT%H%M%S}"
     import pandas as pd
 
