@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_kit import Api, localenv, task_seconds, wait_for, when
+from bench_pipeline import _reachable
 from results import append, load_average
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -61,14 +62,6 @@ def province_dir(scale: float, reuse: bool) -> Path:
         db_prefix=f"hotich_bench_{str(scale).replace('.', '_')}_",
     )
     return province
-
-
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), 1):
-            return True
-    except OSError:
-        return False
 
 
 def _free_port() -> int:
