@@ -5,7 +5,8 @@ A gate is a table of rules judged against thresholds of the campaign file's
 ``quality_gates:`` map (a ``default`` and per-district overrides under ``districts``):
 
 - each GX rule: its share of failing records among those it evaluated (rules that
-  evaluated fewer than ``min_evaluated`` records are not judged);
+  evaluated fewer than ``min_evaluated`` records are not judged); the ``unknown`` suite's
+  (records of no known type) among all the district's records;
 - the run's quarantine rate (runs with fewer than ``min_evaluated`` records are not judged);
 - the quality spike (``hotich.quality``): ``spike: warn`` (default), ``block`` or ``pass``.
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from hotich.config import ConfigError, _read_yaml
 from hotich.errors import IncidentError
+from hotich.model import RecordType
 
 ACTIONS = ("pass", "warn", "block")
 
@@ -126,8 +128,16 @@ def _action(share: float, warn: float | None, block: float | None) -> tuple[str,
     return "pass", None
 
 
-def rule_findings(rules: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
-    """The rules (``hotich.validate.rule_results``) over a threshold, with their action."""
+def rule_findings(rules: pd.DataFrame, t: Thresholds, records: int | None = None) -> pd.DataFrame:
+    """The rules (``hotich.validate.rule_results``) over a threshold, with their action.
+
+    The ``unknown`` suite's rules are judged over the district's ``records`` (when given):
+    a record is in that suite because its type is not one of the three, so every record it
+    evaluates fails it, and its own share would always be 100 %."""
+    rules = rules.copy()
+    if records is not None:
+        catch_all = rules["record_type"] == RecordType.UNKNOWN.value
+        rules.loc[catch_all, "evaluated"] = max(records, 0)
     judged = rules[rules["evaluated"] >= max(t.min_evaluated, 1)].copy()
     judged["share"] = judged["failing"] / judged["evaluated"]
     acts = [_action(s, t.rule_warn, t.rule_block) for s in judged["share"]]
@@ -153,7 +163,7 @@ def decide(
             )
             for k, v in row.items()
         }  # fmt: skip
-        for row in rule_findings(rules, t)[keep].to_dict("records")
+        for row in rule_findings(rules, t, records)[keep].to_dict("records")
     ]
     if records >= max(t.min_evaluated, 1):
         rate = quarantined / records

@@ -66,3 +66,17 @@ def test_the_gate_pages_rows_show_no_nan_and_local_times():
          "release_reason": "checked", "decided_at": "2026-12-03 19:13"},
     ]  # fmt: skip
     assert page_records(frame.iloc[:0]) == []
+
+
+def test_records_of_no_known_type_are_judged_over_the_districts_records():
+    """Every record the ``unknown`` suite evaluates fails it (that is why it is there): 30
+    of a legacy district's 1,000 records is 3 %, not 30 of 30."""
+    unknown = rules(("The record type is birth, death or marriage.", "RECORD_TYPE", 30, 30))
+    unknown["record_type"] = "unknown"
+    assert decide(unknown, 1000, 30, None, T).decision == "pass"
+    gate = decide(unknown, 200, 30, None, T)  # 15 %: still a block, over the district
+    assert gate.decision == "block"
+    assert gate.summary == (
+        "The record type is birth, death or marriage: 30 of 200 records failing (15.0%)"
+        " > block at 10%"
+    )
