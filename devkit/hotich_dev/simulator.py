@@ -618,6 +618,7 @@ class SimulatorState:
     def stats_snapshot(self) -> dict[str, Any]:
         """Counts by status and the timestamps (``time.monotonic``) of admitted and
         rate-limited requests, so tests can check a client's pacing."""
+        asks = self.ask_counts()  # takes the lock itself (not reentrant): before it
         with self._lock:
             s = self.stats
             return {
@@ -631,7 +632,8 @@ class SimulatorState:
                 "outage": [{"t": t, "retry_after": ra} for t, ra in s.outage],
                 "tokens_issued": s.tokens_issued,
                 "tokens_refused": s.tokens_refused,
-            } | {"asks": self.ask_counts()}
+                "asks": asks,
+            }
 
     def count_asks(
         self, ids: Iterable[str] = (), queries: Iterable[tuple[str, str, str]] = ()
