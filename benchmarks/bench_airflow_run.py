@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -64,26 +63,20 @@ def province_dir(scale: float, reuse: bool) -> Path:
     return province
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def path_env(province: Path, path: str, stamp: str) -> tuple[dict[str, str], Path, str]:
     """The environment of one path: the province's connections, a fresh national database,
     a fresh Airflow metadata database and home. (env, AIRFLOW_HOME, national URI)."""
     from hotich import db
     from hotich_dev import embedded
     from hotich_dev.demo import fresh_database
-    from hotich_dev.run import read_env_file
+    from hotich_dev.run import free_port, read_env_file
 
     server = embedded.embedded_uri(OUT / "pg")
     tag = f"{path.replace('-', '_')}_{stamp.lower()}"
     root = OUT / f"airflow-run-{path}-{stamp}"
     home = root / "airflow"
     national = fresh_database(server, f"hotich_bench_run_{tag}")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "HOTICH_"))}
     env.update(read_env_file(province / "connections.env"))
     env.update({
