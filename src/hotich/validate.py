@@ -978,6 +978,16 @@ def _load_suites(directory: str) -> dict[str, _LoadedSuite]:
     return loaded
 
 
+def load_suites(suite_dir: Path = EXPECTATIONS_DIR) -> None:
+    """Build the GX context and load the suites of ``suite_dir`` now, once per process.
+
+    A validate call does this itself the first time (about 4 s); a fork server's preload
+    (``hotich.airflow.preload``) calls it so that every task process forked from it starts
+    with the suites loaded. It opens no connection and starts no thread.
+    """
+    _load_suites(str(suite_dir))
+
+
 def _result_rows(r: Any, keys: np.ndarray, key_sample: int) -> dict[str, Any]:
     """One expectation's result as a JSON-able dict, without values (names, IDs)."""
     cfg = r.expectation_config

@@ -8,8 +8,8 @@ district task otherwise spends most of its time importing: Great Expectations al
 21 s to import under load 15 on 2 cores, pandas and pyarrow 4 s, the stages 10 s
 (``benchmarks/RESULTS.md``, decision 0022).
 
-Importing this module only imports: it opens no connection and starts no thread (forking
-after a thread started is unsafe). A change to ``src/hotich`` reaches the tasks after the
+Importing this module imports, and loads the validation suites: it opens no connection and
+starts no thread (forking after a thread started is unsafe). A change to ``src/hotich`` reaches the tasks after the
 scheduler restarts (``make down && make up``).
 """
 
@@ -27,3 +27,9 @@ import hotich.airflow.tasks  # noqa: F401
 import hotich.feedback.stage  # noqa: F401
 import hotich.ops.dashboard  # noqa: F401
 import hotich.ops.gate_page  # noqa: F401
+from hotich import validate
+
+# The GX context and the suites (about 4 s of a validate task's first call): built here once,
+# so that each forked validate task starts with them. Neither opens a connection nor starts
+# a thread (a validate call does: GX's progress bars start tqdm's monitor thread).
+validate.load_suites()
