@@ -36,9 +36,7 @@ def remote(ctx: pipeline.RunContext, folder: str = "901") -> dict[str, bytes]:
     store = workstore.WorkStorage.of(ctx.settings)
     assert store is not None
     base = f"{store.root.path}/run_1/{folder}"
-    return {
-        name: store.fs.cat_file(f"{base}/{name}") for name in store.listing("run 1", folder)
-    }
+    return {name: store.fs.cat_file(f"{base}/{name}") for name in store.listing("run 1", folder)}
 
 
 def scratch(tmp_path: Path) -> list[Path]:
