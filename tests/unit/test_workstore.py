@@ -207,3 +207,16 @@ def test_the_setting_refuses_what_is_not_a_storage_url(raw):
 def test_a_password_in_the_url_is_not_shown():
     assert workstore.shown("s3://key:secret@bucket/p") == "s3://key:***@bucket/p"
     assert workstore.shown("s3://bucket/p") == "s3://bucket/p"
+
+
+def test_a_storage_without_file_times_gets_the_safe_direction_in_the_purge(storage):
+    """fsspec's in-memory files have no modification time: an earlier run's personal files
+    count as old (deleted), its results as new (kept), whatever the retention."""
+    store = workstore.WorkStorage.of(storage.settings)
+    assert store is not None
+    for name in ("901/extract.parquet", "901/gx/birth.json", "901/loaded.json", "_report/r.md"):
+        store.fs.pipe_file(f"{store.root.path}/earlier/{name}", b"x")
+    assert workstore.purge_work_files(storage) == {"files": 1, "bytes": 1, "run_folders": 0}
+    left = sorted(store.fs.find(f"{store.root.path}/earlier"))
+    assert [p.split("/earlier/")[1] for p in left] == [
+        "901/gx/birth.json", "901/loaded.json", "_report/r.md"]  # fmt: skip
