@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,14 @@ class Settings:
     # Days a run folder's files holding no personal data (GX result summaries, the run
     # report, the load markers: counts) are kept (HOTICH_RESULTS_RETENTION_DAYS).
     results_retention_days: float = 90.0
+    # Where the run folders of work files live (HOTICH_WORK_STORAGE, decision 0018): unset,
+    # the local folder <data_dir>/runs, as the LocalExecutor needs; else a URL of storage
+    # every worker reaches, as Airflow's ObjectStoragePath reads it (``file:///shared/runs``,
+    # ``s3://bucket/prefix``), through the Airflow connection HOTICH_WORK_STORAGE_CONN_ID
+    # (unset: the filesystem's own credentials). Each task then copies the files it needs
+    # into a scratch folder of its own and publishes what it wrote (hotich.airflow.workstore).
+    work_storage: str | None = None
+    work_storage_conn_id: str | None = None
     # A DAG run still going after this long is failed by the scheduler (dagrun_timeout):
     # none resumes forever, and the daily schedule (max_active_runs=1) is never blocked for
     # a day. The whole province (1.1 M records) took 187 s with two workers
@@ -321,6 +330,8 @@ class Settings:
             results_retention_days=_number(
                 env, "HOTICH_RESULTS_RETENTION_DAYS", base.results_retention_days
             ),
+            work_storage=work_storage_url(env.get("HOTICH_WORK_STORAGE")),
+            work_storage_conn_id=env.get("HOTICH_WORK_STORAGE_CONN_ID", "").strip() or None,
             run_timeout_minutes=run_timeout,
             lease_expiry_minutes=lease_expiry,
             outbox_retention_days=_number(
@@ -369,6 +380,28 @@ class Settings:
                 )
             ),
         )
+
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def work_storage_url(raw: str | None) -> str | None:
+    """``HOTICH_WORK_STORAGE`` checked: None when unset or empty (the local folder), else a
+    URL with a scheme (``file:///abs/path``, ``s3://bucket/prefix``); the error names it."""
+    url = (raw or "").strip().rstrip("/")
+    if not url:
+        return None
+    if not _URL_SCHEME.match(url):
+        raise ConfigError(
+            f"HOTICH_WORK_STORAGE must be a URL such as file:///shared/hotich/runs or"
+            f" s3://bucket/prefix (unset: <HOTICH_DATA_DIR>/runs), got {url!r}"
+        )
+    if url.lower().startswith("file://") and not url[len("file://") :].startswith("/"):
+        raise ConfigError(
+            f"HOTICH_WORK_STORAGE: a file URL needs an absolute path (file:///shared/runs),"
+            f" got {url!r}"
+        )
+    return url
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

@@ -76,10 +76,21 @@ class RunContext:
     run_date: dt.date  # the run's date in Asia/Ho_Chi_Minh (DATE_INVALID: after it)
     settings: Settings
     civil_status_uri: str
+    # The local folder holding the run folders: None, ``<data_dir>/runs``; a task working
+    # on a copy of the work storage's files gives its scratch folder
+    # (hotich.airflow.workstore, decision 0018).
+    runs_root: Path | None = None
+
+    @property
+    def run_folder(self) -> Path:
+        """This run's local folder of work files (one folder per district, ``_report``)."""
+        if self.runs_root is None:
+            return workfiles.run_dir(self.settings.data_dir, self.run_id)
+        return self.runs_root / workfiles.run_folder_name(self.run_id)
 
     def workdir(self, district_code: str) -> Path:
         """The district's work folder for this run."""
-        path = workfiles.run_dir(self.settings.data_dir, self.run_id) / district_code
+        path = self.run_folder / district_code
         path.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -19,10 +19,10 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from hotich.config import Settings
 from hotich.errors import IncidentError
@@ -37,9 +37,29 @@ NO_PERSONAL_DATA = ("gx/*.json", LOADED_MARKER)
 REPORT_FOLDER = "_report"
 
 
+def run_folder_name(run_id: str) -> str:
+    """The name of a run's folder: the run id made a safe folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+
+
 def run_dir(data_dir: Path, run_id: str) -> Path:
-    """The folder of a run's work files (the run id made a safe folder name)."""
-    return data_dir / "runs" / re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+    """The local folder of a run's work files (``<data_dir>/runs/<run>``)."""
+    return data_dir / "runs" / run_folder_name(run_id)
+
+
+class WorkPath(Protocol):
+    """What the retention rules need of a folder or file: a local :class:`~pathlib.Path`,
+    or a path on the work storage (Airflow's ``ObjectStoragePath``: the same calls)."""
+
+    @property
+    def name(self) -> str: ...
+    def iterdir(self) -> Iterator[Any]: ...
+    def glob(self, pattern: str) -> Iterator[Any]: ...
+    def rglob(self, pattern: str) -> Iterator[Any]: ...
+    def is_dir(self) -> bool: ...
+    def is_file(self) -> bool: ...
+    def is_symlink(self) -> bool: ...
+    def unlink(self, missing_ok: bool = False) -> None: ...
 
 
 class WorkFilesGone(IncidentError, FileNotFoundError):
@@ -63,11 +83,17 @@ def require(work: Path, names: Iterable[str], *, district_code: str, run_id: str
         )
 
 
-def _keep(folder: Path) -> set[Path]:
+def _keep(folder: WorkPath) -> set[Any]:
     return {p for pattern in NO_PERSONAL_DATA for p in folder.glob(pattern)}
 
 
-def personal_files(folder: Path) -> list[Path]:
+def _stat(p: WorkPath) -> Any:
+    """A file's size and time: ``lstat`` of a local path (a link is not followed), the
+    storage's ``stat`` otherwise (an object store has no links)."""
+    return p.lstat() if isinstance(p, Path) else p.stat()  # type: ignore[attr-defined]
+
+
+def personal_files(folder: WorkPath) -> list[Any]:
     """Every file of a district's work folder except those known to hold no personal data
     (the safe direction: a file nobody listed counts as personal)."""
     if not folder.is_dir() or folder.is_symlink():
@@ -76,13 +102,13 @@ def personal_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and p not in keep)
 
 
-def remove_files(paths: Iterable[Path]) -> tuple[int, int]:
+def remove_files(paths: Iterable[WorkPath]) -> tuple[int, int]:
     """Delete ``paths``; return (files, bytes) removed. A file that cannot be removed is
     logged (its path holds no personal data) and left for the next purge."""
     files = size = 0
     for p in paths:
         try:
-            n = p.lstat().st_size
+            n = _stat(p).st_size
             p.unlink()
         except FileNotFoundError:
             continue
@@ -111,7 +137,7 @@ def loaded_counts(work: Path) -> dict[str, Any] | None:
     return json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
 
 
-def after_load(settings: Settings, work: Path) -> int:
+def after_load(settings: Settings, work: WorkPath) -> int:
     """Once the district's load has committed: delete its files holding personal data,
     unless ``work_retention_hours`` keeps them (the next runs' purge then does). Returns
     the files deleted."""
@@ -134,40 +160,56 @@ class PurgeSummary:
         return {"files": self.files, "bytes": self.bytes, "run_folders": self.run_folders}
 
 
-def _newest_mtime(paths: Iterable[Path], default: float) -> float:
-    times = [p.lstat().st_mtime for p in paths]
+def _newest_mtime(paths: Iterable[WorkPath], default: float, unknown: float) -> float:
+    """The newest modification time of ``paths`` (``default`` when there are none); a
+    storage that gives no time (0) gives ``unknown`` instead: the caller's safe direction."""
+    times = [_stat(p).st_mtime or unknown for p in paths]
     return max(times, default=default)
 
 
-def purge(settings: Settings, current_run_id: str, now: dt.datetime | None = None) -> PurgeSummary:
-    """Delete what other runs left in ``<data_dir>/runs``: a district's files holding
-    personal data once the newest of them is older than ``work_retention_hours`` (at the
-    default 0: whatever is there, a failed district's included), and a whole run folder
-    once its newest file is older than ``results_retention_days``. The current run's
-    folder is never touched."""
-    runs = settings.data_dir / "runs"
+def _remove_tree(folder: WorkPath) -> None:
+    if isinstance(folder, Path):
+        shutil.rmtree(folder, ignore_errors=True)
+    else:  # an ObjectStoragePath: universal-pathlib's recursive rmdir
+        folder.rmdir(recursive=True)  # type: ignore[attr-defined]
+
+
+def purge(
+    settings: Settings,
+    current_run_id: str,
+    now: dt.datetime | None = None,
+    runs: WorkPath | None = None,
+) -> PurgeSummary:
+    """Delete what other runs left in ``runs`` (``<data_dir>/runs`` unless given: the work
+    storage's root): a district's files holding personal data once the newest of them is
+    older than ``work_retention_hours`` (at the default 0: whatever is there, a failed
+    district's included), and a whole run folder once its newest file is older than
+    ``results_retention_days``. The current run's folder is never touched. A storage that
+    tells no file times gets the safe direction: its personal files count as old, its
+    results as new."""
+    runs = settings.data_dir / "runs" if runs is None else runs
     if not runs.is_dir():
         return PurgeSummary()
     now_ts = (now or dt.datetime.now(dt.UTC)).timestamp()
     personal_before = now_ts - settings.work_retention_hours * 3600
     results_before = now_ts - settings.results_retention_days * 86400
-    current = run_dir(settings.data_dir, current_run_id).name
+    current = run_folder_name(current_run_id)
     files = size = folders = 0
     for run in sorted(runs.iterdir()):
         if run.name == current or run.is_symlink() or not run.is_dir():
             continue
         everything = [p for p in run.rglob("*") if p.is_file()]
-        if _newest_mtime(everything, run.lstat().st_mtime) < results_before:
-            size += sum(p.lstat().st_size for p in everything)
+        if _newest_mtime(everything, _stat(run).st_mtime, now_ts) < results_before:
+            size += sum(_stat(p).st_size for p in everything)
             files += len(everything)
-            shutil.rmtree(run, ignore_errors=True)
+            _remove_tree(run)
             folders += 1
             continue
         for district in sorted(d for d in run.iterdir() if d.is_dir() and not d.is_symlink()):
             if district.name == REPORT_FOLDER:
                 continue
             personal = personal_files(district)
-            if personal and _newest_mtime(personal, now_ts) < personal_before:
+            if personal and _newest_mtime(personal, now_ts, 0.0) < personal_before:
                 n, b = remove_files(personal)
                 files, size = files + n, size + b
     summary = PurgeSummary(files=files, bytes=size, run_folders=folders)

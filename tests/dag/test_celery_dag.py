@@ -111,6 +111,7 @@ def test_district_tasks_run_on_both_celery_workers_and_the_ledger_is_the_local_o
             "AIRFLOW_CONN_CIVIL_STATUS_DB": national_celery,
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
             "HOTICH_DATA_DIR": str(tmp_path / "shared-data"),
+            "HOTICH_WORK_STORAGE": f"file://{tmp_path / 'work-storage'}",  # decision 0018
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         })  # fmt: skip
         try:

@@ -15,13 +15,14 @@ from airflow.sdk import get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from hotich import pipeline
+from hotich.airflow import workstore
 from hotich.airflow.assets import LOADS, emit_loaded
 from hotich.airflow.settings import lease_poke_seconds
 from hotich.config import TIMEZONE, District, Settings, load_districts
 from hotich.connections import civil_status_uri, conn_uri
 from hotich.lease import DistrictHeld
 from hotich.model import Flavor
-from hotich.workfiles import WorkFilesGone
+from hotich.workfiles import REPORT_FOLDER, WorkFilesGone
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def plan_districts() -> list[dict[str, Any]]:
     runs: ``HOTICH_MIGRATE_ON_RUN``), list the districts to run."""
     ctx = run_context()
     # Earlier runs' work files (personal data) go first, whatever happens next.
-    purged = pipeline.purge_work_files(ctx)
+    purged = workstore.purge_work_files(ctx)
     log.info("work files of earlier runs deleted: %s", purged)
     districts = load_districts(ctx.settings.districts_file)
     applied = pipeline.prepare_database(ctx)
@@ -114,7 +115,8 @@ def extract(district: dict[str, Any]) -> dict[str, Any]:
     _mark_district(district["code"], district.get("name"))
     ctx = run_context()
     try:
-        extracted = pipeline.extract_district(ctx, _district(district), conn_uri)
+        with workstore.staged(ctx, workstore.district(district["code"])) as local:
+            extracted = pipeline.extract_district(local, _district(district), conn_uri)
     except DistrictHeld as held:
         _skip_held(held)
     return {**extracted, "district_name": district.get("name")}
@@ -126,8 +128,10 @@ def validate(extracted: dict[str, Any]) -> dict[str, Any]:
     _mark_district(extracted["district_code"], extracted.get("district_name"))
     from hotich.gates import QualityGateBlocked
 
+    code = extracted["district_code"]
     try:
-        validated = pipeline.validate_district(run_context(), extracted["district_code"])
+        with workstore.staged(run_context(), workstore.district(code)) as local:
+            validated = pipeline.validate_district(local, code)
     except (WorkFilesGone, QualityGateBlocked) as exc:
         # A blocked district: its incident names the rule and the counts; a retry would
         # decide the same (docs/decisions/0013).
@@ -158,9 +162,11 @@ def reconcile(validated: dict[str, Any]) -> dict[str, Any]:
     _mark_district(validated["district_code"], validated.get("district_name"))
     ctx = run_context()
     register = ctx.settings.register
+    code = validated["district_code"]
     with PopulationClient.from_uri(conn_uri(register.conn_id), register) as client:
         try:
-            result = pipeline.reconcile_district(ctx, validated["district_code"], client)
+            with workstore.staged(ctx, workstore.district(code)) as local:
+                result = pipeline.reconcile_district(local, code, client)
         except WorkFilesGone as exc:
             _fail_without_retry(exc)
         except RegisterAuthError as exc:
@@ -188,12 +194,17 @@ def load(reconciled: dict[str, Any]) -> dict[str, Any]:
     """Write verdicts and loaded records in one transaction, giving back the district's
     lease; check conservation (skipped when another run took the lease over)."""
     _mark_district(reconciled["district_code"], reconciled.get("district_name"))
+    ctx, code = run_context(), reconciled["district_code"]
     try:
-        loaded = pipeline.load_district(run_context(), reconciled["district_code"])
+        with workstore.staged(ctx, workstore.district(code)) as local:
+            loaded = pipeline.load_district(local, code)
     except WorkFilesGone as exc:
         _fail_without_retry(exc)
     except DistrictHeld as held:
         _skip_held(held)
+    deleted = workstore.after_load(ctx, code)  # on the work storage (none: nothing to do)
+    if deleted:
+        loaded["work_files_deleted"] = loaded.get("work_files_deleted", 0) + deleted
     # Committed: downstream DAGs of the district's registrations may run (hotich.airflow.assets).
     context: Any = get_current_context()
     code, run_id = reconciled["district_code"], context["dag_run"].run_id
@@ -215,7 +226,11 @@ def report(planned: list[dict[str, Any]] | None) -> dict[str, Any]:
     if released:
         log.info("run %s gave back the leases of %s", ctx.run_id, ", ".join(released))
     pipeline.forget_register_answers(ctx)  # personal data, for the run only (decision 0015)
-    summary = run_report(ctx, [d["code"] for d in planned])
+    codes = [d["code"] for d in planned]
+    # The districts' skip notes, and the report's own folder.
+    notes = {**{c: [pipeline.HELD_FILE] for c in codes}, REPORT_FOLDER: None}
+    with workstore.staged(ctx, notes) as local:
+        summary = run_report(local, codes)
     log.info("run %s\n%s", ctx.run_id, summary["table"])
     for code, status in summary.get("skipped", {}).items():
         log.warning("district %s %s; its records are read by the next run that gets it",
@@ -252,7 +267,9 @@ def send_back_districts(districts: list[District], province: bool = True) -> dic
     from hotich.feedback.stage import send_back as send
 
     ctx = run_context()
-    out = send(ctx, districts, smtp=smtp_target(ctx.settings), province=province)
+    gx = {d.code: ["gx/*.json"] for d in districts}  # the district reports' quality figures
+    with workstore.staged(ctx, gx) as local:
+        out = send(local, districts, smtp=smtp_target(ctx.settings), province=province)
     context: Any = get_current_context()  # the very context the success callback gets
     record_mail(context, out["mail"])
     for code, d in out["districts"].items():

@@ -22,7 +22,7 @@ import pandas as pd
 from hotich.config import District, Settings
 from hotich.feedback import fixlist, messages
 from hotich.load import read_sql
-from hotich.workfiles import run_dir
+from hotich.workfiles import run_folder_name
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ MANIFEST = "manifest.json"
 
 def outbox_dir(data_dir: Path, district_code: str, run_id: str) -> Path:
     """A district's (or :data:`PROVINCE`'s) outbox folder for a run."""
-    return data_dir / "outbox" / district_code / run_dir(Path("."), run_id).name
+    return data_dir / "outbox" / district_code / run_folder_name(run_id)
 
 
 def fix_list_name(district_code: str) -> str:

@@ -16,7 +16,6 @@ from hotich import validate
 from hotich.config import District, load_campaign
 from hotich.feedback import mail, messages, outbox, reports
 from hotich.pipeline import RunContext, connect
-from hotich.workfiles import run_dir
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def send_back(
     catalogue = messages.load_catalogue(settings.messages_file)
     codes = validate.load_province_codes(settings.province_codes_file)
     campaign = load_campaign(settings.campaign_file)
-    run_folder = run_dir(settings.data_dir, ctx.run_id)
+    run_folder = ctx.run_folder
     done: dict[str, outbox.Feedback] = {}
     conn = connect(ctx)
     try:

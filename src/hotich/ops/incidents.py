@@ -133,6 +133,18 @@ KINDS: dict[str, Kind] = {
         " tác vụ lỗi: extract đọc lại bản ghi của huyện",
         "low",
     ),
+    "work_storage_unavailable": Kind(
+        "the work storage (HOTICH_WORK_STORAGE) cannot be reached, or refused a read or write",
+        "check the URL, the HOTICH_WORK_STORAGE_CONN_ID connection and the storage itself"
+        " (bucket, permissions, network, the fsspec package of its scheme); nothing half-written"
+        " is read as complete: Clear the failed task once it answers (decision 0018)",
+        "không truy cập được nơi lưu tệp làm việc (HOTICH_WORK_STORAGE), hoặc nơi đó từ chối"
+        " đọc hay ghi",
+        "kiểm tra địa chỉ URL, kết nối HOTICH_WORK_STORAGE_CONN_ID và chính nơi lưu (bucket,"
+        " quyền truy cập, mạng); không tệp ghi dở nào được coi là hoàn chỉnh: Clear tác vụ lỗi"
+        " khi nơi lưu hoạt động trở lại",
+        "high",
+    ),
     "district_held": Kind(
         "another run holds the district (its lease: hotich.lease)",
         "nothing to do when that run is alive: the district's records are read by the next "
