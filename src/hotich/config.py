@@ -204,8 +204,9 @@ class Settings:
     quality_spike_runs: int = 14
     quality_spike_min_records: int = 20
     quality_spike_min_history: int = 3
-    # Rows per extract chunk: extract memory is bounded by it, not by the district size
-    # (188k records read in 0.38 GB at 20k, 0.66 GB at 50k: benchmarks/RESULTS.md).
+    # Records per chunk of the extract, the reconcile step and the load: their memory is
+    # bounded by it, not by the district size (188k records read in 0.38 GB at 20k, 0.66 GB
+    # at 50k: benchmarks/RESULTS.md; decision 0016).
     chunk_rows: int = 20_000
     # Re-read this far behind a modern district's watermark: long transactions commit
     # rows stamped slightly earlier than rows already read (docs/district-sources.md).

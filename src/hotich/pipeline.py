@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hotich import decisions, gates, lease, normalize, quality, reconcile, validate, workfiles
@@ -472,36 +473,68 @@ def with_given(verdicts: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
     return verdicts.merge(given, on=["source_key", "role"], how="left")
 
 
+# The columns of validated.parquet the reconcile step reads: what ``persons_of`` takes
+# from a record, and whether the record passed the suites.
+_PERSON_FIELDS = ("subject", "husband", "wife")
+RECONCILE_COLUMNS: tuple[str, ...] = (
+    "source_key",
+    "record_type",
+    "quarantine_reasons",
+    *(f"{p}_{f}" for p in _PERSON_FIELDS for f in ("name", "dob", "dob_year", "dob_state", "id")),
+    "subject_sex",
+    "mother_name",
+    "father_name",
+    "death_date",
+    "registration_date",
+)
+
+
 def reconcile_district(
     ctx: RunContext, district_code: str, register: reconcile.RegisterLookup
 ) -> dict[str, Any]:
-    """Check every person of the records that passed the suites against the register."""
+    """Check every person of the records that passed the suites against the register,
+    ``chunk_rows`` records at a time (issue 16): a chunk's persons are asked about and
+    linked, and their verdicts and candidates written, before the next chunk is read, so
+    that memory follows the chunk, not the district. A person's verdict depends on its
+    record and the register's answers alone: the verdicts are the same for any chunk."""
     started = time.monotonic()
     work = ctx.workdir(district_code)
     workfiles.require(work, ["validated.parquet"], district_code=district_code, run_id=ctx.run_id)
-    # All but the source's own JSON (``raw``), the widest column, which this step never reads.
-    columns = [c for c in pq.read_schema(work / "validated.parquet").names if c != "raw"]
-    records = pd.read_parquet(work / "validated.parquet", columns=columns)
-    clean = records[records["quarantine_reasons"].map(len) == 0]
-    persons = persons_of(clean)
-    with shared_register(ctx, district_code, register) as asked:
-        result = reconcile.reconcile(persons, asked, ctx.settings.chunk_rows)
-        person_verdicts = with_given(result.persons, persons)
-        # Sorted by their record's position, so that the load reads them chunk by chunk.
-        rows = ctx.settings.chunk_rows
-        _write_by_record_row(person_verdicts, work / "persons.parquet", records["source_key"], rows)
-        _write_by_record_row(
-            result.ambiguous, work / "candidates.parquet", records["source_key"], rows
-        )
-        codes = person_verdicts["reasons"].explode().value_counts().to_dict()
-        outcomes = _prepare_decisions(ctx, district_code, set(records["source_key"]), asked)
+    rows = ctx.settings.chunk_rows
+    counters: dict[str, int] = {}
+    codes: dict[str, int] = {}
+    n_persons = 0
+    asked_before = reconcile.AskedBefore()
+    with (
+        shared_register(ctx, district_code, register) as asked,
+        _RecordRowWriter(work / "persons.parquet", PERSONS_SCHEMA, rows) as persons_file,
+        _RecordRowWriter(work / "candidates.parquet", CANDIDATES_SCHEMA, rows) as candidates_file,
+    ):
+        first = 0
+        for records in _exact_batches(work / "validated.parquet", rows, list(RECONCILE_COLUMNS)):
+            clean = records[records["quarantine_reasons"].map(len) == 0]
+            persons = persons_of(clean)
+            result = reconcile.reconcile(persons, asked, rows, asked_before)
+            person_verdicts = with_given(result.persons, persons)
+            # Sorted by their record's position, so that the load reads them chunk by chunk.
+            persons_file.write(person_verdicts, records["source_key"], first)
+            candidates_file.write(result.ambiguous, records["source_key"], first)
+            for code, n in person_verdicts["reasons"].explode().value_counts().items():
+                codes[str(code)] = codes.get(str(code), 0) + int(n)
+            counters = reconcile.add_counters(counters, result.counters)
+            n_persons += len(persons)
+            first += len(records)
+        keys = pq.read_table(work / "validated.parquet", columns=["source_key"]).column(0)
+        outcomes = _prepare_decisions(ctx, district_code, set(keys.to_pylist()), asked)
     shared = asked.stats.as_dict() if isinstance(asked, SharedRegister) else {}
+    log.info("district %s: %d records reconciled in chunks of %d: %s", district_code, first,
+             rows, counters)  # fmt: skip
     return {
         "district_code": district_code,
-        "persons": len(persons),
-        "reasons": {k: int(v) for k, v in codes.items()},
+        "persons": n_persons,
+        "reasons": codes,
         "decisions": outcomes,
-        "register": result.counters,
+        "register": counters,
         "register_shared": shared,
         "reconcile_seconds": round(time.monotonic() - started, 2),
     }
@@ -681,9 +714,75 @@ def _by_record_row(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
     return out.sort_values(RECORD_ROW, kind="stable").reset_index(drop=True)
 
 
-def _write_by_record_row(frame: pd.DataFrame, path: Path, keys: pd.Series, rows: int) -> None:
-    """Write ``frame`` sorted by record position, in row groups of ``rows`` (the chunk)."""
-    _by_record_row(frame, keys).to_parquet(path, index=False, row_group_size=max(rows, 1))
+# The work files the reconcile step writes a chunk at a time: one schema for all chunks
+# (a column all None in one chunk is still text), each row beside its RECORD_ROW.
+_TEXT, _FLAG = pa.string(), pa.bool_()
+PERSONS_SCHEMA = pa.schema(
+    [
+        ("source_key", _TEXT),
+        ("record_type", _TEXT),
+        ("role", _TEXT),
+        ("reasons", pa.list_(_TEXT)),
+        ("loaded_personal_id", _TEXT),
+        ("loaded_name", _TEXT),
+        ("source_name", _TEXT),
+        ("link_name_level", _TEXT),
+        ("link_date_level", _TEXT),
+        ("link_corroborated", _FLAG),
+        ("full_name", _TEXT),
+        ("personal_id", _TEXT),
+        (RECORD_ROW, pa.int64()),
+    ]
+)
+CANDIDATES_SCHEMA = pa.schema(
+    [
+        ("source_key", _TEXT),
+        ("role", _TEXT),
+        ("candidate_order", pa.int64()),
+        *((c, _TEXT) for c in ("so_dinh_danh", "ho_ten", "gioi_tinh", "ngay_sinh",
+                               "trang_thai", "ngay_chet", "name_level", "date_level")),
+        ("corroborated", _FLAG),
+        ("fits", _FLAG),
+        ("best", _FLAG),
+        ("score", pa.float64()),
+        (RECORD_ROW, pa.int64()),
+    ]
+)  # fmt: skip
+
+
+class _RecordRowWriter:
+    """A work file written a chunk of records at a time (``pyarrow.parquet.ParquetWriter``):
+    each chunk's rows sorted by their record's position (:func:`_by_record_row`, offset by
+    the chunk's first record), in row groups of at most ``rows``, so that the whole file
+    is sorted by :data:`RECORD_ROW` as :class:`_RowRanges` reads it. Written to a temporary
+    name and renamed on a clean exit: a failed step leaves no half file."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows: int) -> None:
+        self.path, self.schema, self.rows = path, schema, max(rows, 1)
+        self.tmp = path.with_suffix(".parquet.tmp")
+        self.writer = pq.ParquetWriter(self.tmp, schema)
+
+    def write(self, frame: pd.DataFrame, keys: pd.Series, first: int) -> None:
+        """Write the rows of ``frame`` whose records are ``keys``, the chunk's records
+        (the first at position ``first`` of validated.parquet)."""
+        if not len(frame):
+            return
+        sorted_rows = _by_record_row(frame, keys)
+        sorted_rows[RECORD_ROW] += first
+        table = pa.Table.from_pandas(
+            sorted_rows[self.schema.names], schema=self.schema, preserve_index=False
+        )
+        self.writer.write_table(table, row_group_size=self.rows)
+
+    def __enter__(self) -> _RecordRowWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.writer.close()
+        if exc_type is None:
+            self.tmp.replace(self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
 
 
 def _exact_batches(
@@ -691,9 +790,6 @@ def _exact_batches(
 ) -> Iterator[pd.DataFrame]:
     """A Parquet file's rows as frames of exactly ``rows`` rows (the last one shorter),
     whatever its row groups: one batch in memory at a time."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     pending: list[pa.RecordBatch] = []
     held = 0
     with pq.ParquetFile(path) as pf:
@@ -714,8 +810,6 @@ class _RowRanges:
     (the row groups outside it are skipped by their statistics)."""
 
     def __init__(self, path: Path, keys: Callable[[], pd.Series]) -> None:
-        import pyarrow.parquet as pq
-
         self.path = path
         self.whole: pd.DataFrame | None = None
         if not path.exists():

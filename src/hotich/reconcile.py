@@ -43,6 +43,7 @@ from rapidfuzz.process import cpdist
 from hotich import model
 from hotich.names import arrow_strings, exact_keys, name_forms
 from hotich.normalize import date_parts
+from hotich.register.shared import query_keys
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,16 @@ class RegisterLookup(Protocol):
         'yyyy'): one row per (ref, citizen) with ``CANDIDATE_COLUMNS``; at most
         ``MAX_CANDIDATES`` a ref; refs without a candidate absent."""
         ...
+
+
+@dataclass
+class AskedBefore:
+    """The distinct IDs and match queries (by :func:`hotich.register.shared.query_keys`)
+    earlier chunks of a district asked, so that the counters of a district reconciled
+    chunk by chunk count each once, as if the district were one chunk. Keys only."""
+
+    ids: set[str] = field(default_factory=set)
+    queries: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -1237,13 +1248,22 @@ def _has_id(persons: pd.DataFrame) -> np.ndarray:
 
 
 def reconcile(
-    persons: pd.DataFrame, register: RegisterLookup, chunk_rows: int | None = None
+    persons: pd.DataFrame,
+    register: RegisterLookup,
+    chunk_rows: int | None = None,
+    asked_before: AskedBefore | None = None,
 ) -> ReconcileResult:
     """Reconcile persons (``PERSON_COLUMNS``, records that passed quarantine) with the
     register: one ``batch_get`` for all distinct IDs given, one ``match`` for all distinct
     queries of ID-less persons, then ``check_ids`` and ``link``; ``link`` (whose pair frame
     is the largest thing here) by ``chunk_rows`` persons at a time when given, each with
     the candidates of its own queries (a person's verdict depends on them alone).
+
+    A person's verdict depends on its own record and the register's answers alone, so a
+    district is reconciled a chunk of records at a time with the same verdicts; given
+    ``asked_before`` (updated here), the counters ``ids_requested``, ``queries`` and
+    ``candidates`` leave out what an earlier chunk asked, and the chunks' counters add up
+    to the district's (:func:`add_counters`).
     """
     persons = persons.reset_index(drop=True)
     has_id = _has_id(persons)
@@ -1275,15 +1295,25 @@ def reconcile(
         if len(checked)
         else 0
     )
+    ids_requested, n_queries, n_candidates = len(ids), len(queries), len(candidates)
+    if asked_before is not None:
+        new_ids = set(ids) - asked_before.ids
+        asked_before.ids |= new_ids
+        keys = query_keys(queries) if len(queries) else pd.Series(dtype=object)
+        new_query = ~keys.isin(asked_before.queries).to_numpy()
+        asked_before.queries.update(keys[new_query])
+        new_refs = queries["ref"].to_numpy(dtype=object)[new_query]
+        ids_requested, n_queries = len(new_ids), int(new_query.sum())
+        n_candidates = int(candidates["ref"].isin(new_refs).sum()) if len(candidates) else 0
     counters = {
         "persons": len(persons),
         "with_id": int(has_id.sum()),
         "without_id": int((~has_id).sum()),
-        "ids_requested": len(ids),
+        "ids_requested": ids_requested,
         "ids_not_found": count(model.ID_NOT_FOUND, checked),
         "review": review,
-        "queries": len(queries),
-        "candidates": len(candidates),
+        "queries": n_queries,
+        "candidates": n_candidates,
         "linked": count(model.LINKED, linked),
         "link_ambiguous": count(model.LINK_AMBIGUOUS, linked),
         "link_none": count(model.LINK_NONE, linked),
@@ -1291,6 +1321,11 @@ def reconcile(
     }
     log.info("reconcile: %s", counters)  # counts only: no names or IDs in logs
     return ReconcileResult(verdicts, ambiguous, counters)
+
+
+def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """The counters of two chunks of a district as one (:func:`reconcile`'s, summed)."""
+    return {k: total.get(k, 0) + more.get(k, 0) for k in {**total, **more}}
 
 
 def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:

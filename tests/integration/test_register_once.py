@@ -254,3 +254,30 @@ def test_the_connection_uri_may_turn_sharing_off():
     uri = f"http://{login}@127.0.0.1:8800?share_answers=false&answer_wait_s=5"
     with PopulationClient.from_uri(uri) as client:
         assert client.settings.share_answers is False and client.settings.answer_wait_s == 5.0
+
+
+def test_a_key_asked_for_an_earlier_chunk_is_read_back_not_asked_again(
+    tmp_path, national, simulator
+):
+    """The reconcile step asks a chunk of records at a time: an ID or query the district
+    repeats in a later chunk comes from the store (``read_again``), not the register."""
+    ctx = run_context(national, tmp_path, "run-again")
+    pipeline.prepare_database(ctx)
+    mai = pd.DataFrame({"ref": ["q0"], "ho_ten": ["Trần Thị Mai"], "gioi_tinh": ["Nữ"],
+                        "ngay_sinh": ["2017-05-05"]})  # fmt: skip
+    with PopulationClient(simulator.base_url, CLIENT_ID, CLIENT_SECRET) as client:
+        with store(national, ctx, "901", client) as s:
+            first, _ = s.batch_get(["027218000001", "027999999999"])
+            first_match = s.match(mai)
+            before = asks(simulator)
+            again, missing = s.batch_get(["027218000001", "027999999999", "027317000002"])
+            again_match = s.match(mai.assign(ref="q7"))
+            after = asks(simulator)
+    assert sorted(again["so_dinh_danh"]) == ["027218000001", "027317000002"]
+    assert missing == {"027999999999"}
+    assert again_match.drop(columns="ref").equals(first_match.drop(columns="ref"))
+    assert set(again_match["ref"]) == {"q7"} and len(first_match) == 1
+    assert s.stats.read_again == 3 and s.stats.ids_shared == 0 and s.stats.queries_shared == 0
+    assert s.stats.ids_asked == 3 and s.stats.queries_asked == 1
+    assert after["ids"]["asked"] - before["ids"]["asked"] == 1  # only the new ID
+    assert after["queries"]["asked"] == before["queries"]["asked"]

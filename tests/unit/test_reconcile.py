@@ -30,10 +30,12 @@ from hotich.reconcile import (
     NAME_LEVELS,
     RANK,
     VERDICT_COLUMNS,
+    AskedBefore,
     Comparison,
     Level,
     PairFrame,
     _slip_distance,
+    add_counters,
     any_holds,
     build_match_queries,
     check_ids,
@@ -775,6 +777,38 @@ def test_link_by_chunks_gives_the_verdicts_of_one_link_and_asks_the_register_onc
     pd.testing.assert_frame_equal(chunked.persons, whole.persons)
     pd.testing.assert_frame_equal(chunked.ambiguous, whole.ambiguous)
     assert len(whole.ambiguous) == 2 and chunked.counters == whole.counters
+
+
+def test_reconcile_a_chunk_of_records_at_a_time_gives_the_district_verdicts_and_counters() -> None:
+    """The reconcile step's chunks (issue 16): each chunk asks the register about its own
+    persons only, the verdicts and candidates are the district's, and with AskedBefore
+    the chunks' counters add up to the district's though an ID and a query repeat in two
+    chunks."""
+    citizens = [citizen(ID1), citizen(ID2, "Lê Thị Hoa", sex="Nữ"),
+                citizen(ID3, "Lê Thị Hoa", sex="Nữ")]  # fmt: skip
+    people = persons(
+        person("a:birth:1"),
+        person("a:birth:2", name="Lê Thị Hoa", sex="Nữ"),  # two namesakes: ambiguous
+        person("a:birth:3", pid=ID1),
+        person("a:birth:4"),  # the query of a:birth:1 again, in the second chunk
+        person("a:birth:5", pid=ID1),  # the ID of a:birth:3 again
+        person("a:birth:6", name="Trần Văn Ba"),  # no candidate
+    )
+    whole = reconcile(people, FakeRegister(citizens))
+    register, asked_before, counters = FakeRegister(citizens), AskedBefore(), {}
+    verdicts, ambiguous = [], []
+    for first in (0, 3):
+        part = reconcile(people.iloc[first : first + 3], register, 2, asked_before)
+        verdicts.append(part.persons)
+        ambiguous.append(part.ambiguous)
+        counters = add_counters(counters, part.counters)
+    assert [len(c) for c in register.batch_calls] == [1, 1]
+    assert [len(q) for q in register.match_calls] == [2, 2]
+    pd.testing.assert_frame_equal(pd.concat(verdicts, ignore_index=True), whole.persons)
+    found = pd.concat([a for a in ambiguous if len(a)], ignore_index=True)
+    pd.testing.assert_frame_equal(found, whole.ambiguous)
+    assert len(whole.ambiguous) == 2 and counters == whole.counters
+    assert counters["ids_requested"] == 1 and counters["queries"] == 3
 
 
 # --- ID checks ----------------------------------------------------------------------------

@@ -68,6 +68,9 @@ class SharedStats:
     """Keys whose claim went stale or was given back, then claimed and asked here."""
     asked_unclaimed: int = 0
     """Keys asked without a claim after waiting too long without progress."""
+    read_again: int = 0
+    """Keys this task asked for an earlier chunk of its district, read back from the store
+    (the reconcile step asks a chunk at a time: an ID or query repeats across chunks)."""
     seconds_waited: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,6 +121,9 @@ class SharedRegister:
         self.district_code = district_code
         self.settings = settings
         self.stats = SharedStats()
+        # The keys this task asked (keys only), to tell its own answers read back for a
+        # later chunk from other districts'.
+        self._asked: dict[Kind, set[str]] = {"id": set(), "query": set()}
 
     # --- the RegisterLookup protocol -------------------------------------------------------
 
@@ -273,7 +279,9 @@ class SharedRegister:
         frames += self._ask_and_write(kind, claimed, ask)
         asked, taken, unclaimed = len(claimed), 0, 0
         pending = set(keys).difference(claimed)
-        shared = len(pending)
+        again = len(pending & self._asked[kind])
+        shared = len(pending) - again
+        self._asked[kind].update(claimed)
         s = self.settings
         started = last_progress = time.monotonic()
         # Bounded: every pass either makes progress or sleeps; without progress for twice
@@ -291,6 +299,7 @@ class SharedRegister:
             took = self._claim(kind, sorted(pending))
             if took:
                 frames += self._ask_and_write(kind, took, ask)
+                self._asked[kind].update(took)
                 pending.difference_update(took)
                 taken += len(took)
                 last_progress = time.monotonic()
@@ -308,6 +317,7 @@ class SharedRegister:
                 time.monotonic() - started,
             )
             frames.append(ask(rest))
+            self._asked[kind].update(rest)
             unclaimed = len(rest)
         waited = time.monotonic() - started
         shared -= taken + unclaimed
@@ -320,14 +330,16 @@ class SharedRegister:
             st.queries_shared += shared
         st.taken_over += taken
         st.asked_unclaimed += unclaimed
+        st.read_again += again
         st.seconds_waited += waited if shared or taken else 0.0
         log.info(
             "register answers (%s): %d keys, %d asked here, %d read from other districts'"
-            " asks, %d taken over, %.2f s waiting",
+            " asks, %d asked for an earlier chunk, %d taken over, %.2f s waiting",
             kind,
             len(keys),
             asked + taken + unclaimed,
             shared,
+            again,
             taken,
             waited,
         )
