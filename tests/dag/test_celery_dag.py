@@ -113,6 +113,9 @@ def test_district_tasks_run_on_both_celery_workers_and_the_ledger_is_the_local_o
             "HOTICH_DATA_DIR": str(tmp_path / "shared-data"),
             "HOTICH_WORK_STORAGE": f"file://{tmp_path / 'work-storage'}",  # decision 0018
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # Only the run triggered below: unpaused, the DAG would also make today's 01:00
+            # run, which would compete with it for the two one-slot workers.
+            "HOTICH_RECONCILE_SCHEDULE": "off",
         })  # fmt: skip
         try:
             celeryenv.up(env, workers=2, concurrency=1)
