@@ -36,12 +36,8 @@ install: $(STAMP)
 demo: install
 	$(PY) -m hotich_dev.demo
 
-# One pytest worker more than the cores: the long Airflow tests spend much of their time
-# waiting on subprocesses and servers, which leaves a core idle with one worker per core.
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
-
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile
 
 run: install
 	$(PY) -m hotich_dev.run
