@@ -26,7 +26,7 @@ from results import append, load_average  # noqa: E402
 from hotich import db  # noqa: E402
 from hotich_dev import celeryenv, embedded  # noqa: E402
 from hotich_dev.demo import fresh_database  # noqa: E402
-from hotich_dev.run import read_env_file, register_simulator  # noqa: E402
+from hotich_dev.run import free_port, read_env_file, register_simulator  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 REDIS = "redis://127.0.0.1:6379/12"
@@ -55,6 +55,7 @@ def one_round(
         "AIRFLOW__CELERY__BROKER_URL": REDIS,
         "HOTICH_DISTRICTS_FILE": str(province / "districts.yaml"),
         "HOTICH_DATA_DIR": str(OUT / f"celery-data-{tag}"),
+        "HOTICH_RECONCILE_SCHEDULE": "off",  # only the triggered run, no 01:00 run beside it
     })  # fmt: skip
     try:
         celeryenv.up(env, workers=workers, concurrency=concurrency)
@@ -108,7 +109,7 @@ def main() -> int:
     with register_simulator(province / "register.parquet") as register:
         for workers in (1, 2):
             rounds[workers] = one_round(
-                workers, args.concurrency, province, server, register, localenv_port()
+                workers, args.concurrency, province, server, register, free_port()
             )
             print(workers, rounds[workers], flush=True)
     one, two = rounds[1], rounds[2]
@@ -129,15 +130,6 @@ def main() -> int:
         rows,
     )
     return 0
-
-
-def localenv_port() -> int:
-    """A free port on loopback for the api-server."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":
