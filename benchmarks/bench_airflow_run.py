@@ -36,31 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_kit import Api, localenv, task_seconds, wait_for, when
-from bench_pipeline import _reachable
+from bench_pipeline import province_dir
 from results import append, load_average
 
 OUT = Path(__file__).resolve().parent / "out"
 DAG = "hotich_reconcile"
-
-
-def province_dir(scale: float, reuse: bool) -> Path:
-    """``bench_pipeline.py``'s province at ``scale``, generated unless reused."""
-    from hotich_dev import embedded
-    from hotich_dev.synth.province import generate
-
-    province = OUT / f"province-{scale:g}"
-    if reuse and (province / "truth.parquet").exists():
-        return province
-    mariadb = "mysql://root:@127.0.0.1:3306/test" if _reachable(3306) else None
-    generate(
-        scale=scale,
-        seed=1,
-        out=province,
-        pg_url=embedded.embedded_uri(OUT / "pg"),
-        mariadb_url=mariadb,
-        db_prefix=f"hotich_bench_{str(scale).replace('.', '_')}_",
-    )
-    return province
 
 
 def path_env(province: Path, path: str, stamp: str) -> tuple[dict[str, str], Path, str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_pipeline import province_dir  # noqa: E402
 from results import append, load_average  # noqa: E402
 
 from hotich import db  # noqa: E402
@@ -99,12 +100,7 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true")
     args = ap.parse_args()
     server = embedded.embedded_uri(OUT / "pg")
-    province = OUT / f"province-{args.scale:g}"
-    if not (args.reuse and (province / "truth.parquet").exists()):
-        from hotich_dev.synth.province import generate
-
-        generate(scale=args.scale, seed=args.seed, out=province, pg_url=server,
-                 db_prefix=f"hotich_bench_{str(args.scale).replace('.', '_')}_")  # fmt: skip
+    province = province_dir(args.scale, args.reuse, args.seed)
     rounds = {}
     with register_simulator(province / "register.parquet") as register:
         for workers in (1, 2):

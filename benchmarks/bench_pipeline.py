@@ -225,6 +225,27 @@ def main() -> int:
     return 0
 
 
+def province_dir(scale: float, reuse: bool, seed: int = 1) -> Path:
+    """This benchmark's province at ``scale`` (``out/province-<scale>``, the legacy district
+    on the machine's MariaDB when it answers), generated unless ``reuse`` finds it. The
+    other benchmarks reuse the same folder, so they make it the same way."""
+    from hotich_dev.synth.province import generate
+
+    province = OUT / f"province-{scale:g}"
+    if reuse and (province / "truth.parquet").exists():
+        return province
+    mariadb = "mysql://root:@127.0.0.1:3306/test" if _reachable(3306) else None
+    generate(
+        scale=scale,
+        seed=seed,
+        out=province,
+        pg_url=embedded.embedded_uri(OUT / "pg"),
+        mariadb_url=mariadb,
+        db_prefix=f"hotich_bench_{str(scale).replace('.', '_')}_",
+    )
+    return province
+
+
 def _reachable(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), 1):

@@ -33,6 +33,7 @@ from hotich_dev.demo import fresh_database
 from hotich_dev.run import read_env_file, register_simulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pipeline import province_dir  # noqa: E402
 from results import append, load_average  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -116,12 +117,7 @@ def main() -> int:
     modes = args.modes.split(",")
 
     server = embedded.embedded_uri(OUT / "pg")
-    province = OUT / f"province-{args.scale:g}"
-    if not (args.reuse and (province / "truth.parquet").exists()):
-        from hotich_dev.synth.province import generate
-
-        generate(scale=args.scale, seed=args.seed, out=province, pg_url=server,
-                 db_prefix=f"hotich_bench_{str(args.scale).replace('.', '_')}_")  # fmt: skip
+    province = province_dir(args.scale, args.reuse, args.seed)
     uris = read_env_file(province / "connections.env")
     district = next(d for d in load_districts(province / "districts.yaml")
                     if d.flavor is Flavor.MODERN)  # fmt: skip
