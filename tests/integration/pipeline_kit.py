@@ -253,13 +253,19 @@ def run_context(
     )
 
 
+def validated_district(ctx: pipeline.RunContext, district: District, uris: dict[str, str]) -> dict:
+    """The national database prepared, then extract → validate for one district (a test of
+    a later stage runs it next); the stages' summaries merged."""
+    pipeline.prepare_database(ctx)
+    out = pipeline.extract_district(ctx, district, uris.__getitem__)
+    return out | pipeline.validate_district(ctx, district.code)
+
+
 def run_district(
     ctx: pipeline.RunContext, district: District, uris: dict[str, str], register
 ) -> dict:
     """extract → validate → reconcile → load for one district; the stages' summaries merged."""
-    pipeline.prepare_database(ctx)
-    out = pipeline.extract_district(ctx, district, uris.__getitem__)
-    out |= pipeline.validate_district(ctx, district.code)
+    out = validated_district(ctx, district, uris)
     out |= pipeline.reconcile_district(ctx, district.code, register)
     out |= pipeline.load_district(ctx, district.code)
     return out

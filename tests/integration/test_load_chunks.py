@@ -10,7 +10,13 @@ import pytest
 
 from hotich import pipeline
 from register_fixtures import register_client
-from tests.integration.pipeline_kit import modern, national_database, query, run_context
+from tests.integration.pipeline_kit import (
+    modern,
+    national_database,
+    query,
+    run_context,
+    validated_district,
+)
 from tests.integration.test_pipeline import EXPECTED_901, REGISTER, district_901
 
 # What the national database holds of a district's run, without the run's own id.
@@ -46,9 +52,7 @@ def load_in_chunks(tmp_path, server: str, register, chunk_rows: int) -> tuple[li
     district, uris = district_901(tmp_path)
     with national_database(server) as national:
         ctx = run_context(national, tmp_path / "data", "run-1", chunk_rows=chunk_rows)
-        pipeline.prepare_database(ctx)
-        pipeline.extract_district(ctx, district, uris.__getitem__)
-        pipeline.validate_district(ctx, district.code)
+        validated_district(ctx, district, uris)
         pipeline.reconcile_district(ctx, district.code, register)
         batch = pipeline.district_batch(ctx, district.code)
         assert batch.chunks is not None and batch.verdicts.empty  # nothing held whole
@@ -83,9 +87,7 @@ def test_persons_work_file_is_sorted_by_record_in_row_groups_of_a_chunk(
 
     district, uris = district_901(tmp_path)
     ctx = run_context(national, tmp_path / "data", "run-1", chunk_rows=2)
-    pipeline.prepare_database(ctx)
-    pipeline.extract_district(ctx, district, uris.__getitem__)
-    pipeline.validate_district(ctx, district.code)
+    validated_district(ctx, district, uris)
     pipeline.reconcile_district(ctx, district.code, register)
     work = ctx.workdir(district.code)
     persons = pq.ParquetFile(work / "persons.parquet")

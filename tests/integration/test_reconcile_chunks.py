@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from hotich import pipeline
-from tests.integration.pipeline_kit import national_database, run_context
+from tests.integration.pipeline_kit import national_database, run_context, validated_district
 from tests.integration.test_load_chunks import national_state, register  # noqa: F401
 from tests.integration.test_pipeline import EXPECTED_901, district_901
 
@@ -42,9 +42,7 @@ def reconcile_in_chunks(tmp_path, server: str, client, chunk_rows: int) -> dict[
     district, uris = district_901(tmp_path)
     with national_database(server) as national:
         ctx = run_context(national, tmp_path / "data", "run-1", chunk_rows=chunk_rows)
-        pipeline.prepare_database(ctx)
-        pipeline.extract_district(ctx, district, uris.__getitem__)
-        pipeline.validate_district(ctx, district.code)
+        validated_district(ctx, district, uris)
         counting = CountingRegister(client)
         out = pipeline.reconcile_district(ctx, district.code, counting)
         work = ctx.workdir(district.code)
