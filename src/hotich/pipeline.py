@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -466,10 +466,14 @@ def persons_of(records: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: What :func:`with_given` adds to a person's verdict: the name and ID its record gave.
+GIVEN_COLUMNS = ("full_name", "personal_id")
+
+
 def with_given(verdicts: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
     """Person verdicts with the name and ID each person's record gave (the load and the
     waiting list need both)."""
-    given = persons[["source_key", "role", "full_name", "personal_id"]]
+    given = persons[["source_key", "role", *GIVEN_COLUMNS]]
     return verdicts.merge(given, on=["source_key", "role"], how="left")
 
 
@@ -715,39 +719,20 @@ def _by_record_row(frame: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
 
 
 # The work files the reconcile step writes a chunk at a time: one schema for all chunks
-# (a column all None in one chunk is still text), each row beside its RECORD_ROW.
+# (a column all None in one chunk is still text), each row beside its RECORD_ROW; the
+# columns are reconcile's (VERDICT_COLUMNS, AMBIGUOUS_COLUMNS), text unless named here.
 _TEXT, _FLAG = pa.string(), pa.bool_()
-PERSONS_SCHEMA = pa.schema(
-    [
-        ("source_key", _TEXT),
-        ("record_type", _TEXT),
-        ("role", _TEXT),
-        ("reasons", pa.list_(_TEXT)),
-        ("loaded_personal_id", _TEXT),
-        ("loaded_name", _TEXT),
-        ("source_name", _TEXT),
-        ("link_name_level", _TEXT),
-        ("link_date_level", _TEXT),
-        ("link_corroborated", _FLAG),
-        ("full_name", _TEXT),
-        ("personal_id", _TEXT),
-        (RECORD_ROW, pa.int64()),
-    ]
-)
-CANDIDATES_SCHEMA = pa.schema(
-    [
-        ("source_key", _TEXT),
-        ("role", _TEXT),
-        ("candidate_order", pa.int64()),
-        *((c, _TEXT) for c in ("so_dinh_danh", "ho_ten", "gioi_tinh", "ngay_sinh",
-                               "trang_thai", "ngay_chet", "name_level", "date_level")),
-        ("corroborated", _FLAG),
-        ("fits", _FLAG),
-        ("best", _FLAG),
-        ("score", pa.float64()),
-        (RECORD_ROW, pa.int64()),
-    ]
-)  # fmt: skip
+_NOT_TEXT = {"reasons": pa.list_(_TEXT), "link_corroborated": _FLAG, "corroborated": _FLAG,
+             "fits": _FLAG, "best": _FLAG, "candidate_order": pa.int64(),
+             "score": pa.float64(), RECORD_ROW: pa.int64()}  # fmt: skip
+
+
+def _schema(columns: Iterable[str]) -> pa.Schema:
+    return pa.schema([(c, _NOT_TEXT.get(c, _TEXT)) for c in columns])
+
+
+PERSONS_SCHEMA = _schema((*reconcile.VERDICT_COLUMNS, *GIVEN_COLUMNS, RECORD_ROW))
+CANDIDATES_SCHEMA = _schema((*reconcile.AMBIGUOUS_COLUMNS, RECORD_ROW))
 
 
 class _RecordRowWriter:
