@@ -509,6 +509,7 @@ def reconcile_district(
     codes: dict[str, int] = {}
     n_persons = 0
     asked_before = reconcile.AskedBefore()
+    keys: set[str] = set()  # the district's source keys, for its decisions
     with (
         shared_register(ctx, district_code, register) as asked,
         _RecordRowWriter(work / "persons.parquet", PERSONS_SCHEMA, rows) as persons_file,
@@ -528,8 +529,8 @@ def reconcile_district(
             counters = reconcile.add_counters(counters, result.counters)
             n_persons += len(persons)
             first += len(records)
-        keys = pq.read_table(work / "validated.parquet", columns=["source_key"]).column(0)
-        outcomes = _prepare_decisions(ctx, district_code, set(keys.to_pylist()), asked)
+            keys.update(records["source_key"])
+        outcomes = _prepare_decisions(ctx, district_code, keys, asked)
     shared = asked.stats.as_dict() if isinstance(asked, SharedRegister) else {}
     log.info("district %s: %d records reconciled in chunks of %d: %s", district_code, first,
              rows, counters)  # fmt: skip
