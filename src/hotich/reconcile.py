@@ -41,9 +41,8 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from hotich import model
-from hotich.names import arrow_strings, exact_keys, name_forms
+from hotich.names import arrow_strings, exact_keys, fold_keys, name_forms
 from hotich.normalize import date_parts
-from hotich.register.shared import query_keys
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,21 @@ MAX_CANDIDATES = model.MATCH_MAX_CANDIDATES
 CITIZEN_COLUMNS = model.CITIZEN_COLUMNS
 CANDIDATE_COLUMNS: tuple[str, ...] = ("ref", *CITIZEN_COLUMNS)
 QUERY_COLUMNS: tuple[str, ...] = ("ref", "ho_ten", "gioi_tinh", "ngay_sinh")
+#: Separates the parts of a query key (a control character no valid name holds).
+KEY_SEP = "\x1f"
+
+
+def query_keys(queries: pd.DataFrame) -> pd.Series:
+    """Each match query's key: folded name, sex and date (``ngay_sinh`` as sent, 'yyyy-mm-dd'
+    or 'yyyy'), joined by :data:`KEY_SEP`. Vectorized."""
+    parts = [
+        fold_keys(queries["ho_ten"]),
+        pa.array(queries["gioi_tinh"].astype(str), type=pa.large_string()),
+        pa.array(queries["ngay_sinh"].astype(str), type=pa.large_string()),
+    ]
+    joined = pc.binary_join_element_wise(*parts, pa.scalar(KEY_SEP, pa.large_string()))
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=queries.index, dtype=object)
+
 
 #: One row per person: the reconciliation verdict.
 VERDICT_COLUMNS: tuple[str, ...] = (
@@ -123,7 +137,7 @@ class RegisterLookup(Protocol):
 
 @dataclass
 class AskedBefore:
-    """The distinct IDs and match queries (by :func:`hotich.register.shared.query_keys`)
+    """The distinct IDs and match queries (by :func:`query_keys`)
     earlier chunks of a district asked, so that the counters of a district reconciled
     chunk by chunk count each once, as if the district were one chunk. Keys only."""
 

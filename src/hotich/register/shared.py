@@ -36,19 +36,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from hotich.config import RegisterSettings
 from hotich.load import copy_frame
 from hotich.model import CITIZEN_COLUMNS
-from hotich.names import fold_keys
+from hotich.reconcile import KEY_SEP, query_keys
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["id", "query"]
-#: Separates the parts of a query key (a control character no valid name holds).
-KEY_SEP = "\x1f"
 #: NULL in the answers' COPY, so that an empty text stays an empty text.
 _NULL = "\\N"
 ANSWER_COLUMNS = ("run_id", "kind", "ask_key", *CITIZEN_COLUMNS)
@@ -78,18 +74,6 @@ class SharedStats:
         d = asdict(self)
         d["seconds_waited"] = round(d["seconds_waited"], 3)
         return d
-
-
-def query_keys(queries: pd.DataFrame) -> pd.Series:
-    """Each match query's key: folded name, sex and date (``ngay_sinh`` as sent, 'yyyy-mm-dd'
-    or 'yyyy'), joined by :data:`KEY_SEP`. Vectorized."""
-    parts = [
-        fold_keys(queries["ho_ten"]),
-        pa.array(queries["gioi_tinh"].astype(str), type=pa.large_string()),
-        pa.array(queries["ngay_sinh"].astype(str), type=pa.large_string()),
-    ]
-    joined = pc.binary_join_element_wise(*parts, pa.scalar(KEY_SEP, pa.large_string()))
-    return pd.Series(joined.to_numpy(zero_copy_only=False), index=queries.index, dtype=object)
 
 
 def _sql(sql_dir: Path, name: str) -> str:
