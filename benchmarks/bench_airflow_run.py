@@ -37,6 +37,7 @@ from typing import Any
 
 from airflow_kit import Api, localenv, task_seconds, wait_for, when
 from bench_pipeline import province_dir
+from process_profile import CpuLedger, PySpy, top_functions
 from results import append, load_average
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -124,26 +125,74 @@ def metadata_task_instances(sql_alchemy_conn: str) -> tuple[str, list[dict[str, 
     return run_id, tis
 
 
-def run_make_run(province: Path, stamp: str) -> list[tuple[str, str]]:
+class Profile:
+    """The CPU ledger, and py-spy on one process, around the measured part (``--profile``)."""
+
+    def __init__(self, enabled: bool, out: Path) -> None:
+        self.enabled, self.out = enabled, out
+        self.ledger = CpuLedger()
+        self.spy: PySpy | None = None
+
+    def start(self, spy_pid: int | None, roots: tuple[int, ...] = ()) -> None:
+        """Start the ledger (this process's descendants and ``roots``'), and py-spy on
+        ``spy_pid`` and its descendants."""
+        if not self.enabled:
+            return
+        self.ledger = CpuLedger(roots)
+        self.ledger.__enter__()
+        if spy_pid is not None:
+            self.spy = PySpy(spy_pid, self.out / "py-spy.raw")
+            self.spy.__enter__()
+
+    def stop(self) -> None:
+        """Stop both (idempotent)."""
+        if not self.enabled:
+            return
+        if self.spy is not None:
+            self.spy.__exit__(None, None, None)
+        self.ledger.__exit__(None, None, None)
+        self.enabled = False
+
+    def rows(self) -> list[tuple[str, str]]:
+        """CPU seconds per process kind, and py-spy's top functions."""
+        cpu = self.ledger.per_kind()
+        rows = [("CPU seconds, all processes, during the run", f"{sum(cpu.values()):.1f}")]
+        rows += [(f"CPU: {kind} (s)", f"{s:.1f}") for kind, s in cpu.items()]
+        raw = self.out / "py-spy.raw"
+        if self.spy is not None and raw.exists():
+            inclusive, own, processes = top_functions(raw, self.spy.rate, 20)
+            rows += [(f"py-spy samples: {k} (s)", f"{s:.1f}") for k, s in processes]
+            rows += [(f"py-spy inclusive: `{fn}` (s)", f"{s:.1f}") for fn, s in inclusive]
+            rows += [(f"py-spy self: `{fn}` (s)", f"{s:.1f}") for fn, s in own]
+        return rows
+
+
+def run_make_run(province: Path, stamp: str, profile: bool = False) -> list[tuple[str, str]]:
     """``make run``'s path: ``python -m hotich_dev.run`` over the province."""
     env, home, national = path_env(province, "make-run", stamp)
     home.mkdir(parents=True, exist_ok=True)
     log = home.parent / "make-run.log"
+    prof = Profile(profile, home.parent / "profile")
     before = load_average()
     t0 = time.monotonic()
     with log.open("wb") as out:
-        code = subprocess.call([sys.executable, "-m", "hotich_dev.run"], env=env, stdout=out,
-                               stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen([sys.executable, "-m", "hotich_dev.run"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+        prof.start(proc.pid)
+        try:
+            code = proc.wait()
+        finally:
+            prof.stop()
     wall = time.monotonic() - t0
     after = load_average()
     if code != 0:
         raise SystemExit(f"make run exited {code}: see {log}")
     run_id, tis = metadata_task_instances(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     return _rows("make run", wall, None, tis, before, after,
-                 ledger_agreement(national, province, run_id))  # fmt: skip
+                 ledger_agreement(national, province, run_id)) + prof.rows()  # fmt: skip
 
 
-def run_scheduler(province: Path, stamp: str) -> list[tuple[str, str]]:
+def run_scheduler(province: Path, stamp: str, profile: bool = False) -> list[tuple[str, str]]:
     """``make up``'s path: the services started, the DAG triggered through the REST API."""
     from hotich_dev.run import register_simulator
 
@@ -158,10 +207,16 @@ def run_scheduler(province: Path, stamp: str) -> list[tuple[str, str]]:
             wait_for("the dag-processor to parse the DAG", lambda: api.knows_dag(DAG), 300, 1)
             up_s = time.monotonic() - t_up
             api.patch(f"dags/{DAG}", {"is_paused": False})
+            prof = Profile(profile, home.parent / "profile")
+            pids = {f.stem: int(f.read_text()) for f in (home / "pids").glob("*.pid")}
+            prof.start(pids["scheduler"], tuple(pids.values()))
             before = load_average()
             t0 = time.time()
             run_id = api.post(f"dags/{DAG}/dagRuns", {"logical_date": None})["dag_run_id"]
-            state = wait_for("the run to end", lambda: api.run_state(DAG, run_id), 3600, 1)
+            try:
+                state = wait_for("the run to end", lambda: api.run_state(DAG, run_id), 3600, 1)
+            finally:
+                prof.stop()
             run = api.get(f"dags/{DAG}/dagRuns/{run_id}")
             wall = when(run["end_date"]) - t0
             after = load_average()
@@ -171,7 +226,7 @@ def run_scheduler(province: Path, stamp: str) -> list[tuple[str, str]]:
         finally:
             localenv("down", env)
     return _rows("a running scheduler (make up), triggered through the REST API", wall, up_s,
-                 tis, before, after, ledger_agreement(national, province, run_id))  # fmt: skip
+                 tis, before, after, ledger_agreement(national, province, run_id)) + prof.rows()  # fmt: skip
 
 
 def _rows(
@@ -209,6 +264,8 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="reuse the province generated before")
     ap.add_argument("--path", choices=("make-run", "scheduler", "both"), default="both")
     ap.add_argument("--province", type=Path, help="a province generated before, elsewhere")
+    ap.add_argument("--profile", action="store_true",
+                    help="CPU per process kind, and py-spy's top functions (benchmarks/requirements.txt)")  # fmt: skip
     args = ap.parse_args()
     province = args.province or province_dir(args.scale, args.reuse)
     stamp = f"{dt.datetime.now():%Y%m%dT%H%M%S}"
@@ -217,7 +274,9 @@ def main() -> int:
     records = len(pd.read_parquet(province / "truth.parquet", columns=["source_key"]))
     for path in ("make-run", "scheduler") if args.path == "both" else (args.path,):
         rows = (
-            run_make_run(province, stamp) if path == "make-run" else run_scheduler(province, stamp)
+            run_make_run(province, stamp, args.profile)
+            if path == "make-run"
+            else run_scheduler(province, stamp, args.profile)
         )
         append(f"Province through Airflow, {path}, scale {args.scale:g} ({dt.date.today()}, 2 cores)",
                f"`benchmarks/bench_airflow_run.py --path {path}`: {records:,} records, a fresh"

@@ -1,0 +1,218 @@
+"""Where a benchmark's CPU goes, per process kind, and (with py-spy) per function.
+
+Two views of one run, both started around the work they measure:
+
+- ``CpuLedger``: every second, the CPU time (user + system) of this process's descendants
+  and of the machine's PostgreSQL and MariaDB servers, kept per process (its last value, so
+  a process that ends keeps what it used), summed per kind: the scheduler, the api-server,
+  the dag-processor, the triggerer, the executor's workers (a task's supervisor), the task
+  processes, the register simulator, the databases. ``None`` of it needs root.
+- ``PySpy``: ``py-spy record --subprocesses`` on one process (the scheduler, whose
+  descendants are the task processes), raw collapsed stacks; ``top_functions`` sums them
+  into self and inclusive seconds per function. py-spy is a bench-only dependency
+  (``benchmarks/requirements.txt``); without it the CPU ledger still runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from types import TracebackType
+
+import psutil
+
+# A process's kind, from its command line (Airflow sets readable process titles).
+# An executor's worker supervises the task it runs ("airflow worker -- LocalExecutor: <id>");
+# the task itself is a process forked from it ("airflow worker -- <ti id>").
+KINDS: tuple[tuple[str, str], ...] = (
+    ("LocalExecutor", "executor worker (task supervisor)"),
+    ("airflow supervisor:", "executor worker (task supervisor)"),
+    ("airflow task supervisor", "executor worker (task supervisor)"),
+    ("celery", "executor worker (task supervisor)"),
+    ("airflow worker -- ", "task process"),
+    ("serve-logs", "serve-logs"),
+    ("forkserver", "fork server"),  # before the services: its sys.path names AIRFLOW_HOME
+    ("airflow scheduler", "scheduler"),
+    ("api-server", "api-server"),
+    ("api_server", "api-server"),
+    ("dag-processor", "dag-processor"),
+    ("dag_processor", "dag-processor"),
+    ("airflow triggerer", "triggerer"),
+    ("population_api", "register simulator"),
+    ("postgres", "PostgreSQL"),
+    ("mariadb", "MariaDB"),
+    ("mysqld", "MariaDB"),
+    ("hotich_dev.run", "make run (dags test)"),
+    ("dags test", "make run (dags test)"),
+)
+
+
+def kind_of(cmdline: str) -> str:
+    """The kind of a process, from its command line or title."""
+    for needle, kind in KINDS:
+        if needle in cmdline:
+            return kind
+    return "other"
+
+
+class CpuLedger:
+    """CPU seconds per process kind while the block runs (polled every ``interval_s``):
+    this process's descendants, those of ``roots`` (services started apart, such as
+    ``make up``'s), and the database servers."""
+
+    def __init__(self, roots: tuple[int, ...] = (), interval_s: float = 1.0) -> None:
+        self.roots, self.interval_s = roots, interval_s
+        self._seen: dict[int, tuple[str, float, float]] = {}  # pid -> kind, create, cpu
+        self._start: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-ledger", daemon=True)
+
+    def _processes(self) -> list[psutil.Process]:
+        procs = psutil.Process().children(recursive=True)
+        for pid in self.roots:
+            try:
+                root = psutil.Process(pid)
+                procs += [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+        own = {p.pid for p in procs}
+        for p in psutil.process_iter(["name"]):
+            if p.info["name"] in ("postgres", "mariadbd", "mysqld") and p.pid not in own:
+                procs.append(p)
+        return procs
+
+    def _sample(self, first: bool = False) -> None:
+        for p in self._processes():
+            try:
+                with p.oneshot():
+                    cpu = sum(p.cpu_times()[:2])
+                    created = p.create_time()
+                    title = " ".join(p.cmdline()) or p.name()
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            prev = self._seen.get(p.pid)
+            if prev is not None and prev[1] != created:  # a reused pid: a new process
+                self._start.pop(p.pid, None)
+            if first:
+                self._start[p.pid] = cpu
+            # The latest title: a forked child carries its parent's until it sets its own.
+            self._seen[p.pid] = (kind_of(title), created, cpu)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def __enter__(self) -> CpuLedger:
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def per_kind(self) -> dict[str, float]:
+        """CPU seconds used during the block, per process kind, largest first."""
+        sums: collections.Counter[str] = collections.Counter()
+        for pid, (kind, _created, cpu) in self._seen.items():
+            sums[kind] += cpu - self._start.get(pid, 0.0)
+        return dict(sums.most_common())
+
+
+class PySpy:
+    """``py-spy record --subprocesses`` on ``pid`` while the block runs (raw stacks)."""
+
+    def __init__(self, pid: int, out: Path, rate: int = 10) -> None:
+        self.pid, self.out, self.rate = pid, out, rate
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> str | None:
+        """The py-spy executable, or None."""
+        return shutil.which("py-spy") or shutil.which(
+            "py-spy",
+            path=str(Path(os.sys.executable).parent),  # type: ignore[attr-defined]
+        )
+
+    def __enter__(self) -> PySpy:
+        exe = self.available()
+        if exe is None:
+            raise SystemExit(
+                "py-spy is not installed: uv pip install -r benchmarks/requirements.txt"
+            )
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(  # noqa: S603 - our own tool, fixed arguments
+            [exe, "record", "--subprocesses", "--nonblocking", "--rate", str(self.rate),
+             "--format", "raw", "--output", str(self.out), "--pid", str(self.pid)],
+            stdout=subprocess.DEVNULL, stderr=open(self.out.with_suffix(".log"), "wb"),  # noqa: SIM115
+        )  # fmt: skip
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# The frames every task's stack passes through (the executor, the supervisor, the operator):
+# left out of the inclusive list, which would otherwise open with them.
+PLUMBING = (
+    "multiprocessing/", "airflow/sdk/execution_time/", "airflow/executors/", "contextlib",
+    "standard/operators/python.py", "airflow/sdk/bases/", "<module>", "threading.py",
+)  # fmt: skip
+
+
+# py-spy's frame for a process: ``process 12:"its command line"`` (which may hold ``;``).
+PROCESS_FRAME = re.compile(r'process \d+:"[^"]*";?')
+
+
+def top_functions(raw: Path, rate: int, n: int = 25) -> tuple[list[tuple[str, float]], ...]:
+    """A py-spy raw file's (function, seconds) by inclusive time (the plumbing left out),
+    by self time, and the samples' seconds per process (its command line's kind).
+
+    A raw line is ``process N:"cmdline";frame;...;frame count``, outermost first; each frame
+    ``function (file:line)``. Inclusive time counts a function once per stack."""
+    self_s: collections.Counter[str] = collections.Counter()
+    incl_s: collections.Counter[str] = collections.Counter()
+    per_process: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        seconds = int(count) / rate
+        processes = PROCESS_FRAME.findall(stack)  # a frame per process, outermost first
+        per_process[kind_of(processes[-1]) if processes else "other"] += seconds
+        frames = [_short(f) for f in PROCESS_FRAME.sub("", stack).split(";") if f]
+        if not frames:
+            continue
+        self_s[frames[-1]] += seconds
+        for f in set(frames):
+            if not any(p in f for p in PLUMBING):
+                incl_s[f] += seconds
+    return incl_s.most_common(n), self_s.most_common(n), per_process.most_common()
+
+
+def _short(frame: str) -> str:
+    """``function (path/to/site-packages/pkg/mod.py:12)`` -> ``function (pkg/mod.py)``."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/src/", "/devkit/", "/lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+            break
+    return f"{name} ({path})" if path else name

@@ -1,0 +1,60 @@
+"""The benchmarks' profile (benchmarks/process_profile.py): py-spy's raw stacks summed per
+function and per process kind, and the CPU ledger of a real child process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from process_profile import CpuLedger, kind_of, top_functions  # noqa: E402
+
+RAW = (
+    'process 7:"python -c from multiprocessing.forkserver import main; main(4)";'
+    'process 9:"airflow worker -- 01a2-ti";'
+    "_run_worker (airflow/executors/local_executor.py:90);"
+    "load (hotich/airflow/tasks.py:200);copy_frame (hotich/load.py:252);"
+    "CSVFormatter._save_chunk (pandas/io/formats/csvs.py:318) 30\n"
+    'process 9:"airflow worker -- 01a2-ti";load (hotich/airflow/tasks.py:200) 10\n'
+    'process 3:"/venv/bin/python -m airflow scheduler";'
+    "SchedulerJobRunner._do_scheduling (airflow/jobs/scheduler_job_runner.py:1938) 20\n"
+)
+
+
+def test_top_functions_per_function_and_process(tmp_path: Path) -> None:
+    raw = tmp_path / "py-spy.raw"
+    raw.write_text(RAW)
+    inclusive, own, processes = top_functions(raw, rate=10)
+    assert dict(processes) == {"task process": 4.0, "scheduler": 2.0}
+    assert dict(inclusive)["load (hotich/airflow/tasks.py)"] == 4.0
+    assert dict(inclusive)["copy_frame (hotich/load.py)"] == 3.0
+    assert not any("local_executor" in f or "process" in f for f, _ in inclusive)  # plumbing
+    assert own[0] == ("CSVFormatter._save_chunk (pandas/io/formats/csvs.py)", 3.0)
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("airflow worker -- LocalExecutor: 01a2", "executor worker (task supervisor)"),
+        ("airflow worker -- 01a2-33", "task process"),
+        ('python -c from multiprocessing.forkserver import main; main("/x/run-scheduler/")',
+         "fork server"),
+        ("/venv/bin/python -m airflow scheduler", "scheduler"),
+        ("postgres: hotich civil_status 127.0.0.1 COPY", "PostgreSQL"),
+    ],
+)  # fmt: skip
+def test_kind_of(title: str, kind: str) -> None:
+    assert kind_of(title) == kind
+
+
+def test_cpu_ledger_counts_a_child_that_has_ended() -> None:
+    with CpuLedger(interval_s=0.1) as ledger:
+        subprocess.run(
+            [sys.executable, "-c", "import time\nt = time.process_time()\n"
+             "while time.process_time() - t < 0.6: pass\ntime.sleep(0.3)"],
+            check=True, timeout=60,
+        )  # fmt: skip
+    assert ledger.per_kind().get("other", 0.0) >= 0.4
