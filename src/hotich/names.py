@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +46,21 @@ def arrow_strings(values: object) -> pa.Array:
         return values.cast(pa.large_string())
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     return pa.array(series.astype(object), type=pa.large_string(), from_pandas=True)
+
+
+def keys_in(values: object, among: object) -> np.ndarray:
+    """Which of ``values`` (text keys: a Series, array or sequence) are in ``among`` (any
+    collection of text keys, a set too), as a NumPy bool array; a null is in nothing.
+
+    Arrow's hash lookup. pandas' ``isin`` on an Arrow-backed string Series (pandas 3's
+    default ``str``) builds one Arrow scalar per value of ``among`` in Python: with a
+    district's keys as ``among``, the top self line of the load and reconcile tasks'
+    profile (benchmarks/RESULTS.md, issue 16).
+    """
+    if isinstance(among, set | frozenset | dict):
+        among = list(among)
+    hit = pc.is_in(arrow_strings(values), value_set=arrow_strings(among), skip_nulls=True)
+    return hit.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _fold_word(word: str) -> str:

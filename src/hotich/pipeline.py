@@ -62,6 +62,7 @@ from hotich.model import (
     Status,
     code_list,
 )
+from hotich.names import keys_in
 from hotich.register.shared import SharedRegister, forget_run, purge
 
 log = logging.getLogger(__name__)
@@ -645,7 +646,7 @@ def load_frames(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The registrations and people to load (records whose verdict is ``loaded``)."""
     loaded_keys = verdicts.loc[verdicts["status"] == Status.LOADED.value, "source_key"]
-    recs = records[records["source_key"].isin(loaded_keys)]
+    recs = records[keys_in(records["source_key"], loaded_keys)]
     registrations = pd.DataFrame(
         {
             "source_key": recs["source_key"],
@@ -831,7 +832,7 @@ def _chunk_of(
     registrations, persons = load_frames(records, verdicts, person_verdicts)
     if isinstance(canonical, pd.DataFrame):
         waiting = decisions.waiting_persons(verdicts, person_verdicts)["source_key"]
-        canonical = _canonical_json(canonical[canonical["source_key"].isin(waiting.unique())])
+        canonical = _canonical_json(canonical[keys_in(canonical["source_key"], waiting.unique())])
     waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical)
     return LoadChunk(verdicts, registrations, persons, _candidate_rows(candidates),
                      waiting_records, waiting_persons)  # fmt: skip
@@ -1045,7 +1046,7 @@ def waiting_frames(
     if extract_file is not None:
         missing = [str(k) for k in keys if k not in canonical.index]
         canonical = pd.concat([canonical, _canonical_of_extract(extract_file, missing)])
-    rec = verdicts[verdicts["source_key"].isin(keys)]
+    rec = verdicts[keys_in(verdicts["source_key"], keys)]
     records = pd.DataFrame(
         {
             "source_key": rec["source_key"],

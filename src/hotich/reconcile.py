@@ -41,7 +41,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
 from hotich import model
-from hotich.names import arrow_strings, exact_keys, fold_keys, name_forms
+from hotich.names import arrow_strings, exact_keys, fold_keys, keys_in, name_forms
 from hotich.normalize import date_parts
 
 log = logging.getLogger(__name__)
@@ -1133,7 +1133,7 @@ def link_in_chunks(
     verdicts, ambiguous = [], []
     for first in range(0, len(persons), chunk_rows):
         part = persons.iloc[first : first + chunk_rows]
-        cands = candidates[candidates["ref"].isin(part["ref"].unique())].reset_index(drop=True)
+        cands = candidates[keys_in(candidates["ref"], part["ref"].unique())].reset_index(drop=True)
         v, a = link(part, cands)
         verdicts.append(v)
         if len(a):
@@ -1314,11 +1314,11 @@ def reconcile(
         new_ids = set(ids) - asked_before.ids
         asked_before.ids |= new_ids
         keys = query_keys(queries) if len(queries) else pd.Series(dtype=object)
-        new_query = ~keys.isin(asked_before.queries).to_numpy()
+        new_query = ~keys_in(keys, asked_before.queries)
         asked_before.queries.update(keys[new_query])
         new_refs = queries["ref"].to_numpy(dtype=object)[new_query]
         ids_requested, n_queries = len(new_ids), int(new_query.sum())
-        n_candidates = int(candidates["ref"].isin(new_refs).sum()) if len(candidates) else 0
+        n_candidates = int(keys_in(candidates["ref"], new_refs).sum()) if len(candidates) else 0
     counters = {
         "persons": len(persons),
         "with_id": int(has_id.sum()),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import unicodedata
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from hotich.names import WHITESPACE, arrow_strings, exact_keys, fold_keys
+from hotich.names import WHITESPACE, arrow_strings, exact_keys, fold_keys, keys_in
 from hotich_dev.simulator import fold_name as simulator_fold
 from hotich_dev.synth import oracle
 
@@ -74,3 +75,18 @@ def test_a_concatenated_arrow_backed_series_is_one_array():
     assert isinstance(out, pa.Array) and out.type == pa.large_string()
     assert out.to_pylist() == ["Lê Văn A", None, "Đỗ Thị B"]
     assert fold_keys(names).to_pylist() == ["le van a", None, "do thi b"]
+
+
+@pytest.mark.parametrize("among", [{"b", "c"}, ["b", "c"], np.array(["b", "c"], dtype=object),
+                                   pd.Series(["c", "b", "b"])])  # fmt: skip
+def test_keys_in_agrees_with_isin_whatever_the_collection(among: object) -> None:
+    values = pd.Series(["a", "b", None, "c", "b", ""], dtype="str")
+    assert keys_in(values, among).tolist() == [False, True, False, True, True, False]
+    assert keys_in(values, among).tolist() == values.isin(list(among)).tolist()
+
+
+def test_keys_in_a_null_is_in_nothing_and_nothing_is_in_an_empty_set() -> None:
+    values = pd.Series(["a", None], dtype=object)
+    assert keys_in(values, {"a", None}).tolist() == [True, False]
+    assert keys_in(values, set()).tolist() == [False, False]
+    assert keys_in(pd.Series([], dtype="str"), {"a"}).tolist() == []

@@ -40,6 +40,7 @@ import pandas as pd
 from hotich.config import RegisterSettings
 from hotich.load import copy_frame
 from hotich.model import CITIZEN_COLUMNS
+from hotich.names import keys_in
 from hotich.reconcile import KEY_SEP, query_keys
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,7 @@ class SharedRegister:
             self._with_keys(cur, keys)
             cur.execute(_sql(self.sql_dir, "answered.sql"), self._params(kind))
             mine = {r[0] for r in cur.fetchall()}
-            rows = answers[answers["ask_key"].isin(mine)]
+            rows = answers[keys_in(answers["ask_key"], mine)]
             rows = rows.assign(run_id=self.run_id, kind=kind)
             copy_frame(cur, "recon.register_answer", rows, ANSWER_COLUMNS, null=_NULL)
 
