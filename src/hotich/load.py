@@ -25,6 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg2
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from hotich import lease
 from hotich.errors import IncidentError, loggable
@@ -248,12 +251,47 @@ def copy_frame(
     """
     if frame.empty:
         return 0
-    buf = io.StringIO()
-    frame.loc[:, list(columns)].to_csv(buf, index=False, header=False, na_rep=null)
-    buf.seek(0)
+    part = frame.loc[:, list(columns)]
+    text = arrow_csv(part, null)
+    if text is not None:
+        buf: io.IOBase = io.BytesIO(text)
+    else:  # a column Arrow cannot write as CSV (mixed Python objects, lists)
+        buf = io.StringIO()
+        part.to_csv(buf, index=False, header=False, na_rep=null)
+        buf.seek(0)
     options = "FORMAT csv" + (f", NULL '{null}'" if null else "")
     cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH ({options})", buf)
     return len(frame)
+
+
+def arrow_csv(frame: pd.DataFrame, null: str = "") -> bytes | None:
+    """``frame`` as COPY's CSV, written by Arrow (in C++, several times pandas' ``to_csv``:
+    the load's and the shared register's top self line, benchmarks/RESULTS.md); None when
+    a column is not one Arrow writes (mixed Python objects, lists): pandas writes those.
+
+    The same text COPY reads from pandas' ``to_csv(na_rep=null)``: a missing value is
+    ``null`` unquoted; text is quoted, so that with ``null`` given, an empty text stays
+    an empty text; with the default, an empty text is NULL, as an empty cell is.
+    """
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if any(pa.types.is_nested(t) or pa.types.is_binary(t) for t in table.schema.types):
+        return None
+    if not null:
+        table = pa.table(
+            [_empty_as_null(c) if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+             else c for c in table.columns],
+            names=table.column_names,
+        )  # fmt: skip
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(table, out, pa_csv.WriteOptions(include_header=False, null_string=null))
+    return out.getvalue().to_pybytes()
+
+
+def _empty_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
 
 
 class Conservation:
