@@ -160,8 +160,9 @@ class Profile:
         rows += [(f"CPU: {kind} (s)", f"{s:.1f}") for kind, s in cpu.items()]
         raw = self.out / "py-spy.raw"
         if self.spy is not None and raw.exists():
-            inclusive, own, processes = top_functions(raw, self.spy.rate, 20)
-            rows += [(f"py-spy samples: {k} (s)", f"{s:.1f}") for k, s in processes]
+            # Per function only: py-spy names a forked task process by the title it had
+            # when first seen (its supervisor's), so the CPU ledger above tells the kinds.
+            inclusive, own, _processes = top_functions(raw, self.spy.rate, 20)
             rows += [(f"py-spy inclusive: `{fn}` (s)", f"{s:.1f}") for fn, s in inclusive]
             rows += [(f"py-spy self: `{fn}` (s)", f"{s:.1f}") for fn, s in own]
         return rows

@@ -54,7 +54,20 @@ KINDS: tuple[tuple[str, str], ...] = (
 
 
 def kind_of(cmdline: str) -> str:
-    """The kind of a process, from its command line or title."""
+    """The kind of a process, from its command line or title; a PostgreSQL backend by the
+    database it serves (its title: ``postgres: <user> <database> <client> <state>``)."""
+    words = [w for w in cmdline.split()[1:] if not w.endswith(":")]  # "15/main:" too
+    if (
+        cmdline.startswith("postgres: ")
+        and len(words) > 2
+        and ("(" in words[2] or words[2] == "[local]")
+    ):
+        database = words[1]
+        if database.startswith("airflow"):
+            return "PostgreSQL: Airflow's metadata database"
+        if database.startswith(("hotich_bench_run", "civil_status")):
+            return "PostgreSQL: the national database"
+        return "PostgreSQL: other databases (district sources)"
     for needle, kind in KINDS:
         if needle in cmdline:
             return kind
