@@ -43,7 +43,11 @@ def test_top_functions_per_function_and_process(tmp_path: Path) -> None:
         ('python -c from multiprocessing.forkserver import main; main("/x/run-scheduler/")',
          "fork server"),
         ("/venv/bin/python -m airflow scheduler", "scheduler"),
-        ("postgres: hotich civil_status 127.0.0.1 COPY", "PostgreSQL"),
+        ("postgres: hotich civil_status 127.0.0.1(5) COPY", "PostgreSQL: the national database"),
+        ("postgres: postgres airflow_x 127.0.0.1(5) idle", "PostgreSQL: Airflow's metadata database"),
+        ("postgres: 15/main: u src_901 127.0.0.1(5) idle", "PostgreSQL: other databases (district sources)"),
+        ("postgres: 15/main: checkpointer", "PostgreSQL"),
+        ("postgres: io worker 0", "PostgreSQL"),
     ],
 )  # fmt: skip
 def test_kind_of(title: str, kind: str) -> None:
