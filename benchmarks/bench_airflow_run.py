@@ -130,7 +130,7 @@ class Profile:
 
     def __init__(self, enabled: bool, out: Path) -> None:
         self.enabled, self.out = enabled, out
-        self.ledger = CpuLedger()
+        self.ledger: CpuLedger | None = None
         self.spy: PySpy | None = None
 
     def start(self, spy_pid: int | None, roots: tuple[int, ...] = ()) -> None:
@@ -150,11 +150,14 @@ class Profile:
             return
         if self.spy is not None:
             self.spy.__exit__(None, None, None)
-        self.ledger.__exit__(None, None, None)
+        if self.ledger is not None:
+            self.ledger.__exit__(None, None, None)
         self.enabled = False
 
     def rows(self) -> list[tuple[str, str]]:
-        """CPU seconds per process kind, and py-spy's top functions."""
+        """CPU seconds per process kind, and py-spy's top functions (none unprofiled)."""
+        if self.ledger is None:
+            return []
         cpu = self.ledger.per_kind()
         rows = [("CPU seconds, all processes, during the run", f"{sum(cpu.values()):.1f}")]
         rows += [(f"CPU: {kind} (s)", f"{s:.1f}") for kind, s in cpu.items()]

@@ -16,11 +16,11 @@ Two views of one run, both started around the work they measure:
 from __future__ import annotations
 
 import collections
-import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -135,10 +135,10 @@ class CpuLedger:
 
     def per_kind(self) -> dict[str, float]:
         """CPU seconds used during the block, per process kind, largest first."""
-        sums: collections.Counter[str] = collections.Counter()
+        sums: collections.defaultdict[str, float] = collections.defaultdict(float)
         for pid, (kind, _created, cpu) in self._seen.items():
             sums[kind] += cpu - self._start.get(pid, 0.0)
-        return dict(sums.most_common())
+        return dict(_largest(sums))
 
 
 class PySpy:
@@ -152,8 +152,7 @@ class PySpy:
     def available() -> str | None:
         """The py-spy executable, or None."""
         return shutil.which("py-spy") or shutil.which(
-            "py-spy",
-            path=str(Path(os.sys.executable).parent),  # type: ignore[attr-defined]
+            "py-spy", path=str(Path(sys.executable).parent)
         )
 
     def __enter__(self) -> PySpy:
@@ -200,9 +199,9 @@ def top_functions(raw: Path, rate: int, n: int = 25) -> tuple[list[tuple[str, fl
 
     A raw line is ``process N:"cmdline";frame;...;frame count``, outermost first; each frame
     ``function (file:line)``. Inclusive time counts a function once per stack."""
-    self_s: collections.Counter[str] = collections.Counter()
-    incl_s: collections.Counter[str] = collections.Counter()
-    per_process: collections.Counter[str] = collections.Counter()
+    self_s: collections.defaultdict[str, float] = collections.defaultdict(float)
+    incl_s: collections.defaultdict[str, float] = collections.defaultdict(float)
+    per_process: collections.defaultdict[str, float] = collections.defaultdict(float)
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
@@ -217,7 +216,12 @@ def top_functions(raw: Path, rate: int, n: int = 25) -> tuple[list[tuple[str, fl
         for f in set(frames):
             if not any(p in f for p in PLUMBING):
                 incl_s[f] += seconds
-    return incl_s.most_common(n), self_s.most_common(n), per_process.most_common()
+    return _largest(incl_s, n), _largest(self_s, n), _largest(per_process)
+
+
+def _largest(seconds: dict[str, float], n: int | None = None) -> list[tuple[str, float]]:
+    """(key, seconds), largest first; the first ``n`` of them."""
+    return sorted(seconds.items(), key=lambda kv: -kv[1])[:n]
 
 
 def _short(frame: str) -> str:
