@@ -37,22 +37,28 @@ from typing import Any
 
 from airflow_kit import Api, localenv, task_seconds, wait_for, when
 from bench_pipeline import province_dir
-from process_profile import CpuLedger, PySpy, top_functions
+from process_profile import CpuLedger, PgActivity, PySpy, top_functions
 from results import append, load_average
 
 OUT = Path(__file__).resolve().parent / "out"
 DAG = "hotich_reconcile"
 
 
+def embedded_server() -> str:
+    """The URI of the bench's embedded PostgreSQL (the national and metadata databases)."""
+    from hotich_dev import embedded
+
+    return embedded.embedded_uri(OUT / "pg")
+
+
 def path_env(province: Path, path: str, stamp: str) -> tuple[dict[str, str], Path, str]:
     """The environment of one path: the province's connections, a fresh national database,
     a fresh Airflow metadata database and home. (env, AIRFLOW_HOME, national URI)."""
     from hotich import db
-    from hotich_dev import embedded
     from hotich_dev.demo import fresh_database
     from hotich_dev.run import free_port, read_env_file
 
-    server = embedded.embedded_uri(OUT / "pg")
+    server = embedded_server()
     tag = f"{path.replace('-', '_')}_{stamp.lower()}"
     root = OUT / f"airflow-run-{path}-{stamp}"
     home = root / "airflow"
@@ -132,6 +138,7 @@ class Profile:
         self.enabled, self.out = enabled, out
         self.ledger: CpuLedger | None = None
         self.spy: PySpy | None = None
+        self.pg: PgActivity | None = None
 
     def start(self, spy_pid: int | None, roots: tuple[int, ...] = ()) -> None:
         """Start the ledger (this process's descendants and ``roots``'), and py-spy on
@@ -140,6 +147,8 @@ class Profile:
             return
         self.ledger = CpuLedger(roots)
         self.ledger.__enter__()
+        self.pg = PgActivity((embedded_server(),))
+        self.pg.__enter__()
         if spy_pid is not None:
             self.spy = PySpy(spy_pid, self.out / "py-spy.raw")
             self.spy.__enter__()
@@ -152,6 +161,8 @@ class Profile:
             self.spy.__exit__(None, None, None)
         if self.ledger is not None:
             self.ledger.__exit__(None, None, None)
+        if self.pg is not None:
+            self.pg.__exit__(None, None, None)
         self.enabled = False
 
     def rows(self) -> list[tuple[str, str]]:
@@ -161,6 +172,8 @@ class Profile:
         cpu = self.ledger.per_kind()
         rows = [("CPU seconds, all processes, during the run", f"{sum(cpu.values()):.1f}")]
         rows += [(f"CPU: {kind} (s)", f"{s:.1f}") for kind, s in cpu.items()]
+        if self.pg is not None:
+            rows += [(f"PostgreSQL busy: {what} (s)", f"{s:.1f}") for what, s in self.pg.top(15)]
         raw = self.out / "py-spy.raw"
         if self.spy is not None and raw.exists():
             # Per function only: py-spy names a forked task process by the title it had

@@ -62,16 +62,20 @@ def kind_of(cmdline: str) -> str:
         and len(words) > 2
         and ("(" in words[2] or words[2] == "[local]")
     ):
-        database = words[1]
-        if database.startswith("airflow"):
-            return "PostgreSQL: Airflow's metadata database"
-        if database.startswith(("hotich_bench_run", "civil_status")):
-            return "PostgreSQL: the national database"
-        return "PostgreSQL: other databases (district sources)"
+        return database_kind(words[1])
     for needle, kind in KINDS:
         if needle in cmdline:
             return kind
     return "other"
+
+
+def database_kind(database: str) -> str:
+    """A PostgreSQL database's kind: Airflow's metadata, the national one, or a source."""
+    if database.startswith("airflow"):
+        return "PostgreSQL: Airflow's metadata database"
+    if database.startswith(("hotich_bench_run", "civil_status")):
+        return "PostgreSQL: the national database"
+    return "PostgreSQL: other databases (district sources)"
 
 
 class CpuLedger:
@@ -233,3 +237,63 @@ def _short(frame: str) -> str:
             path = path.split(marker, 1)[1]
             break
     return f"{name} ({path})" if path else name
+
+
+def statement_label(query: str, width: int = 90) -> str:
+    """A query's label: its text without comments, whitespace collapsed, the first
+    ``width`` characters (a multi-statement file is labelled by its first statement)."""
+    text = " ".join(line.split("--", 1)[0] for line in query.splitlines())
+    return " ".join(text.split())[:width] or "(empty)"
+
+
+class PgActivity:
+    """What PostgreSQL's backends are busy with while the block runs: ``pg_stat_activity``
+    read every ``interval_s`` on each server, the active backends counted per database kind
+    (``kind_of``'s: metadata, national, district sources), statement and wait event. A
+    count times the interval is an estimate of the seconds spent, a backend that waits on a
+    lock or on I/O included (its wait event says so)."""
+
+    QUERY = (
+        "SELECT datname, coalesce(wait_event_type || ':' || wait_event, 'CPU'), query"
+        "  FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+        "   AND backend_type = 'client backend'"
+    )
+
+    def __init__(self, uris: tuple[str, ...], interval_s: float = 0.2) -> None:
+        self.uris, self.interval_s = uris, interval_s
+        self.samples: collections.Counter[tuple[str, str, str]] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pg-activity", daemon=True)
+
+    def _run(self) -> None:
+        import psycopg2
+
+        conns = [psycopg2.connect(uri) for uri in self.uris]
+        for c in conns:
+            c.autocommit = True
+        try:
+            while not self._stop.wait(self.interval_s):
+                for c in conns:
+                    with c.cursor() as cur:
+                        cur.execute(self.QUERY)
+                        for datname, wait, query in cur.fetchall():
+                            kind = database_kind(datname or "")
+                            self.samples[(kind, wait, statement_label(query))] += 1
+        finally:
+            for c in conns:
+                c.close()
+
+    def __enter__(self) -> PgActivity:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def top(self, n: int = 20) -> list[tuple[str, float]]:
+        """(``kind | wait | statement``, estimated seconds), largest first."""
+        seconds = {" | ".join(k): c * self.interval_s for k, c in self.samples.items()}
+        return _largest(seconds, n)

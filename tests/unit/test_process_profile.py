@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from process_profile import CpuLedger, kind_of, top_functions  # noqa: E402
+from process_profile import (  # noqa: E402
+    CpuLedger,
+    PgActivity,
+    kind_of,
+    statement_label,
+    top_functions,
+)
 
 RAW = (
     'process 7:"python -c from multiprocessing.forkserver import main; main(4)";'
@@ -62,3 +68,21 @@ def test_cpu_ledger_counts_a_child_that_has_ended() -> None:
             check=True, timeout=60,
         )  # fmt: skip
     assert ledger.per_kind().get("other", 0.0) >= 0.4
+
+
+def test_statement_label_drops_comments_and_collapses_whitespace() -> None:
+    query = "-- One load.\n-- Parameters: run_id.\nDELETE FROM civil.person p\n   USING s -- why\nWHERE 1;"
+    assert statement_label(query) == "DELETE FROM civil.person p USING s WHERE 1;"
+    assert statement_label("SELECT " + "x, " * 100, width=20) == "SELECT x, x, x, x, x"
+    assert statement_label("-- only a comment") == "(empty)"
+
+
+def test_pg_activity_sees_a_busy_backend(external_pg: str) -> None:
+    import psycopg2
+
+    with PgActivity((external_pg,), interval_s=0.05) as activity:
+        with psycopg2.connect(external_pg) as conn, conn.cursor() as cur:
+            cur.execute("SELECT pg_sleep(0.6)")
+    busy = dict(activity.top())
+    key = next(k for k in busy if k.endswith("SELECT pg_sleep(0.6)"))
+    assert "PgSleep" in key and busy[key] >= 0.3

@@ -176,7 +176,7 @@ class SharedRegister:
         """Claim what of ``keys`` is free, this district's own or stale; the keys claimed."""
         if not keys:
             return []
-        with self._conn_tx() as cur:
+        with self._conn_tx(writes=True) as cur:
             self._with_keys(cur, keys)
             cur.execute(
                 _sql(self.sql_dir, "claim.sql"),
@@ -185,10 +185,13 @@ class SharedRegister:
             return [r[0] for r in cur.fetchall()]
 
     @contextmanager
-    def _conn_tx(self) -> Iterator[Any]:
-        """A cursor in a transaction committed on leaving (rolled back on an error)."""
+    def _conn_tx(self, writes: bool = False) -> Iterator[Any]:
+        """A cursor in a transaction committed on leaving (rolled back on an error); one
+        that ``writes`` the run's claims takes the run's store lock first (``lock.sql``)."""
         cursor = self._cursor()
         try:
+            if writes:
+                cursor.execute(_sql(self.sql_dir, "lock.sql"), {"run_id": self.run_id})
             yield cursor
             self._conn.commit()
         except BaseException:
@@ -200,7 +203,7 @@ class SharedRegister:
     def _write(self, kind: Kind, keys: list[str], answers: pd.DataFrame) -> None:
         """Mark ``keys`` answered and write their answers, for the keys still this
         district's (a claim taken over meanwhile is the other task's to answer)."""
-        with self._conn_tx() as cur:
+        with self._conn_tx(writes=True) as cur:
             self._with_keys(cur, keys)
             cur.execute(_sql(self.sql_dir, "answered.sql"), self._params(kind))
             mine = {r[0] for r in cur.fetchall()}
@@ -209,7 +212,7 @@ class SharedRegister:
             copy_frame(cur, "recon.register_answer", rows, ANSWER_COLUMNS, null=_NULL)
 
     def _heartbeat(self, kind: Kind) -> None:
-        with self._conn_tx() as cur:
+        with self._conn_tx(writes=True) as cur:
             cur.execute(_sql(self.sql_dir, "heartbeat.sql"), self._params(kind))
 
     def _release(self) -> None:
@@ -217,7 +220,7 @@ class SharedRegister:
         try:
             if self._conn is not None:
                 self._conn.rollback()
-            with self._conn_tx() as cur:
+            with self._conn_tx(writes=True) as cur:
                 cur.execute(_sql(self.sql_dir, "release.sql"), self._params("id"))
         except Exception as exc:  # noqa: BLE001 - the asks' failure is the one to raise
             log.warning("register answers: claims not given back (%s); they go stale", exc)
