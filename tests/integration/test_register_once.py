@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from datetime import date
 from pathlib import Path
 
@@ -336,3 +337,37 @@ def test_districts_claiming_and_answering_overlapping_keys_do_not_deadlock(tmp_p
         assert errors == []
         # Each ID asked once in the run, whichever district asked it.
         assert set(register.asked.values()) == {1} and len(register.asked) > 5_000
+
+
+class SlowEveryId(EveryId):
+    """:class:`EveryId` that takes ``seconds`` over each batch."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def batch_get(self, ids: list[str]) -> tuple[pd.DataFrame, set[str]]:
+        time.sleep(self.seconds)
+        return super().batch_get(ids)
+
+
+def test_a_district_asking_longer_than_the_wait_keeps_its_claims(tmp_path, national):
+    """District 901 asks 6 chunks of 0.25 s (1.5 s) with claims stale after 0.6 s: it
+    confirms them while it asks, so district 902, waiting for the same IDs, takes none
+    over and every ID is asked once."""
+    ctx = run_context(national, tmp_path, "run-slow")
+    pipeline.prepare_database(ctx)
+    keys = [f"027{n:09d}" for n in range(60)]
+    register = SlowEveryId(0.25)
+    settings = {"answer_chunk": 10, "answer_wait_s": 0.6, "answer_poll_s": 0.05}
+    with store(national, ctx, "901", register, **settings) as first:
+        slow = threading.Thread(target=first.batch_get, args=(keys,))
+        slow.start()
+        time.sleep(0.1)  # 901 has claimed them all and asks its first chunk
+        with store(national, ctx, "902", register, **settings) as second:
+            found, _ = second.batch_get(keys)
+        slow.join(timeout=30)
+    assert not slow.is_alive()
+    assert second.stats.taken_over == 0 and second.stats.ids_shared == 60
+    assert sorted(found["so_dinh_danh"]) == keys
+    assert set(register.asked.values()) == {1}

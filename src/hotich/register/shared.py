@@ -243,14 +243,18 @@ class SharedRegister:
         answers; on a failure give the unanswered claims back, then raise."""
         out = []
         size = self.settings.answer_chunk
+        # The claims stay fresh if confirmed well within answer_wait_s; confirming after
+        # every chunk rewrote every unanswered claim each time (quadratic in the claims).
+        every_s, beat = self.settings.answer_wait_s / 4, time.monotonic()
         try:
             for i in range(0, len(keys), size):
                 chunk = keys[i : i + size]
                 answers = ask(chunk)
                 self._write(kind, chunk, answers)
                 out.append(answers)
-                if i + size < len(keys):
+                if i + size < len(keys) and time.monotonic() - beat > every_s:
                     self._heartbeat(kind)
+                    beat = time.monotonic()
         except BaseException:
             self._release()
             raise
