@@ -40,7 +40,7 @@ class Api:
         r.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
 
-    def get(self, path: str, **params: object) -> dict:
+    def get(self, path: str, **params: str | int | float) -> dict:
         """A GET, asked again (at most 5 times) when the api-server is slow to answer: a
         loaded machine (the very runs being measured) delays it past the timeout."""
         import requests

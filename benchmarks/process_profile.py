@@ -24,6 +24,7 @@ import sys
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import psutil
 
@@ -78,7 +79,37 @@ def database_kind(database: str) -> str:
     return "PostgreSQL: other databases (district sources)"
 
 
-class CpuLedger:
+class _Polling:
+    """A background thread that runs ``_run`` while the block runs (``_stop`` ends it);
+    ``_begin`` and ``_end`` run before it starts and after it has stopped."""
+
+    def __init__(self, name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        """Before the thread starts."""
+
+    def _end(self) -> None:
+        """After the thread has stopped."""
+
+    def __enter__(self) -> Self:
+        self._begin()
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._end()
+
+
+class CpuLedger(_Polling):
     """CPU seconds per process kind while the block runs (polled every ``interval_s``):
     this process's descendants, those of ``roots`` (services started apart, such as
     ``make up``'s), and the database servers."""
@@ -87,8 +118,7 @@ class CpuLedger:
         self.roots, self.interval_s = roots, interval_s
         self._seen: dict[int, tuple[str, float, float]] = {}  # pid -> kind, create, cpu
         self._start: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cpu-ledger", daemon=True)
+        super().__init__("cpu-ledger")
 
     def _processes(self) -> list[psutil.Process]:
         procs = psutil.Process().children(recursive=True)
@@ -125,16 +155,10 @@ class CpuLedger:
         while not self._stop.wait(self.interval_s):
             self._sample()
 
-    def __enter__(self) -> CpuLedger:
+    def _begin(self) -> None:
         self._sample(first=True)
-        self._thread.start()
-        return self
 
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
+    def _end(self) -> None:
         self._sample()
 
     def per_kind(self) -> dict[str, float]:
@@ -246,7 +270,7 @@ def statement_label(query: str, width: int = 90) -> str:
     return " ".join(text.split())[:width] or "(empty)"
 
 
-class PgActivity:
+class PgActivity(_Polling):
     """What PostgreSQL's backends are busy with while the block runs: ``pg_stat_activity``
     read every ``interval_s`` on each server, the active backends counted per database kind
     (``kind_of``'s: metadata, national, district sources), statement and wait event. A
@@ -262,8 +286,7 @@ class PgActivity:
     def __init__(self, uris: tuple[str, ...], interval_s: float = 0.2) -> None:
         self.uris, self.interval_s = uris, interval_s
         self.samples: collections.Counter[tuple[str, str, str]] = collections.Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pg-activity", daemon=True)
+        super().__init__("pg-activity")
 
     def _run(self) -> None:
         import psycopg2
@@ -282,16 +305,6 @@ class PgActivity:
         finally:
             for c in conns:
                 c.close()
-
-    def __enter__(self) -> PgActivity:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def top(self, n: int = 20) -> list[tuple[str, float]]:
         """(``kind | wait | statement``, estimated seconds), largest first."""
