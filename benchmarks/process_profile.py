@@ -1,6 +1,7 @@
-"""Where a benchmark's CPU goes, per process kind, and (with py-spy) per function.
+"""Where a benchmark's CPU goes, per process kind, per PostgreSQL statement and (with
+py-spy) per function.
 
-Two views of one run, both started around the work they measure:
+Three views of one run, each started around the work it measures:
 
 - ``CpuLedger``: every second, the CPU time (user + system) of this process's descendants
   and of the machine's PostgreSQL and MariaDB servers, kept per process (its last value, so
@@ -11,6 +12,8 @@ Two views of one run, both started around the work they measure:
   descendants are the task processes), raw collapsed stacks; ``top_functions`` sums them
   into self and inclusive seconds per function. py-spy is a bench-only dependency
   (``benchmarks/requirements.txt``); without it the CPU ledger still runs.
+- ``PgActivity``: ``pg_stat_activity`` read every 0.2 s, the active backends counted per
+  database kind, wait event and statement (``top``: estimated seconds each).
 """
 
 from __future__ import annotations
@@ -273,7 +276,7 @@ def statement_label(query: str, width: int = 90) -> str:
 class PgActivity(_Polling):
     """What PostgreSQL's backends are busy with while the block runs: ``pg_stat_activity``
     read every ``interval_s`` on each server, the active backends counted per database kind
-    (``kind_of``'s: metadata, national, district sources), statement and wait event. A
+    (``database_kind``'s: metadata, national, district sources), statement and wait event. A
     count times the interval is an estimate of the seconds spent, a backend that waits on a
     lock or on I/O included (its wait event says so)."""
 

@@ -315,8 +315,7 @@ def test_districts_claiming_and_answering_overlapping_keys_do_not_deadlock(tmp_p
     def district(code: str, seed: int, run_id: str, register: EveryId) -> None:
         keys = pd.Series(universe).sample(frac=0.7, random_state=seed).tolist()
         settings = {"answer_chunk": 50, "answer_poll_s": 0.05, "answer_wait_s": 2.0}
-        run = pipeline.RunContext(run_id=run_id, run_date=ctx.run_date, settings=ctx.settings,
-                                  civil_status_uri=national)  # fmt: skip
+        run = run_context(national, tmp_path, run_id)
         try:
             with store(national, run, code, register, **settings) as s:
                 found, missing = s.batch_get(keys)
