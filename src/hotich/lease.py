@@ -122,6 +122,17 @@ def release(cur, sql_dir: Path, district_code: str, run_id: str) -> None:
         raise DistrictHeld(district_code, Lease(district_code, *row) if row else None, lost=True)
 
 
+def held(cur, sql_dir: Path) -> frozenset[tuple[str, str]]:
+    """The ``(run_id, district_code)`` of every unexpired lease: districts some run is
+    working on now. A database not yet migrated has none."""
+    cur.execute("SELECT to_regclass('recon.district_lease') IS NOT NULL")
+    row = cur.fetchone()
+    if not (row and row[0]):
+        return frozenset()
+    cur.execute(_sql(sql_dir, "held"))
+    return frozenset((run_id, code) for run_id, code in cur.fetchall())
+
+
 def release_run(cur, sql_dir: Path, run_id: str) -> list[str]:
     """Give back every lease ``run_id`` still holds; the districts released, sorted."""
     cur.execute(_sql(sql_dir, "release_run"), {"run_id": run_id})

@@ -138,10 +138,26 @@ def prepare_database(ctx: RunContext) -> list[str]:
         engine.dispose()
 
 
-def purge_work_files(ctx: RunContext) -> dict[str, int]:
+def held_leases(ctx: RunContext) -> frozenset[tuple[str, str]]:
+    """The ``(run_id, district_code)`` some run is working on now (:func:`hotich.lease.held`):
+    the purge leaves their work files alone."""
+    conn = connect(ctx)
+    try:
+        with conn, conn.cursor() as cur:
+            return lease.held(cur, ctx.settings.sql_dir)
+    finally:
+        conn.close()
+
+
+def purge_work_files(
+    ctx: RunContext, held: frozenset[tuple[str, str]] | None = None
+) -> dict[str, int]:
     """The plan step's clean-up: delete what earlier runs left in their work folders once
-    the retention has passed (``hotich.workfiles.purge``); returns the counts."""
-    return workfiles.purge(ctx.settings, ctx.run_id).as_dict()
+    the retention has passed, but for the districts a run still holds the lease of (one
+    going on beside this one: a daily run beside a re-reconciliation; ``held`` unless
+    given: :func:`held_leases`), per ``hotich.workfiles.purge``; returns the counts."""
+    held = held_leases(ctx) if held is None else held
+    return workfiles.purge(ctx.settings, ctx.run_id, held=held).as_dict()
 
 
 def _write_json(path: Path, value: Any) -> None:

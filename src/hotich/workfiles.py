@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -179,14 +179,17 @@ def purge(
     current_run_id: str,
     now: dt.datetime | None = None,
     runs: WorkPath | None = None,
+    held: Collection[tuple[str, str]] = (),
 ) -> PurgeSummary:
     """Delete what other runs left in ``runs`` (``<data_dir>/runs`` unless given: the work
     storage's root): a district's files holding personal data once the newest of them is
     older than ``work_retention_hours`` (at the default 0: whatever is there, a failed
     district's included), and a whole run folder once its newest file is older than
-    ``results_retention_days``. The current run's folder is never touched. A storage that
-    tells no file times gets the safe direction: its personal files count as old, its
-    results as new."""
+    ``results_retention_days``. The current run's folder is never touched, nor a district
+    folder of a run that still holds the district's lease (``held``: ``(run_id,
+    district_code)``, :func:`hotich.lease.held`): that run is working on it now, in
+    another DAG run or another DAG. A storage that tells no file times gets the safe
+    direction: its personal files count as old, its results as new."""
     runs = settings.data_dir / "runs" if runs is None else runs
     if not runs.is_dir():
         return PurgeSummary()
@@ -194,19 +197,27 @@ def purge(
     personal_before = now_ts - settings.work_retention_hours * 3600
     results_before = now_ts - settings.results_retention_days * 86400
     current = run_folder_name(current_run_id)
+    in_use = {(run_folder_name(run_id), code) for run_id, code in held}
     files = size = folders = 0
     for run in sorted(runs.iterdir()):
         if run.name == current or run.is_symlink() or not run.is_dir():
             continue
+        busy = {code for name, code in in_use if name == run.name}
+        if busy:
+            log.info(
+                "work files of run folder %s kept for districts %s: the run holds their leases",
+                run.name,
+                ", ".join(sorted(busy)),
+            )
         everything = [p for p in run.rglob("*") if p.is_file()]
-        if _newest_mtime(everything, _stat(run).st_mtime, now_ts) < results_before:
+        if not busy and _newest_mtime(everything, _stat(run).st_mtime, now_ts) < results_before:
             size += sum(_stat(p).st_size for p in everything)
             files += len(everything)
             _remove_tree(run)
             folders += 1
             continue
         for district in sorted(d for d in run.iterdir() if d.is_dir() and not d.is_symlink()):
-            if district.name == REPORT_FOLDER:
+            if district.name == REPORT_FOLDER or district.name in busy:
                 continue
             personal = personal_files(district)
             if personal and _newest_mtime(personal, now_ts, 0.0) < personal_before:

@@ -114,7 +114,9 @@ def test_district_tasks_run_on_both_celery_workers_and_the_ledger_is_the_local_o
             "HOTICH_WORK_STORAGE": f"file://{tmp_path / 'work-storage'}",  # decision 0018
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             # Only the run triggered below: unpaused, the DAG would also make today's 01:00
-            # run, which would compete with it for the two one-slot workers.
+            # run, which would compete with it for the two one-slot workers. The weekly
+            # hotich_rereconcile, unpaused too, makes its latest run beside it: its plan
+            # step must leave the districts this run holds alone (test_workfiles.py).
             "HOTICH_RECONCILE_SCHEDULE": "off",
         })  # fmt: skip
         try:

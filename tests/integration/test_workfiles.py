@@ -15,7 +15,7 @@ from hotich.ops.incidents import classify
 from hotich.register.client import PopulationClient, RegisterUnavailable
 from hotich_dev.leakscan import Scanner, file_texts
 from register_fixtures import CLIENT_ID, CLIENT_SECRET, register_client
-from tests.integration.pipeline_kit import query, run_context, run_district
+from tests.integration.pipeline_kit import query, run_context, run_district, validated_district
 from tests.integration.test_pipeline import EXPECTED_901, REGISTER, district_901, ledger, rows_901
 
 PERSONAL = ["candidates.parquet", "extract.parquet", "extract_state.json", "persons.parquet",
@@ -111,6 +111,7 @@ def test_a_failed_districts_files_stay_until_the_next_run(tmp_path, national, re
                             RegisterSettings(max_retries=0))  # fmt: skip
     with down, pytest.raises(RegisterUnavailable):
         run_district(ctx, district, uris, down)
+    pipeline.release_leases(ctx)  # the run's report gives back a failed district's lease
     work = ctx.workdir("901")
     assert {"extract.parquet", "extract_state.json", "validated.parquet"} <= set(files(work))
     # The current run's plan step (a retry of plan) leaves its own run alone.
@@ -125,3 +126,35 @@ def test_a_failed_districts_files_stay_until_the_next_run(tmp_path, national, re
     # ...and clearing its whole task group loads it.
     run_district(ctx, district, uris, register)
     assert ledger(national, "run-1") == EXPECTED_901
+
+
+def test_another_runs_plan_step_leaves_a_district_in_progress_alone(tmp_path, national, register):
+    """A re-reconciliation (or any run) starting while the daily run works on a district:
+    its plan step deletes nothing the daily run still needs (it holds the district's
+    lease); once the lease is given back or has expired, the next purge deletes them."""
+    district, uris = district_901(tmp_path)
+    data = tmp_path / "data"
+    ctx = run_context(national, data, "run-1")
+    validated_district(ctx, district, uris)  # extracted and validated: the lease is held
+    work = ctx.workdir("901")
+    in_progress = set(files(work))
+    assert {"extract.parquet", "validated.parquet"} <= in_progress
+    weekly = run_context(national, data, "rereconcile-1")
+    assert pipeline.held_leases(weekly) == {("run-1", "901")}
+    assert pipeline.purge_work_files(weekly)["files"] == 0
+    assert set(files(work)) == in_progress
+    # The daily run goes on from the files the other run's plan step left.
+    out = pipeline.reconcile_district(ctx, "901", register) | pipeline.load_district(ctx, "901")
+    assert (out["loaded"], out["review"], out["quarantined"]) == (5, 1, 3)
+    assert ledger(national, "run-1") == EXPECTED_901
+
+    # A lease expired (its run crashed): that run's files are forfeit with it.
+    ctx2 = run_context(national, data, "run-2")
+    validated_district(ctx2, district, uris)
+    conn = pipeline.connect(ctx2)
+    with conn, conn.cursor() as cur:
+        cur.execute("UPDATE recon.district_lease SET expires_at = now() - interval '1 minute'")
+    conn.close()
+    assert pipeline.held_leases(weekly) == frozenset()
+    assert pipeline.purge_work_files(weekly)["files"] >= 2
+    assert [f for f in files(ctx2.workdir("901")) if not f.startswith("gx/")] == []

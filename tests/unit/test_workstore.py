@@ -211,9 +211,12 @@ def test_a_password_in_the_url_is_not_shown():
     assert workstore.shown("s3://bucket/p") == "s3://bucket/p"
 
 
-def test_a_storage_without_file_times_gets_the_safe_direction_in_the_purge(storage):
+def test_a_storage_without_file_times_gets_the_safe_direction_in_the_purge(storage, monkeypatch):
     """fsspec's in-memory files have no modification time: an earlier run's personal files
     count as old (deleted), its results as new (kept), whatever the retention."""
+    # No national database here: no run holds a lease (tests/integration/test_workfiles.py
+    # has the districts a run holds).
+    monkeypatch.setattr(pipeline, "held_leases", lambda ctx: frozenset())
     store = workstore.WorkStorage.of(storage.settings)
     assert store is not None
     for name in ("901/extract.parquet", "901/gx/birth.json", "901/loaded.json", "_report/r.md"):

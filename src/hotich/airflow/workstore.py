@@ -280,14 +280,17 @@ def after_load(ctx: pipeline.RunContext, district_code: str) -> int:
 def purge_work_files(ctx: pipeline.RunContext) -> dict[str, int]:
     """The plan step's clean-up (:func:`hotich.workfiles.purge`) where the work files are:
     the local folder, and the work storage when there is one (checked first: one that
-    cannot be reached or written fails the plan step, naming it)."""
-    purged = pipeline.purge_work_files(ctx)
+    cannot be reached or written fails the plan step, naming it); the districts some run
+    holds the lease of are left alone in both."""
     storage = WorkStorage.of(ctx.settings)
+    if storage is not None:
+        storage.check()
+    held = pipeline.held_leases(ctx)  # districts a run is working on now: left alone
+    purged = pipeline.purge_work_files(ctx, held)
     if storage is None:
         return purged
-    storage.check()
     try:
-        remote = workfiles.purge(ctx.settings, ctx.run_id, runs=storage.root).as_dict()
+        remote = workfiles.purge(ctx.settings, ctx.run_id, runs=storage.root, held=held).as_dict()
     except Exception as exc:  # noqa: BLE001 - each filesystem raises its own kinds
         raise _unavailable(storage.url, "purge earlier runs", exc) from exc
     return {k: purged[k] + remote[k] for k in purged}
