@@ -10,6 +10,7 @@ rejected). Nothing is written to any database here.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -154,20 +156,55 @@ class Extract:
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every value as text (dates ISO, integral numbers without '.0'); blanks stay None."""
-    out = {}
-    for col in frame.columns:
-        s = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(s):
-            out[col] = s.dt.strftime("%Y-%m-%d").where(s.notna(), None)
-        else:
-            out[col] = s.map(_cell_text, na_action="ignore").astype(object).where(s.notna(), None)
-    return pd.DataFrame(out, index=frame.index, dtype=object)
+    """Every value as text (dates ISO, integral numbers without '.0'); blanks stay None.
+
+    Column by column, by what the column holds (:func:`column_text`): the text a row gets
+    is the same whatever the other rows of its chunk hold, since its content hash is taken
+    of it (:func:`content_hash`)."""
+    return pd.DataFrame(
+        {col: column_text(frame[col]) for col in frame.columns}, index=frame.index, dtype=object
+    )
+
+
+def column_text(s: pd.Series) -> pd.Series:
+    """One column as :func:`as_text` gives it, vectorized for what drivers return (text,
+    integers, floats, dates); values of any other kind (datetimes, bytes, decimals, a mix)
+    cell by cell (:func:`_cell_text`)."""
+    present = s.notna()
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.dt.strftime("%Y-%m-%d").astype(object).where(present, None)
+    if pd.api.types.is_string_dtype(s) and s.dtype != object:  # text already
+        return s.astype(object).where(present, None)
+    if pd.api.types.is_integer_dtype(s) or pd.api.types.is_bool_dtype(s):
+        return s.astype(str).astype(object).where(present, None)
+    if pd.api.types.is_float_dtype(s):
+        values = s.to_numpy(dtype="float64", na_value=np.nan)
+        # Integral and exact as an int64: its digits; any other float: str() as before.
+        integral = np.isfinite(values) & (np.trunc(values) == values) & (np.abs(values) < 2**53)
+        out = np.where(
+            integral,
+            np.where(integral, values, 0).astype(np.int64).astype(str).astype(object),
+            None,
+        )
+        rest = present.to_numpy() & ~integral
+        if rest.any():
+            out[rest] = [_cell_text(v) for v in values[rest]]
+        return pd.Series(out, index=s.index, dtype=object)
+    kind = pd.api.types.infer_dtype(s, skipna=True)
+    if kind == "string":  # str objects
+        return s.astype(object).where(present, None)
+    if kind == "date":  # dates, or dates with datetimes among them (their own text)
+        mask = present.to_numpy()
+        values = s[mask].tolist()
+        if set(map(type, values)) == {dt.date}:  # ISO dates, years 1-9999 zero-padded
+            days = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[D]")
+            days[mask] = np.array(values, dtype="datetime64[D]")
+            text = np.datetime_as_string(days, unit="D").astype(object)
+            return pd.Series(np.where(mask, text, None), index=s.index, dtype=object)
+    return s.map(_cell_text, na_action="ignore").astype(object).where(present, None)
 
 
 def _cell_text(value: Any) -> str:
-    import datetime as dt
-
     if isinstance(value, dt.datetime):
         return (
             value.strftime("%Y-%m-%d %H:%M:%S")

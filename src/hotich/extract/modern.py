@@ -140,7 +140,8 @@ def extract_modern(
 def _canonical(
     district_code: str, record_type: RecordType, mapping: dict[str, str], chunk: pd.DataFrame
 ) -> pd.DataFrame:
-    rows = as_text(chunk.drop(columns=["updated_at"]))
+    every = as_text(chunk)  # the source row as text, updated_at too (its raw JSON)
+    rows = every.drop(columns=["updated_at"])
     content_cols = [c for c in rows.columns]
     return to_canonical(
         rows,
@@ -150,5 +151,5 @@ def _canonical(
         local_key=rows["id"],
         sort_key=numeric_sort_key(rows["id"]),
         hashes=content_hash(rows, content_cols),
-        raw=raw_json(as_text(chunk)),
+        raw=raw_json(every),
     )
