@@ -181,11 +181,8 @@ def column_text(s: pd.Series) -> pd.Series:
         values = s.to_numpy(dtype="float64", na_value=np.nan)
         # Integral and exact as an int64: its digits; any other float: str() as before.
         integral = np.isfinite(values) & (np.trunc(values) == values) & (np.abs(values) < 2**53)
-        out = np.where(
-            integral,
-            np.where(integral, values, 0).astype(np.int64).astype(str).astype(object),
-            None,
-        )
+        out = np.full(len(s), None, dtype=object)
+        out[integral] = values[integral].astype(np.int64).astype(str)
         rest = present.to_numpy() & ~integral
         if rest.any():
             out[rest] = [_cell_text(v) for v in values[rest]]
@@ -195,12 +192,11 @@ def column_text(s: pd.Series) -> pd.Series:
         return s.astype(object).where(present, None)
     if kind == "date":  # dates, or dates with datetimes among them (their own text)
         mask = present.to_numpy()
-        values = s[mask].tolist()
-        if set(map(type, values)) == {dt.date}:  # ISO dates, years 1-9999 zero-padded
-            days = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[D]")
-            days[mask] = np.array(values, dtype="datetime64[D]")
-            text = np.datetime_as_string(days, unit="D").astype(object)
-            return pd.Series(np.where(mask, text, None), index=s.index, dtype=object)
+        cells = s[mask].tolist()
+        if set(map(type, cells)) == {dt.date}:  # ISO dates, years 1-9999 zero-padded
+            out = np.full(len(s), None, dtype=object)
+            out[mask] = np.datetime_as_string(np.array(cells, dtype="datetime64[D]"), unit="D")
+            return pd.Series(out, index=s.index, dtype=object)
     return s.map(_cell_text, na_action="ignore").astype(object).where(present, None)
 
 
