@@ -288,13 +288,17 @@ def main() -> int:
     stamp = f"{dt.datetime.now():%Y%m%dT%H%M%S}"
     import pandas as pd
 
+    from hotich_dev.run import stop_signals_raise
+
     records = len(pd.read_parquet(province / "truth.parquet", columns=["source_key"]))
     for path in ("make-run", "scheduler") if args.path == "both" else (args.path,):
-        rows = (
-            run_make_run(province, stamp, args.profile)
-            if path == "make-run"
-            else run_scheduler(province, stamp, args.profile)
-        )
+        # A kill (SIGTERM, SIGHUP) stops the services and the simulator as Ctrl-C does.
+        with stop_signals_raise():
+            rows = (
+                run_make_run(province, stamp, args.profile)
+                if path == "make-run"
+                else run_scheduler(province, stamp, args.profile)
+            )
         append(f"Province through Airflow, {path}, scale {args.scale:g} ({dt.date.today()}, 2 cores)",
                f"`benchmarks/bench_airflow_run.py --path {path}`: {records:,} records, a fresh"
                " national database, the register simulator in its own process.", rows)  # fmt: skip

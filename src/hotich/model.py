@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 class Status(StrEnum):
@@ -220,6 +221,28 @@ def reason_lists(masks: np.ndarray, codes: Sequence[str]) -> list[list[str]]:
     for i, mask in enumerate(uniq.tolist()):  # one per distinct set of codes (a handful)
         decoded[i] = tuple(code for bit, code in enumerate(codes) if mask >> bit & 1)
     return list(map(list, decoded[inverse.reshape(-1)]))
+
+
+#: Every code of the contract in code-point order: bit ``i`` of a reason mask is
+#: ``CODE_ORDER[i]`` (:func:`code_masks`, :func:`reason_lists`).
+CODE_ORDER: tuple[str, ...] = tuple(sorted(ALL_CODES))
+
+
+def code_masks(lists: pd.Series, codes: Sequence[str] = CODE_ORDER) -> np.ndarray:
+    """Each row's reason codes (a list, array, single code or None, as :func:`code_list`
+    reads them) as an int64 bit mask, bit ``i`` standing for ``codes[i]``; the inverse of
+    :func:`reason_lists`. A code outside ``codes`` raises ValueError, naming it."""
+    flat = lists.reset_index(drop=True).explode().dropna()
+    masks = np.zeros(len(lists), dtype=np.int64)
+    if flat.empty:
+        return masks
+    cat = pd.Categorical(flat.astype(str), categories=list(codes))
+    if (cat.codes < 0).any():
+        unknown = sorted(set(flat.astype(str)[cat.codes < 0]))
+        raise ValueError(f"reason codes outside the contract: {', '.join(unknown)}")
+    bits = np.left_shift(np.int64(1), cat.codes.astype(np.int64))
+    np.bitwise_or.at(masks, flat.index.to_numpy(), bits)
+    return masks
 
 
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{9,13}(?![0-9])")

@@ -44,6 +44,7 @@ from hotich.load import (
 )
 from hotich.migrate import check_schema, migrate
 from hotich.model import (
+    CODE_ORDER,
     DUPLICATE_ENTRY,
     LEGACY_ENCODING,
     LINK_AMBIGUOUS,
@@ -61,6 +62,8 @@ from hotich.model import (
     RecordType,
     Status,
     code_list,
+    code_masks,
+    reason_lists,
 )
 from hotich.names import keys_in
 from hotich.register.shared import SharedRegister, forget_run, purge
@@ -613,29 +616,28 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
         ["district_code", "record_type", "source_key", "content_hash", "book", "entry_no"]
     ].copy()
     out["source_record"] = records["raw"]
-    quality = records["quarantine_reasons"].map(code_list)
-    quarantined = quality.map(len) > 0
+    # Reason sets as bit masks over the contract's codes (decision 0003), whole columns at
+    # a time: the quality codes, the register's (merged per record), LEGACY_ENCODING.
+    bit = {code: np.int64(1) << np.int64(i) for i, code in enumerate(CODE_ORDER)}
+    quality = code_masks(records["quarantine_reasons"])
+    quarantined = quality != 0
     status = pd.Series(Status.LOADED.value, index=records.index, dtype=object)
-    register_reasons: pd.Series = pd.Series([[]] * len(records), index=records.index, dtype=object)
+    register = np.zeros(len(records), dtype=np.int64)
     if not person_verdicts.empty:
         by_key = reconcile.merge_record_verdicts(person_verdicts).set_index("source_key")
-        register_reasons = records["source_key"].map(by_key["reasons"]).map(code_list)
+        merged = pd.Series(code_masks(by_key["reasons"]), index=by_key.index)
+        register = records["source_key"].map(merged).fillna(0).to_numpy(dtype=np.int64)
         status = records["source_key"].map(by_key["status"]).fillna(Status.LOADED.value)
     status = status.where(~quarantined, Status.QUARANTINED.value)
-    legacy = records["legacy_encoding"].fillna(False).astype(bool)
+    legacy = records["legacy_encoding"].fillna(False).astype(bool).to_numpy()
     # LEGACY_ENCODING is information: listed whatever the status.
-    reasons = [
-        sorted(set(q if bad else r) | ({LEGACY_ENCODING} if lg else set()))
-        for q, r, bad, lg in zip(quality, register_reasons, quarantined, legacy, strict=True)
-    ]
-    out["reasons"] = reasons
-    out["status"] = status.values
+    masks = np.where(quarantined, quality, register) | np.where(legacy, bit[LEGACY_ENCODING], 0)
     # A loaded record carries only information codes (contract): guard the invariant.
-    assert not any(
-        (QUARANTINE_CODES | REVIEW_CODES) & set(r)
-        for r, s in zip(out["reasons"], out["status"], strict=True)
-        if s == Status.LOADED.value
-    )
+    not_info = sum((bit[c] for c in QUARANTINE_CODES | REVIEW_CODES), np.int64(0))
+    loaded = (status == Status.LOADED.value).to_numpy()
+    assert not (masks[loaded] & not_info).any()
+    out["reasons"] = reason_lists(masks, CODE_ORDER)
+    out["status"] = status.values
     subject_ids = {}
     if not person_verdicts.empty:
         subj = person_verdicts[person_verdicts["role"] == ROLE_SUBJECT]
@@ -645,7 +647,7 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     )
     out["personal_id"] = out["source_key"].map(subject_ids).where(loaded_single, None)
     out["claims_entry"] = (
-        out["book"].notna() & out["entry_no"].notna() & ~quality.map(lambda r: DUPLICATE_ENTRY in r)
+        out["book"].notna() & out["entry_no"].notna() & ((quality & bit[DUPLICATE_ENTRY]) == 0)
     )
     return out
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from hotich.model import mask_id, reason_lists
+from hotich.model import CODE_ORDER, code_masks, mask_id, reason_lists
 
 CODES = ["DATE_INVALID", "ID_FORMAT", "REQUIRED_MISSING"]  # code-point order
 
@@ -33,6 +34,29 @@ def test_reason_lists_refuse_unsorted_or_too_many_codes():
     with pytest.raises(ValueError, match="more than an int64"):
         reason_lists(np.array([1]), [f"C{i:02d}" for i in range(63)])
     assert reason_lists(np.array([], dtype=np.int64), CODES) == []
+
+
+def test_code_masks_read_what_parquet_and_drivers_give_and_reason_lists_undo_them():
+    rows = pd.Series(
+        [["REQUIRED_MISSING", "DATE_INVALID"], None, np.array(["ID_FORMAT"]), [], "ID_FORMAT",
+         ["DATE_INVALID", "DATE_INVALID"]],
+        index=[10, 11, 12, 13, 14, 15],
+    )  # fmt: skip
+    masks = code_masks(rows, CODES)
+    assert masks.tolist() == [0b101, 0, 0b010, 0, 0b010, 0b001]
+    assert reason_lists(masks, CODES) == [
+        ["DATE_INVALID", "REQUIRED_MISSING"], [], ["ID_FORMAT"], [], ["ID_FORMAT"],
+        ["DATE_INVALID"]]  # fmt: skip
+    # Over the contract's codes by default: every code has its own bit, in code-point order.
+    assert list(CODE_ORDER) == sorted(CODE_ORDER) and len(CODE_ORDER) <= 62
+    every = code_masks(pd.Series([list(CODE_ORDER)]))
+    assert reason_lists(every, CODE_ORDER) == [list(CODE_ORDER)]
+    assert code_masks(pd.Series([], dtype=object)).tolist() == []
+
+
+def test_code_masks_refuse_a_code_outside_the_contract():
+    with pytest.raises(ValueError, match="outside the contract: NOT_A_CODE"):
+        code_masks(pd.Series([["ID_FORMAT"], ["NOT_A_CODE"]]))
 
 
 def test_mask_id():
