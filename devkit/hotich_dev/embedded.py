@@ -40,7 +40,37 @@ def embedded_uri(datadir: Path = EMBEDDED_DATADIR) -> str:
     """
     datadir.mkdir(parents=True, exist_ok=True)
     server = _pgserver().get_server(datadir, cleanup_mode=None)
-    return server.get_uri()
+    uri = server.get_uri()
+    _tune_for_bulk_loads(uri)
+    return uri
+
+
+#: The server's settings for the dev kit's bulk loads (a province's first load writes
+#: about 10 GB of WAL at scale 1.0): PostgreSQL's default max_wal_size of 1 GB asked for a
+#: checkpoint every gigabyte, each followed by full-page images of every page touched again
+#: (benchmarks/RESULTS.md, 2026-12-06). Reloadable: applied at once, kept in the data
+#: directory (postgresql.auto.conf). A deployment tunes its own server.
+BULK_LOAD_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+
+
+def _tune_for_bulk_loads(uri: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(uri)
+    try:
+        conn.autocommit = True  # ALTER SYSTEM cannot run in a transaction
+        with conn.cursor() as cur:
+            changed = False
+            for name, value in BULK_LOAD_SETTINGS.items():
+                cur.execute("SELECT current_setting(%s) = %s", (name, value))
+                row = cur.fetchone()
+                if not (row and row[0]):
+                    cur.execute(f"ALTER SYSTEM SET {name} = %s", (value,))
+                    changed = True
+            if changed:
+                cur.execute("SELECT pg_reload_conf()")
+    finally:
+        conn.close()
 
 
 def stop_embedded(datadir: Path = EMBEDDED_DATADIR) -> bool:

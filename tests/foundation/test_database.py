@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import text
 
 from hotich import db
@@ -98,3 +100,24 @@ def test_localenv_names_the_national_database_of_the_embedded_server(embedded_pg
         {**base, "HOTICH_NATIONAL_DB": "x", "AIRFLOW_CONN_CIVIL_STATUS_DB": "postgresql://h/n"}
     )
     assert named["AIRFLOW_CONN_CIVIL_STATUS_DB"] == "postgresql://h/n"
+
+
+def test_the_embedded_server_is_tuned_for_bulk_loads(embedded_pg):
+    """A province's first load writes gigabytes of WAL: the dev kit's server checkpoints
+    every 4 GB instead of PostgreSQL's 1 GB, set in its data directory and applied at once;
+    starting it again changes nothing."""
+    engine = db.engine_for(embedded_pg)
+    try:
+        with engine.connect() as conn:
+            for name, value in embedded.BULK_LOAD_SETTINGS.items():
+                assert conn.execute(text(f"SHOW {name}")).scalar() == value
+            before = conn.execute(text("SELECT pg_conf_load_time()")).scalar()
+    finally:
+        engine.dispose()
+    assert embedded.embedded_uri(Path(embedded_pg.split("host=")[1])) == embedded_pg
+    engine = db.engine_for(embedded_pg)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_conf_load_time()")).scalar() == before
+    finally:
+        engine.dispose()
