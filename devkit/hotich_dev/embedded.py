@@ -46,10 +46,12 @@ def embedded_uri(datadir: Path = EMBEDDED_DATADIR) -> str:
 
 
 #: The server's settings for the dev kit's bulk loads (a province's first load writes
-#: about 10 GB of WAL at scale 1.0): PostgreSQL's default max_wal_size of 1 GB asked for a
-#: checkpoint every gigabyte, each followed by full-page images of every page touched again
-#: (benchmarks/RESULTS.md, 2026-12-06). Reloadable: applied at once, kept in the data
-#: directory (postgresql.auto.conf). A deployment tunes its own server.
+#: about 7 GB of WAL at scale 1.0): at PostgreSQL's default max_wal_size of 1 GB it asked
+#: for a checkpoint about every gigabyte (10 in a run), each followed by full-page images
+#: of the pages touched again; with these, 3. The run's wall time did not change on a
+#: local SSD (322 s and 330 s, benchmarks/RESULTS.md, 2026-12-06): this is for slower
+#: disks, at the cost of up to 4 GB of WAL kept. Reloadable: applied at once, kept in the
+#: data directory (postgresql.auto.conf). A deployment tunes its own server.
 BULK_LOAD_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min"}
 
 
