@@ -625,8 +625,9 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     register = np.zeros(len(records), dtype=np.int64)
     if not person_verdicts.empty:
         by_key = reconcile.merge_record_verdicts(person_verdicts).set_index("source_key")
-        merged = pd.Series(code_masks(by_key["reasons"]), index=by_key.index)
-        register = records["source_key"].map(merged).fillna(0).to_numpy(dtype=np.int64)
+        register = (
+            records["source_key"].map(by_key["reason_mask"]).fillna(0).to_numpy(dtype=np.int64)
+        )
         status = records["source_key"].map(by_key["status"]).fillna(Status.LOADED.value)
     status = status.where(~quarantined, Status.QUARANTINED.value)
     legacy = records["legacy_encoding"].fillna(False).astype(bool).to_numpy()

@@ -1348,32 +1348,22 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
     ``reasons``: the union of the persons' codes, sorted by code point (C collation);
     ``status``: ``review`` when any review code is among them, else ``loaded``;
     ``personal_id``: the subject's loaded ID for a loaded birth or death, None otherwise
-    (always for a marriage), as the ledger wants it.
+    (always for a marriage), as the ledger wants it; ``reason_mask``: ``reasons`` as the
+    int64 bit mask over ``model.CODE_ORDER`` (:func:`hotich.model.code_masks`). A code
+    outside the contract raises ValueError, naming it.
     """
-    cols = ["source_key", "reasons", "status", "personal_id"]
+    cols = ["source_key", "reasons", "status", "personal_id", "reason_mask"]
     if not len(person_verdicts):
         return pd.DataFrame(columns=cols)
     pv = person_verdicts.reset_index(drop=True)
     keys, key_uniques = pd.factorize(pv["source_key"].astype(object))
-    exploded = pd.DataFrame({"k": keys, "code": pv["reasons"]}).explode("code").dropna()
-    exploded = exploded.drop_duplicates()
-    codes, code_uniques = pd.factorize(exploded["code"].astype(object))
-    names = np.asarray(code_uniques, dtype=object).astype(str)
-    if len(names) > 62:
-        raise ValueError(f"{len(names)} distinct reason codes: more than a bit mask holds")
-    # Bits in code point order (numpy compares str by code point, like C collation).
-    order = np.argsort(names, kind="stable")
-    bit_of_code = np.zeros(len(names), dtype=np.int64)
-    bit_of_code[order] = np.int64(1) << np.arange(len(names), dtype=np.int64)
+    # Each record's codes as one bit mask over the contract's codes (model.code_masks):
+    # the OR of its persons' masks, so that a code two persons share is listed once.
     mask = np.zeros(len(key_uniques), dtype=np.int64)
-    if len(exploded):
-        # Codes are unique per record after drop_duplicates, so the sum is the bitwise OR.
-        summed = pd.Series(bit_of_code[codes]).groupby(exploded["k"].to_numpy()).sum()
-        mask[summed.index.to_numpy()] = summed.to_numpy()
-    sorted_names = [str(c) for c in names[order]]
-    reasons = model.reason_lists(mask, sorted_names)
-    review_bits = sum(1 << i for i, c in enumerate(sorted_names) if c in model.REVIEW_CODES)
-    review = (mask & np.int64(review_bits)) != 0
+    np.bitwise_or.at(mask, keys, model.code_masks(pv["reasons"]))
+    reasons = model.reason_lists(mask, model.CODE_ORDER)
+    review_bits = model.code_masks(pd.Series([sorted(model.REVIEW_CODES)]))[0]
+    review = (mask & review_bits) != 0
     # The subject's ID of a loaded birth/death; None for marriages (no 'subject' role).
     subject = pv["role"].to_numpy(dtype=object) == model.ROLE_SUBJECT
     pid = np.full(len(key_uniques), None, dtype=object)
@@ -1385,6 +1375,7 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
             "reasons": pd.Series(reasons, dtype=object),
             "status": np.where(review, model.Status.REVIEW.value, model.Status.LOADED.value),
             "personal_id": pd.Series(pid, dtype=object),
+            "reason_mask": mask,
         },
         columns=cols,
     )
