@@ -220,6 +220,59 @@ def test_a_stale_claim_is_taken_over_and_a_failed_ask_gives_its_claims_back(
     ]
 
 
+def test_a_task_waiting_for_a_live_claim_writes_nothing_until_it_goes_stale(
+    tmp_path, national, simulator
+):
+    """Waiting reads the store (waiting.sql): trying to claim a key another district holds
+    would lock its row (a lock-only xmax) on every poll, and take the store's lock."""
+    ctx = run_context(national, tmp_path, "run-wait")
+    pipeline.prepare_database(ctx)
+    execute(national, "INSERT INTO recon.register_ask (run_id, kind, ask_key, claimed_by)"
+                      " VALUES ('run-wait', 'id', '027218000001', '999')")  # fmt: skip
+    xmax = "SELECT xmax::text, claimed_by FROM recon.register_ask WHERE run_id = 'run-wait'"
+    with PopulationClient(simulator.base_url, CLIENT_ID, CLIENT_SECRET) as client:
+        with store(national, ctx, "901", client, answer_wait_s=1.5, answer_poll_s=0.05) as s:
+            out: dict[str, object] = {}
+            waiter = threading.Thread(
+                target=lambda: out.update(found=s.batch_get(["027218000001"])[0])
+            )
+            waiter.start()
+            # Its first claim locked the row (the conflict) once; polls lock it no more.
+            time.sleep(0.4)
+            first = query(national, xmax)
+            time.sleep(0.6)  # about 12 polls, all before the claim goes stale
+            later = query(national, xmax)
+            waiter.join(timeout=30)
+        assert not waiter.is_alive()
+    assert first == later and later[0][1] == "999"
+    assert s.stats.taken_over == 1
+    assert list(out["found"]["so_dinh_danh"]) == ["027218000001"]  # type: ignore[index]
+
+
+def test_answered_keys_are_found_by_the_primary_key_in_a_large_run(tmp_path, national):
+    """A chunk marked answered finds its keys by the index, not by scanning the run's
+    claims (quadratic in the run's keys: the planner did so for a joined key table)."""
+    ctx = run_context(national, tmp_path, "run-large")
+    pipeline.prepare_database(ctx)
+    execute(national, "INSERT INTO recon.register_ask (run_id, kind, ask_key, claimed_by)"
+                      " SELECT 'run-large', 'id', (100000000000 + g)::text, '901'"
+                      " FROM generate_series(1, 200000) g")  # fmt: skip
+    execute(national, "ANALYZE recon.register_ask")
+    sql = (ctx.settings.sql_dir / "register" / "answered.sql").read_text(encoding="utf-8")
+    keys = [str(100000000000 + g) for g in range(1, 200001, 20)]
+    conn = pipeline.connect(ctx)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("EXPLAIN " + sql, {"run_id": "run-large", "kind": "id",
+                                           "claimed_by": "901", "keys": keys})  # fmt: skip
+            plan = "\n".join(r[0] for r in cur.fetchall())
+    finally:
+        conn.rollback()
+        conn.close()
+    assert "on register_ask_pkey" in plan, plan[:400]  # an index or bitmap index scan
+    assert "Seq Scan" not in plan
+
+
 def test_query_keys_fold_the_name_and_keep_sex_and_date():
     q = pd.DataFrame({"ho_ten": ["Trần Thị Mai", "TRẦN THỊ  MAI", "Tran Thi Mai", "Trần Thị Mai"],
                       "gioi_tinh": ["Nữ", "Nữ", "Nữ", "Nam"],
