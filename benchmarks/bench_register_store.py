@@ -72,15 +72,15 @@ def district_ids(n_districts: int, per_district: int, overlap: float) -> list[li
 
 def one_district(uri: str, run_id: str, code: str, ids: list[str]) -> dict[str, float]:
     """One district task's asks through the store (its own process)."""
-    settings = Settings().register
+    settings = Settings()
     started = time.monotonic()
     with SharedRegister(
         MemoryRegister(),
         lambda: pg_connect(uri),
-        Settings().sql_dir,
+        settings.sql_dir,
         run_id,
         code,
-        settings,
+        settings.register,
     ) as store:
         found, missing = store.batch_get(ids)
     assert len(found) == len(set(ids)) and not missing, (len(found), len(missing))

@@ -11,8 +11,8 @@ Celery workers on other machines:
 2. it asks the register only for the keys it claimed, in the client's batches, a chunk
    at a time, and writes each chunk's answers (COPY) in the transaction that marks its
    keys answered;
-3. for the keys another task claimed it **waits**, polling the store read-only, and reads their
-   answers; a claim that stays unanswered for ``answer_wait_s`` (its task died or
+3. for the keys another task claimed it **waits**, polling the store read-only, and reads
+   their answers; a claim that stays unanswered for ``answer_wait_s`` (its task died or
    stalls) or is given back (its task failed) is taken over and asked by the waiting
    task itself; after twice that without any progress it asks what is left without
    claiming it. The wait is bounded.
@@ -295,8 +295,7 @@ class SharedRegister:
                 continue
             # Claim only what can be taken: trying every pending key each pass took the
             # store's lock and locked every row in conflict, all the while the district
-            # that claimed them was writing their answers (RESULTS.md: 95 s of the
-            # national database's CPU for 1.15 million keys, 2 tasks at a time).
+            # that claimed them was writing their answers (decision 0024).
             took = self._claim(kind, takeable)
             if took:
                 frames += self._ask_and_write(kind, took, ask)
