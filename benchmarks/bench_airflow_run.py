@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
@@ -242,8 +243,30 @@ def run_scheduler(province: Path, stamp: str, profile: bool = False) -> list[tup
             tis = api.task_instances(DAG, run_id)
         finally:
             localenv("down", env)
+    held = slot_held_after_end(home / "logs" / "scheduler.log", tis)
     return _rows("a running scheduler (make up), triggered through the REST API", wall, up_s,
-                 tis, before, after, ledger_agreement(national, province, run_id)) + prof.rows()  # fmt: skip
+                 tis, before, after, ledger_agreement(national, province, run_id)) + held + prof.rows()  # fmt: skip
+
+
+_WORKLOAD_FINISHED = re.compile(
+    r"Workload finished .*?duration=([0-9.]+).*?workload_id=([0-9a-f-]+)"
+)
+
+
+def slot_held_after_end(scheduler_log: Path, tis: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """How long the executor's slots stayed taken after their tasks had ended: each task
+    supervisor's own duration (its ``Workload finished`` line) less the task's, summed, and
+    how many tasks were followed by more than a second of it (decision 0025)."""
+    supervised = {m[2]: float(m[1]) for m in _WORKLOAD_FINISHED.finditer(
+        scheduler_log.read_text(errors="replace"))} if scheduler_log.is_file() else {}  # fmt: skip
+    lags = [supervised[t["id"]] - float(t["duration"]) for t in tis
+            if t.get("id") in supervised and t.get("duration") is not None]  # fmt: skip
+    if not lags:
+        return []
+    return [
+        ("executor slots held after their tasks ended, summed (s)", f"{sum(lags):.1f}"),
+        ("tasks followed by more than 1 s of it", f"{sum(lag > 1 for lag in lags)} of {len(lags)}"),
+    ]
 
 
 def _rows(
