@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
+from hotich import model
 from hotich.model import (
     DECIDED,
     LINK_AMBIGUOUS,
@@ -125,12 +127,6 @@ def check(kind: Waiting | None, proposed: Proposed) -> None:
 WAITING_PERSON_COLUMNS = ("source_key", "role", "kind", "reasons", "given_id", "decided")
 
 
-def _has(reasons: pd.Series, codes: frozenset[str] | set[str]) -> pd.Series:
-    """Per row of ``reasons`` (lists of codes), whether any of ``codes`` is among them."""
-    exploded = reasons.explode()
-    return exploded.isin(codes).groupby(level=0).any().reindex(reasons.index, fill_value=False)
-
-
 def waiting_persons(verdicts: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.DataFrame:
     """The persons a run's verdicts leave waiting for a decision (:func:`waiting`, over
     frames): ``verdicts`` one row per record (``source_key``, ``status``),
@@ -139,27 +135,35 @@ def waiting_persons(verdicts: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd
     if person_verdicts.empty:
         return pd.DataFrame(columns=list(WAITING_PERSON_COLUMNS))
     pv = person_verdicts.reset_index(drop=True)
-    status = pv["source_key"].map(verdicts.set_index("source_key")["status"])
+    status = pv["source_key"].map(verdicts.set_index("source_key")["status"]).to_numpy()
     given = pv["personal_id"].astype(object)
-    gave_id = given.notna() & (given.fillna("").astype(str).str.strip() != "")
-    reasons = pv["reasons"].map(list)
-    kind = pd.Series(None, index=pv.index, dtype=object)
+    gave_id = (given.notna() & (given.fillna("").astype(str).str.strip() != "")).to_numpy()
+    # Each person's codes as one bit mask (decision 0003): the tests below are whole-column
+    # bit tests, and the lists are copied only for the few persons who wait.
+    masks = model.code_masks(pv["reasons"])
+
+    def has(codes: frozenset[str] | set[str]) -> np.ndarray:
+        return (masks & model.code_bits(codes)) != 0
+
+    kind = np.full(len(pv), None, dtype=object)
     loaded_without = (status == Status.LOADED.value) & ~gave_id
-    kind[loaded_without & _has(reasons, {LINK_NONE})] = Waiting.LINK_NONE.value
-    kind[loaded_without & _has(reasons, {LINK_AMBIGUOUS})] = Waiting.LINK_AMBIGUOUS.value
-    in_review = (status == Status.REVIEW.value) & gave_id & _has(reasons, REVIEW_CODES)
-    kind[in_review] = Waiting.GIVEN_ID_IN_REVIEW.value
-    out = pd.DataFrame(
-        {
-            "source_key": pv["source_key"],
-            "role": pv["role"],
-            "kind": kind,
-            "reasons": reasons,
-            "given_id": given.where(gave_id, None),
-            "decided": _has(reasons, {DECIDED}),
-        }
+    kind[loaded_without & has({LINK_NONE})] = Waiting.LINK_NONE.value
+    kind[loaded_without & has({LINK_AMBIGUOUS})] = Waiting.LINK_AMBIGUOUS.value
+    kind[(status == Status.REVIEW.value) & gave_id & has(REVIEW_CODES)] = (
+        Waiting.GIVEN_ID_IN_REVIEW.value
     )
-    return out[out["kind"].notna()].reset_index(drop=True)
+    waits = np.flatnonzero(pd.notna(kind))
+    return pd.DataFrame(
+        {
+            "source_key": pv["source_key"].to_numpy(dtype=object)[waits],
+            "role": pv["role"].to_numpy(dtype=object)[waits],
+            "kind": kind[waits],
+            "reasons": pd.Series(pv["reasons"].to_numpy(dtype=object)[waits]).map(list),
+            "given_id": given.where(gave_id, None).to_numpy(dtype=object)[waits],
+            "decided": has({DECIDED})[waits],
+        },
+        columns=list(WAITING_PERSON_COLUMNS),
+    )
 
 
 class Outcome(StrEnum):

@@ -12,7 +12,7 @@ full or year-only date) and ``X_state`` (one of ``DateState``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -243,6 +243,17 @@ def code_masks(lists: pd.Series, codes: Sequence[str] = CODE_ORDER) -> np.ndarra
     bits = np.left_shift(np.int64(1), cat.codes.astype(np.int64))
     np.bitwise_or.at(masks, flat.index.to_numpy(), bits)
     return masks
+
+
+def code_bits(codes: Iterable[str], order: Sequence[str] = CODE_ORDER) -> np.int64:
+    """The bit mask of a set of codes (bit ``i`` standing for ``order[i]``), to test whole
+    columns of :func:`code_masks` at once: ``masks & code_bits({LINKED}) != 0``."""
+    mask = np.int64(0)
+    for code in set(codes):
+        if code not in order:
+            raise ValueError(f"reason code outside the contract: {code}")
+        mask |= np.int64(1) << np.int64(list(order).index(code))
+    return mask
 
 
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{9,13}(?![0-9])")

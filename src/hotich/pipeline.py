@@ -363,9 +363,8 @@ def validate_district(ctx: RunContext, district_code: str) -> dict[str, Any]:
         claimed=claimed,
         suite_dir=ctx.settings.expectations_dir,
     )
-    records["quarantine_reasons"] = outcome.reasons.reindex(records.index).map(
-        lambda r: sorted(code_list(r))
-    )
+    # Sorted code lists, one of its own per record (hotich.model.reason_lists).
+    records["quarantine_reasons"] = outcome.reasons.reindex(records.index)
     records.to_parquet(work / "validated.parquet", index=False)
     gx_dir = work / "gx"
     gx_dir.mkdir(exist_ok=True)
@@ -849,10 +848,12 @@ def _chunk_of(
     (turned into JSON for the records left waiting only)."""
     verdicts = record_verdicts(records, person_verdicts)
     registrations, persons = load_frames(records, verdicts, person_verdicts)
+    waiting = decisions.waiting_persons(verdicts, person_verdicts)
     if isinstance(canonical, pd.DataFrame):
-        waiting = decisions.waiting_persons(verdicts, person_verdicts)["source_key"]
-        canonical = _canonical_json(canonical[keys_in(canonical["source_key"], waiting.unique())])
-    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical)
+        waits = waiting["source_key"].unique()
+        canonical = _canonical_json(canonical[keys_in(canonical["source_key"], waits)])
+    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical,
+                                                      persons=waiting)  # fmt: skip
     return LoadChunk(verdicts, registrations, persons, _candidate_rows(candidates),
                      waiting_records, waiting_persons)  # fmt: skip
 
@@ -1055,12 +1056,15 @@ def waiting_frames(
     person_verdicts: pd.DataFrame,
     canonical: pd.Series,
     extract_file: Path | None = None,
+    persons: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of ``recon.waiting_record`` and ``recon.waiting_person`` for a load:
     every record whose verdict leaves a person waiting for a decision, with its canonical
     content (``canonical``, JSON by source key, and for the keys it lacks, the run's
-    ``extract_file``) and last verdict."""
-    persons = decisions.waiting_persons(verdicts, person_verdicts)
+    ``extract_file``) and last verdict. ``persons``: the waiting persons when the caller
+    has them already (:func:`hotich.decisions.waiting_persons` of the same frames)."""
+    if persons is None:
+        persons = decisions.waiting_persons(verdicts, person_verdicts)
     keys = persons["source_key"].unique()
     if extract_file is not None:
         missing = [str(k) for k in keys if k not in canonical.index]

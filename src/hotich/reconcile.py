@@ -1345,14 +1345,14 @@ def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
 def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
     """One row per record from person verdicts (a marriage has two persons).
 
-    ``reasons``: the union of the persons' codes, sorted by code point (C collation);
-    ``status``: ``review`` when any review code is among them, else ``loaded``;
-    ``personal_id``: the subject's loaded ID for a loaded birth or death, None otherwise
-    (always for a marriage), as the ledger wants it; ``reason_mask``: ``reasons`` as the
-    int64 bit mask over ``model.CODE_ORDER`` (:func:`hotich.model.code_masks`). A code
-    outside the contract raises ValueError, naming it.
+    ``reason_mask``: the union of the persons' codes, as the int64 bit mask over
+    ``model.CODE_ORDER`` (:func:`hotich.model.code_masks`; the load decodes it once, with
+    the quality codes, :func:`hotich.model.reason_lists`); ``status``: ``review`` when any
+    review code is among them, else ``loaded``; ``personal_id``: the subject's loaded ID
+    for a loaded birth or death, None otherwise (always for a marriage), as the ledger
+    wants it. A code outside the contract raises ValueError, naming it.
     """
-    cols = ["source_key", "reasons", "status", "personal_id", "reason_mask"]
+    cols = ["source_key", "status", "personal_id", "reason_mask"]
     if not len(person_verdicts):
         return pd.DataFrame(columns=cols)
     pv = person_verdicts.reset_index(drop=True)
@@ -1361,9 +1361,7 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
     # the OR of its persons' masks, so that a code two persons share is listed once.
     mask = np.zeros(len(key_uniques), dtype=np.int64)
     np.bitwise_or.at(mask, keys, model.code_masks(pv["reasons"]))
-    reasons = model.reason_lists(mask, model.CODE_ORDER)
-    review_bits = model.code_masks(pd.Series([sorted(model.REVIEW_CODES)]))[0]
-    review = (mask & review_bits) != 0
+    review = (mask & model.code_bits(model.REVIEW_CODES)) != 0
     # The subject's ID of a loaded birth/death; None for marriages (no 'subject' role).
     subject = pv["role"].to_numpy(dtype=object) == model.ROLE_SUBJECT
     pid = np.full(len(key_uniques), None, dtype=object)
@@ -1372,7 +1370,6 @@ def merge_record_verdicts(person_verdicts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "source_key": pd.Series(np.asarray(key_uniques, dtype=object), dtype=object),
-            "reasons": pd.Series(reasons, dtype=object),
             "status": np.where(review, model.Status.REVIEW.value, model.Status.LOADED.value),
             "personal_id": pd.Series(pid, dtype=object),
             "reason_mask": mask,

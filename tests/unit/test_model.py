@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hotich.model import CODE_ORDER, code_masks, mask_id, reason_lists
+from hotich.model import CODE_ORDER, code_bits, code_masks, mask_id, reason_lists
 
 CODES = ["DATE_INVALID", "ID_FORMAT", "REQUIRED_MISSING"]  # code-point order
 
@@ -34,6 +34,15 @@ def test_reason_lists_refuse_unsorted_or_too_many_codes():
     with pytest.raises(ValueError, match="more than an int64"):
         reason_lists(np.array([1]), [f"C{i:02d}" for i in range(63)])
     assert reason_lists(np.array([], dtype=np.int64), CODES) == []
+
+
+def test_code_bits_are_the_masks_of_sets_of_codes():
+    masks = code_masks(pd.Series([["ID_FORMAT"], [], ["DATE_INVALID", "ID_FORMAT"]]))
+    assert ((masks & code_bits({"ID_FORMAT"})) != 0).tolist() == [True, False, True]
+    assert code_bits({"DATE_INVALID", "ID_FORMAT"}) == masks[2]
+    assert code_bits(set()) == 0
+    with pytest.raises(ValueError, match="outside the contract: NOT_A_CODE"):
+        code_bits({"NOT_A_CODE"})
 
 
 def test_code_masks_read_what_parquet_and_drivers_give_and_reason_lists_undo_them():

@@ -900,6 +900,7 @@ def test_merge_marriage_spouses_and_singles() -> None:
         ],
     )
     merged = merge_record_verdicts(v).set_index("source_key")
+    merged["reasons"] = model.reason_lists(merged["reason_mask"].to_numpy(), model.CODE_ORDER)
     assert merged.loc["m:marriage:1", "reasons"] == [
         model.DOB_MISMATCH,
         model.LINKED,
@@ -925,7 +926,7 @@ def test_merge_loaded_marriage_unions_codes_once() -> None:
         }
     )
     merged = merge_record_verdicts(verdicts)
-    assert merged["reasons"].tolist() == [
+    assert model.reason_lists(merged["reason_mask"].to_numpy(), model.CODE_ORDER) == [
         [model.LEGACY_ENCODING, model.LINK_NONE],
         [model.ID_NOT_FOUND],
     ]

@@ -35,6 +35,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import msgspec
 import numpy as np
 import pandas as pd
 import requests
@@ -196,10 +197,17 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def _body(resp: requests.Response) -> Any:
+    """A JSON answer's body, decoded by msgspec: the answers to a district's match queries
+    are tens of megabytes, and ``json.loads`` was the reconcile step's largest self time
+    after the wait (benchmarks/RESULTS.md). Raises ValueError on a body that is not JSON."""
+    return msgspec.json.decode(resp.content)
+
+
 def _problem_text(resp: requests.Response) -> str:
     # The problem's title/detail never echo personal data in the contract's API, but cap it.
     try:
-        body = resp.json()
+        body = _body(resp)
         text = f"{body.get('title', '')}: {body.get('detail', '')}"
     except (ValueError, AttributeError):
         text = resp.reason or ""
@@ -369,7 +377,7 @@ class PopulationClient:
         if not re.fullmatch(_ID_PATTERN, so_dinh_danh):
             return None
         resp = self._request("GET", f"/v1/citizens/{so_dinh_danh}", accept=(404,))
-        return None if resp.status_code == 404 else resp.json()
+        return None if resp.status_code == 404 else _body(resp)
 
     def batch_get(self, ids: Iterable[str]) -> tuple[pd.DataFrame, set[str]]:
         """Look IDs up in batches of 500, sent concurrently.
@@ -477,7 +485,7 @@ class PopulationClient:
         self, ids: list[str], cancel: threading.Event
     ) -> tuple[list[dict[str, Any]], list[str]]:
         resp = self._request("POST", "/v1/citizens:batchGet", json_body={"ids": ids}, cancel=cancel)
-        body = resp.json()
+        body = _body(resp)
         found, not_found = body["found"], body["not_found"]
         answered = {c["so_dinh_danh"] for c in found} | set(not_found)
         if answered != set(ids):
@@ -491,7 +499,7 @@ class PopulationClient:
         resp = self._request(
             "POST", "/v1/citizens:match", json_body={"queries": queries}, cancel=cancel
         )
-        results = resp.json()["results"]
+        results = _body(resp)["results"]
         if [r["ref"] for r in results] != [q["ref"] for q in queries]:
             raise RegisterError("match answered other refs than asked, or out of order")
         return [(int(r["ref"]), r["candidates"]) for r in results]
@@ -601,7 +609,7 @@ class PopulationClient:
                 deadline=deadline,
                 cancel=cancel,
             )
-            body = resp.json()
+            body = _body(resp)
             token, ttl = body.get("access_token"), body.get("expires_in")
             if not isinstance(token, str) or not isinstance(ttl, int | float):
                 raise RegisterAuthError("the token answer lacks access_token or expires_in")
