@@ -1,4 +1,5 @@
-"""The fork server's preload (decision 0022): loads the suites, starts no thread."""
+"""The fork server's preload (decisions 0022, 0026): loads the suites, starts no thread,
+freezes what it imported and collects the youngest generation less often."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import subprocess
 import sys
 
 CHECK = """
+import gc
 import threading
 import hotich.airflow.preload
 from hotich import validate
 print(threading.active_count(), validate._load_suites.cache_info().currsize)
+print(gc.get_freeze_count() > 100_000, gc.get_threshold())
 """
 
 
@@ -19,5 +22,8 @@ def test_preload_loads_the_suites_and_starts_no_thread() -> None:
     out = subprocess.run(
         [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=300, check=True
     )
-    threads, suites_loaded = out.stdout.split()[-2:]
+    threads, suites_loaded = out.stdout.splitlines()[-2].split()
     assert (threads, suites_loaded) == ("1", "1"), out.stdout + out.stderr
+    # What the preload imported (Airflow, GX, pandas: hundreds of thousands of objects) is
+    # frozen, and a task's new objects are collected 50,000 at a time.
+    assert out.stdout.splitlines()[-1] == "True (50000, 10, 10)", out.stdout + out.stderr
