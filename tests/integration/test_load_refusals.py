@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -119,9 +120,13 @@ def test_a_record_the_database_refuses_is_quarantined_and_the_rest_loads(
     records.loc[bad, "raw"] = '{"ho_ten": "' + SECRET_NAME + '", 027218000001'
     records.to_parquet(validated, index=False)
 
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         out = pipeline.load_district(ctx, "901")
     assert (out["extracted"], out["loaded"], out["quarantined"]) == (4, 3, 1)
+    # The one load that committed says where its time went.
+    (done,) = [r.getMessage() for r in caplog.records if "of 4 extracted" in r.getMessage()]
+    assert re.search(r"\(staged in \d+\.\d s, applied in \d+\.\d s, committed in \d+\.\d s\)$",
+                     done), done  # fmt: skip
     assert ledger(national, "run-refused") == {
         "901:birth:1": ("loaded", []),
         "901:birth:2": ("quarantined", ["VALUE_INVALID"]),
