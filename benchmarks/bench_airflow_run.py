@@ -173,6 +173,10 @@ class Profile:
         cpu = self.ledger.per_kind()
         rows = [("CPU seconds, all processes, during the run", f"{sum(cpu.values()):.1f}")]
         rows += [(f"CPU: {kind} (s)", f"{s:.1f}") for kind, s in cpu.items()]
+        peak = self.ledger.peak_rss_per_kind().get("task process")
+        if peak is not None:  # issue 16's target: under 1.5 GB, whatever the district's size
+            rows.append(("peak resident set of one task process, polled each second (MB)",
+                         f"{peak / 2**20:,.0f}"))  # fmt: skip
         if self.pg is not None:
             rows += [(f"PostgreSQL busy: {what} (s)", f"{s:.1f}") for what, s in self.pg.top(15)]
         raw = self.out / "py-spy.raw"

@@ -115,12 +115,14 @@ class _Polling:
 class CpuLedger(_Polling):
     """CPU seconds per process kind while the block runs (polled every ``interval_s``):
     this process's descendants, those of ``roots`` (services started apart, such as
-    ``make up``'s), and the database servers."""
+    ``make up``'s), and the database servers; and each kind's largest resident set seen
+    (:meth:`peak_rss_per_kind`)."""
 
     def __init__(self, roots: tuple[int, ...] = (), interval_s: float = 1.0) -> None:
         self.roots, self.interval_s = roots, interval_s
         self._seen: dict[int, tuple[str, float, float]] = {}  # pid -> kind, create, cpu
         self._start: dict[int, float] = {}
+        self._peak_rss: dict[str, int] = {}  # kind -> bytes
         super().__init__("cpu-ledger")
 
     def _processes(self) -> list[psutil.Process]:
@@ -144,6 +146,7 @@ class CpuLedger(_Polling):
                     cpu = sum(p.cpu_times()[:2])
                     created = p.create_time()
                     title = " ".join(p.cmdline()) or p.name()
+                    rss = p.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
             prev = self._seen.get(p.pid)
@@ -152,7 +155,9 @@ class CpuLedger(_Polling):
             if first:
                 self._start[p.pid] = cpu
             # The latest title: a forked child carries its parent's until it sets its own.
-            self._seen[p.pid] = (kind_of(title), created, cpu)
+            kind = kind_of(title)
+            self._seen[p.pid] = (kind, created, cpu)
+            self._peak_rss[kind] = max(self._peak_rss.get(kind, 0), rss)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -163,6 +168,12 @@ class CpuLedger(_Polling):
 
     def _end(self) -> None:
         self._sample()
+
+    def peak_rss_per_kind(self) -> dict[str, int]:
+        """The largest resident set (bytes) one process of each kind had at a poll, largest
+        first. Pages a forked task shares with its fork server count in it: an upper bound
+        of what the task itself holds."""
+        return dict(sorted(self._peak_rss.items(), key=lambda kv: -kv[1]))
 
     def per_kind(self) -> dict[str, float]:
         """CPU seconds used during the block, per process kind, largest first."""

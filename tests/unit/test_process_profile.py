@@ -70,6 +70,16 @@ def test_cpu_ledger_counts_a_child_that_has_ended() -> None:
     assert ledger.per_kind().get("other", 0.0) >= 0.4
 
 
+def test_cpu_ledger_keeps_each_kinds_largest_resident_set() -> None:
+    """A child that holds 200 MB for a while is seen at that size at some poll."""
+    with CpuLedger(interval_s=0.1) as ledger:
+        subprocess.run(
+            [sys.executable, "-c", "import time; b = bytearray(200 * 2**20); time.sleep(0.6)"],
+            check=True, timeout=60,
+        )  # fmt: skip
+    assert ledger.peak_rss_per_kind().get("other", 0) >= 200 * 2**20
+
+
 def test_statement_label_drops_comments_and_collapses_whitespace() -> None:
     query = "-- One load.\n-- Parameters: run_id.\nDELETE FROM civil.person p\n   USING s -- why\nWHERE 1;"
     assert statement_label(query) == "DELETE FROM civil.person p USING s WHERE 1;"
