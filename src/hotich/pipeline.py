@@ -848,12 +848,7 @@ def _chunk_of(
     (turned into JSON for the records left waiting only)."""
     verdicts = record_verdicts(records, person_verdicts)
     registrations, persons = load_frames(records, verdicts, person_verdicts)
-    waiting = decisions.waiting_persons(verdicts, person_verdicts)
-    if isinstance(canonical, pd.DataFrame):
-        waits = waiting["source_key"].unique()
-        canonical = _canonical_json(canonical[keys_in(canonical["source_key"], waits)])
-    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical,
-                                                      persons=waiting)  # fmt: skip
+    waiting_records, waiting_persons = waiting_frames(verdicts, person_verdicts, canonical)
     return LoadChunk(verdicts, registrations, persons, _candidate_rows(candidates),
                      waiting_records, waiting_persons)  # fmt: skip
 
@@ -1054,21 +1049,24 @@ def _canonical_of_extract(path: Path, keys: list[str]) -> pd.Series:
 def waiting_frames(
     verdicts: pd.DataFrame,
     person_verdicts: pd.DataFrame,
-    canonical: pd.Series,
+    canonical: pd.Series | pd.DataFrame,
     extract_file: Path | None = None,
-    persons: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of ``recon.waiting_record`` and ``recon.waiting_person`` for a load:
     every record whose verdict leaves a person waiting for a decision, with its canonical
-    content (``canonical``, JSON by source key, and for the keys it lacks, the run's
-    ``extract_file``) and last verdict. ``persons``: the waiting persons when the caller
-    has them already (:func:`hotich.decisions.waiting_persons` of the same frames)."""
-    if persons is None:
-        persons = decisions.waiting_persons(verdicts, person_verdicts)
+    content (``canonical``: JSON by source key, or the records' raw extract rows, turned
+    into JSON for those left waiting only; for the keys it lacks, the run's
+    ``extract_file``) and last verdict."""
+    persons = decisions.waiting_persons(verdicts, person_verdicts)
     keys = persons["source_key"].unique()
+    content = (
+        _canonical_json(canonical[keys_in(canonical["source_key"], keys)])
+        if isinstance(canonical, pd.DataFrame)
+        else canonical
+    )
     if extract_file is not None:
-        missing = [str(k) for k in keys if k not in canonical.index]
-        canonical = pd.concat([canonical, _canonical_of_extract(extract_file, missing)])
+        missing = [str(k) for k in keys if k not in content.index]
+        content = pd.concat([content, _canonical_of_extract(extract_file, missing)])
     rec = verdicts[keys_in(verdicts["source_key"], keys)]
     records = pd.DataFrame(
         {
@@ -1076,7 +1074,7 @@ def waiting_frames(
             "district_code": rec["district_code"],
             "record_type": rec["record_type"],
             "content_hash": rec["content_hash"],
-            "record": rec["source_key"].map(canonical[~canonical.index.duplicated()]),
+            "record": rec["source_key"].map(content[~content.index.duplicated()]),
             "source_record": rec["source_record"],
             "status": rec["status"],
             "reasons": rec["reasons"],
