@@ -248,11 +248,12 @@ def code_masks(lists: pd.Series, codes: Sequence[str] = CODE_ORDER) -> np.ndarra
 def code_bits(codes: Iterable[str], order: Sequence[str] = CODE_ORDER) -> np.int64:
     """The bit mask of a set of codes (bit ``i`` standing for ``order[i]``), to test whole
     columns of :func:`code_masks` at once: ``masks & code_bits({LINKED}) != 0``."""
+    position = {code: i for i, code in enumerate(order)}
     mask = np.int64(0)
     for code in set(codes):
-        if code not in order:
+        if code not in position:
             raise ValueError(f"reason code outside the contract: {code}")
-        mask |= np.int64(1) << np.int64(list(order).index(code))
+        mask |= np.int64(1) << np.int64(position[code])
     return mask
 
 

@@ -61,6 +61,7 @@ from hotich.model import (
     Flavor,
     RecordType,
     Status,
+    code_bits,
     code_list,
     code_masks,
     reason_lists,
@@ -617,7 +618,6 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     out["source_record"] = records["raw"]
     # Reason sets as bit masks over the contract's codes (decision 0003), whole columns at
     # a time: the quality codes, the register's (merged per record), LEGACY_ENCODING.
-    bit = {code: np.int64(1) << np.int64(i) for i, code in enumerate(CODE_ORDER)}
     quality = code_masks(records["quarantine_reasons"])
     quarantined = quality != 0
     status = pd.Series(Status.LOADED.value, index=records.index, dtype=object)
@@ -631,9 +631,10 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
     status = status.where(~quarantined, Status.QUARANTINED.value)
     legacy = records["legacy_encoding"].fillna(False).astype(bool).to_numpy()
     # LEGACY_ENCODING is information: listed whatever the status.
-    masks = np.where(quarantined, quality, register) | np.where(legacy, bit[LEGACY_ENCODING], 0)
+    legacy_bit = code_bits({LEGACY_ENCODING})
+    masks = np.where(quarantined, quality, register) | np.where(legacy, legacy_bit, 0)
     # A loaded record carries only information codes (contract): guard the invariant.
-    not_info = sum((bit[c] for c in QUARANTINE_CODES | REVIEW_CODES), np.int64(0))
+    not_info = code_bits(QUARANTINE_CODES | REVIEW_CODES)
     loaded = (status == Status.LOADED.value).to_numpy()
     assert not (masks[loaded] & not_info).any()
     out["reasons"] = reason_lists(masks, CODE_ORDER)
@@ -646,9 +647,8 @@ def record_verdicts(records: pd.DataFrame, person_verdicts: pd.DataFrame) -> pd.
         [RecordType.BIRTH.value, RecordType.DEATH.value]
     )
     out["personal_id"] = out["source_key"].map(subject_ids).where(loaded_single, None)
-    out["claims_entry"] = (
-        out["book"].notna() & out["entry_no"].notna() & ((quality & bit[DUPLICATE_ENTRY]) == 0)
-    )
+    duplicate = (quality & code_bits({DUPLICATE_ENTRY})) != 0
+    out["claims_entry"] = out["book"].notna() & out["entry_no"].notna() & ~duplicate
     return out
 
 
