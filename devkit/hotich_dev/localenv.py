@@ -46,11 +46,11 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
         # Task processes start with pandas, pyarrow, GX and the stages imported: the
         # executor's workers come from a fork server that imported them (hotich.airflow.preload).
         "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": "hotich.airflow.preload",
         # A task supervisor that reads its task's last output before the process is gone
         # waits this long to notice the exit, holding the executor's slot: 5 s by default,
         # after 10 of a province's 35 tasks (decision 0025).
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
-        "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": "hotich.airflow.preload",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": TIMEZONE,
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
