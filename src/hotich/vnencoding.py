@@ -519,7 +519,7 @@ def decode_legacy_rows(
     parts = []
     for col in columns:
         codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
-        classified = [_classify(v) for v in uniques]
+        classified = [_classify(v) for v in uniques.tolist()]  # a list: Arrow's __iter__ is slow
         kinds = np.array([k for k, _, _ in classified] + [_PLAIN], dtype=np.int8)
         readings = np.empty(len(classified) + 1, dtype=object)
         readings[:-1] = [r for _, r, _ in classified]

@@ -448,10 +448,10 @@ class PopulationClient:
         payload = [
             {"ref": str(q), "ho_ten": n, "gioi_tinh": s, "ngay_sinh": d}
             for q, n, s, d in zip(
-                distinct["qid"],
-                distinct["ho_ten"],
-                distinct["gioi_tinh"],
-                distinct["ngay_sinh"],
+                distinct["qid"].tolist(),
+                distinct["ho_ten"].tolist(),
+                distinct["gioi_tinh"].tolist(),
+                distinct["ngay_sinh"].tolist(),
                 strict=True,
             )
         ]

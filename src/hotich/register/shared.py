@@ -124,7 +124,7 @@ class SharedRegister:
 
         answers = self._answers("id", keys.tolist(), ask)
         answers = answers.drop_duplicates("ask_key")
-        not_found = set(keys) - set(answers["ask_key"])
+        not_found = set(keys.tolist()) - set(answers["ask_key"].tolist())
         return answers[list(CITIZEN_COLUMNS)].reset_index(drop=True), not_found
 
     def match(self, queries: pd.DataFrame) -> pd.DataFrame:
