@@ -28,17 +28,12 @@ _METHODS = ("_get_domain_kwargs", "_get_success_kwargs", "_get_runtime_kwargs",
 ORIGINAL: dict[str, Any] = {}
 
 
-def _default(exp: Any, key: str) -> Any:
-    """``Expectation._get_default_value`` (a field's default; None if required or unknown)."""
-    return exp._get_default_value(key)
-
-
 def _domain(exp: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {key: kwargs.get(key, _default(exp, key)) for key in exp.domain_keys}
+    return {key: kwargs.get(key, exp._get_default_value(key)) for key in exp.domain_keys}
 
 
 def _success(exp: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = {key: kwargs.get(key, _default(exp, key)) for key in exp.success_keys}
+    out = {key: kwargs.get(key, exp._get_default_value(key)) for key in exp.success_keys}
     out.update(_domain(exp, kwargs))
     return out
 

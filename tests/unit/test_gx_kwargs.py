@@ -42,6 +42,7 @@ def test_applied_on_the_pinned_version() -> None:
     assert gx_kwargs.apply() is True
     from great_expectations.expectations.expectation import Expectation
 
+    assert set(gx_kwargs.ORIGINAL) == set(gx_kwargs._METHODS)
     for name in gx_kwargs.ORIGINAL:
         assert getattr(Expectation, name) is getattr(gx_kwargs, name)
         assert gx_kwargs.ORIGINAL[name] is not getattr(gx_kwargs, name)
