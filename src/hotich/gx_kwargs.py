@@ -8,6 +8,14 @@ every access: about 30,000 builds in one validate call of hotich's suites, a thi
 time there (``benchmarks/RESULTS.md``). :func:`apply` puts in their place methods that build
 it once per call and return the same dicts; decision 0027 says why and how it is checked.
 
+Each of the 12,708 metric configurations of such a call hashes its kwargs with
+``IDDict.to_id``: GX's generic ``convert_to_json_serializable`` first (three numpy
+``issubdtype`` checks for every ``None``), then ``json.dumps`` and md5. When the kwargs hold
+only what JSON encodes as it is (``str``, ``int``, ``bool``, ``None``, a float that is not
+NaN, lists, tuples and dicts of them), that conversion returns them unchanged, and the
+patched ``to_id`` skips it; anything else (a ``Timestamp``, a numpy scalar) still goes
+through GX's (decision 0028).
+
 Only the version the requirements pin is patched: on any other, :func:`apply` leaves GX as it
 is and says so, and ``tests/unit/test_gx_kwargs.py`` fails until the methods are compared
 again.
@@ -15,6 +23,9 @@ again.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -24,8 +35,12 @@ PATCHED_VERSION = "1.24.1"
 _METHODS = ("_get_domain_kwargs", "_get_success_kwargs", "_get_runtime_kwargs",
             "_get_success_kwarg")  # fmt: skip
 
-# GX's own methods, kept by apply() so that a test can compare them with these.
+# GX's own methods, kept by apply() so that a test can compare them with these
+# (``to_id`` is IDDict's; the others are Expectation's).
 ORIGINAL: dict[str, Any] = {}
+
+_AS_IS = frozenset((str, int, bool, type(None)))
+_SEQUENCES = frozenset((list, tuple))
 
 
 def _domain(exp: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -78,10 +93,57 @@ def _get_runtime_kwargs(self: Any, runtime_configuration: dict | None = None) ->
     return runtime
 
 
+def _json_as_is(value: Any, dicts: frozenset[type]) -> bool:
+    """Whether GX's ``convert_to_json_serializable`` would return ``value`` as it is (up to
+    tuples becoming lists, which ``json.dumps`` encodes alike)."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return True
+    if kind is float:
+        return value == value  # GX turns NaN into None
+    if kind in dicts:
+        return all(type(k) is str and _json_as_is(v, dicts) for k, v in value.items())
+    if kind in _SEQUENCES:
+        return all(_json_as_is(v, dicts) for v in value)
+    return False
+
+
+@functools.cache
+def _dict_types(kind: type) -> frozenset[type]:
+    """The dict types taken as they are in an id of ``kind`` (an IDDict or a subclass)."""
+    from great_expectations.core.id_dict import IDDict
+
+    return frozenset((dict, IDDict, kind))
+
+
+def to_id(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+    """``IDDict.to_id``: the same id, without GX's JSON conversion where it changes nothing."""
+    from great_expectations.util import convert_to_json_serializable
+
+    if id_keys is None:
+        id_keys = self.keys()
+    if id_ignore_keys is None:
+        id_ignore_keys = self._id_ignore_keys
+    id_keys = set(id_keys) - set(id_ignore_keys)
+    if len(id_keys) == 0:
+        return ()
+    if len(id_keys) == 1:
+        key = next(iter(id_keys))
+        return f"{key}={self[key]!s}"
+    data: Any = {k: self[k] for k in id_keys}
+    kind: Any = type(self)
+    if not _json_as_is(data, _dict_types(kind)):
+        data = convert_to_json_serializable(data=data)
+    return hashlib.md5(
+        json.dumps(data, sort_keys=True).encode("utf-8"), usedforsecurity=False
+    ).hexdigest()
+
+
 def apply() -> bool:
-    """Patch GX's ``Expectation`` (once per process); False, changing nothing, on a GX
-    version other than :data:`PATCHED_VERSION`."""
+    """Patch GX's ``Expectation`` and ``IDDict.to_id`` (once per process); False, changing
+    nothing, on a GX version other than :data:`PATCHED_VERSION`."""
     import great_expectations
+    from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
 
     if great_expectations.__version__ != PATCHED_VERSION:
@@ -94,6 +156,8 @@ def apply() -> bool:
         return False
     if not ORIGINAL:
         ORIGINAL.update({name: getattr(Expectation, name) for name in _METHODS})
+        ORIGINAL["to_id"] = IDDict.to_id
         for name in _METHODS:
             setattr(Expectation, name, globals()[name])
+        IDDict.to_id = to_id  # type: ignore[method-assign]
     return True

@@ -4,13 +4,28 @@ methods answer exactly as GX's own do for every expectation of hotich's suites."
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import enum
+from pathlib import Path
 from typing import Any
 
 import great_expectations
+import numpy as np
+import pandas as pd
 import pytest
+from great_expectations.core.id_dict import IDDict, MetricKwargs
 
 from hotich import gx_kwargs
 from hotich import validate as v
+
+
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Label(str):
+    pass
+
 
 RUNTIME_CONFIGURATIONS: list[dict[str, Any] | None] = [
     None,
@@ -40,10 +55,12 @@ def test_applied_on_the_pinned_version() -> None:
     v._load_suites(str(v.EXPECTATIONS_DIR))
     assert great_expectations.__version__ == gx_kwargs.PATCHED_VERSION
     assert gx_kwargs.apply() is True
+    from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
 
-    assert set(gx_kwargs.ORIGINAL) == set(gx_kwargs._METHODS)
-    for name in gx_kwargs.ORIGINAL:
+    assert set(gx_kwargs.ORIGINAL) == {*gx_kwargs._METHODS, "to_id"}
+    assert IDDict.to_id is gx_kwargs.to_id
+    for name in gx_kwargs._METHODS:
         assert getattr(Expectation, name) is getattr(gx_kwargs, name)
         assert gx_kwargs.ORIGINAL[name] is not getattr(gx_kwargs, name)
 
@@ -83,3 +100,58 @@ def test_another_gx_version_is_left_alone(
     with caplog.at_level("WARNING", logger="hotich.gx_kwargs"):
         assert gx_kwargs.apply() is False
     assert "1.99.0" in caplog.text and "not applied" in caplog.text
+
+
+# IDDict.to_id (decision 0028): the same id as GX's for what JSON takes as it is, and for
+# what GX has to convert first.
+ID_CASES: list[dict[str, Any]] = [
+    {},
+    {"column": "ho_ten"},
+    {"column": "ho_ten", "batch_id": "b", "row_condition": None, "condition_parser": None},
+    {"a": 1, "b": True, "c": 2.5, "d": [1, "x", None], "e": ("t", 3), "f": {"g": {"h": None}}},
+    {"a": float("nan"), "b": 1},
+    {"a": [1.0, float("nan")], "b": "x"},
+    {"a": pd.Timestamp("2025-06-30"), "b": None},
+    {"a": np.int64(3), "b": np.float32(0.1), "c": np.bool_(True)},
+    {"a": {1: "numeric key"}, "b": 0},
+    {"a": {"x", "y"}, "b": 0},
+    {"a": dt.date(2025, 6, 30), "b": Path("/x")},
+    {"a": Color.RED, "b": Label("str subclass")},
+    {"a": IDDict({"nested": None, "n": 2}), "b": MetricKwargs({"m": [None]})},
+]
+
+
+@pytest.mark.parametrize("data", ID_CASES, ids=range(len(ID_CASES)))
+def test_to_id_is_gxs(data: dict[str, Any]) -> None:
+    gx_kwargs.apply()
+    gx = gx_kwargs.ORIGINAL["to_id"]
+    for kind in (IDDict, MetricKwargs):
+        ours_dict, gx_dict = kind(copy.deepcopy(data)), kind(copy.deepcopy(data))
+        assert ours_dict.to_id() == gx(gx_dict)
+        keys = list(data)[:2]
+        assert ours_dict.to_id(id_keys=keys) == gx(gx_dict, id_keys=keys)
+        assert ours_dict.to_id(id_ignore_keys=keys[:1]) == gx(gx_dict, id_ignore_keys=keys[:1])
+
+
+def test_every_id_of_a_validate_call_is_gxs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real validate call over every kind of record: each id the patched ``to_id`` gives
+    equals GX's own, and most of them skip GX's conversion."""
+    from tests.unit.test_validate import PROVINCES, RUN, birth, death, make_records, marriage
+
+    gx_kwargs.apply()
+    gx = gx_kwargs.ORIGINAL["to_id"]
+    seen: list[tuple[Any, Any]] = []
+    as_is: list[bool] = []  # whether the id skipped GX's JSON conversion
+
+    def compared(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+        ours = gx_kwargs.to_id(self, id_keys, id_ignore_keys)
+        as_is.append(gx_kwargs._json_as_is(dict(self), gx_kwargs._dict_types(type(self))))
+        seen.append((ours, gx(copy.deepcopy(self), id_keys, id_ignore_keys)))
+        return ours
+
+    records = make_records([birth(), death(), marriage(), birth(ho_ten=None)])
+    monkeypatch.setattr(IDDict, "to_id", compared)
+    v.validate_records(records, RUN, PROVINCES)
+    assert len(seen) > 1000
+    assert [ours for ours, _ in seen] == [theirs for _, theirs in seen]
+    assert len(as_is) == len(seen) and sum(as_is) > 0.9 * len(seen)
