@@ -125,6 +125,33 @@ def test_the_workbook_opened_back(found, tmp_path):
     assert lines["Bản ghi chờ lâu nhất từ ngày"].date() == dt.date(2026, 11, 20)
 
 
+def test_texts_that_look_like_excel_errors_or_numbers_stay_text(found, tmp_path):
+    """Values are written bare where openpyxl keeps them as typed: a text equal to an Excel
+    error code is still a text cell, a missing value an empty one, a date a date."""
+    from openpyxl.cell.cell import ERROR_CODES
+
+    assert fixlist._EXCEL_ERRORS == set(ERROR_CODES)
+    births = found[found["record_type"] == "birth"].reset_index(drop=True)
+    typed = [*ERROR_CODES, "007", "1e5", "Nguyễn Thị Ánh", float("nan"), None]
+    rows = births.iloc[[0] * len(typed)].reset_index(drop=True).assign(value=typed)
+    rows.loc[len(typed) - 1, "waiting_since"] = None
+    summary = fixlist.Summary("263", "Gia Bình", "manual__1", dt.datetime.now(dt.UTC),
+                              entries=1, problems=len(rows), fixed=0, oldest_since=None)  # fmt: skip
+    ws = load_workbook(fixlist.write_fix_list(tmp_path / "f.xlsx", rows, summary, CATALOGUE))[
+        "Khai sinh"
+    ]
+    column = [h for _, h, _ in fixlist.COLUMNS].index("Giá trị hiện tại")
+    cells = [row[column] for row in ws.iter_rows(min_row=2)]
+    for cell, value in zip(cells, typed, strict=True):
+        if isinstance(value, str):
+            assert (cell.value, cell.data_type) == (value, "s")
+        else:
+            assert cell.value is None
+    since = [row[len(fixlist.COLUMNS) - 1].value for row in ws.iter_rows(min_row=2)]
+    assert since[0].date() == dt.date(2026, 11, 20) and since[-1] is None
+    assert ws.cell(2, len(fixlist.COLUMNS)).is_date
+
+
 def test_columns_are_as_wide_as_their_content_within_bounds(found, tmp_path):
     """A book "901-KS-2018" is not cut; a long message stops at its column's bound."""
     rows = found[found["record_type"] == "birth"].copy()

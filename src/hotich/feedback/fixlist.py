@@ -41,6 +41,8 @@ WIDTH_PADDING = 2  # characters beside the longest text (the filter button's roo
 DATE_CHARS = 10  # a date as a spreadsheet shows it: 30/02/1990
 SUMMARY_SHEET = "Tóm tắt"
 RISKY_START = ("=", "+", "-", "@", "\t", "\r")
+# Texts a spreadsheet cell would take for an error value, not a text (openpyxl's list).
+_EXCEL_ERRORS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"))
 _SHEET_ORDER = ("birth", "death", "marriage", "unknown")
 
 
@@ -93,6 +95,24 @@ def _cell(ws: Any, value: Any, style: Any = None) -> Any:
     return cell
 
 
+def _value(ws: Any, value: Any) -> Any:
+    """A value as ``ws.append`` takes it: the value itself where openpyxl stores it as it
+    stands (a plain text that no spreadsheet reads as a formula or an error code, a number,
+    a date), else a cell of :func:`_cell`. Values bare, openpyxl fills one cell object per
+    row instead of building one per value: the fix lists' rows are written about a third
+    faster (benchmarks/RESULTS.md)."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    kind = type(value)
+    if kind is str:
+        return (
+            _cell(ws, value) if value.startswith(RISKY_START) or value in _EXCEL_ERRORS else value
+        )
+    if kind is float:
+        return None if value != value else value
+    return _cell(ws, value) if isinstance(value, str) else value
+
+
 def _local_date(value: Any) -> dt.date | None:
     if value is None or pd.isna(value):
         return None
@@ -125,8 +145,8 @@ def write_fix_list(
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{_letter(len(COLUMNS))}{len(rows) + 1}"
         ws.append([_cell(ws, header, bold) for _, header, _ in COLUMNS])
-        for i in range(len(rows)):
-            ws.append([_cell(ws, values[c][i]) for c, _, _ in COLUMNS])
+        for row in zip(*(values[c] for c, _, _ in COLUMNS), strict=True):
+            ws.append([_value(ws, v) for v in row])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     wb.save(tmp)
