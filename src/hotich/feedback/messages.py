@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,8 +171,16 @@ def _blank(s: pd.Series) -> pd.Series:
     return s.isna() | s.astype(str).str.strip().eq("")
 
 
-def _has(reasons: pd.Series, code: str) -> pd.Series:
-    return reasons.map(lambda r: code in model.code_list(r)).astype(bool)
+def _code_test(reasons: pd.Series) -> Callable[[str], pd.Series]:
+    """``has(code)``: which entries' reasons hold ``code`` (the lists read once, not once
+    per rule)."""
+    exploded = reasons.map(model.code_list).explode()
+    codes, at = exploded.to_numpy(), exploded.index
+
+    def has(code: str) -> pd.Series:
+        return pd.Series(reasons.index.isin(at[codes == code]), index=reasons.index)
+
+    return has
 
 
 def _of_type(rtype: pd.Series, types: list[str]) -> pd.Series:
@@ -210,6 +218,7 @@ def _flag_rows(
     rtype = raw["record_type"].astype(str)
     pos = np.arange(len(raw))
     out: list[pd.DataFrame] = []
+    holds = _code_test(reasons)
 
     def add(
         mask: pd.Series, code: str, field: str, variant: str = "message", other: str = ""
@@ -220,14 +229,14 @@ def _flag_rows(
                                      "variant": variant, "other_field": other}))  # fmt: skip
 
     code = model.REQUIRED_MISSING
-    has = _has(reasons, code)
+    has = holds(code)
     add(has & rtype.eq(RecordType.UNKNOWN.value), code, "record_type", "record_type")
     for field in {f for r in validate.RULES.values() for f in r.required_text + r.required_dates}:
         types = _types_where("required", field)
         add(has & _of_type(rtype, types) & _blank(raw[field]), code, field)
 
     code = model.DATE_INVALID
-    has = _has(reasons, code)
+    has = holds(code)
     run_ts = pd.to_datetime(run_dates)
     for field in model.DATE_FIELDS:
         state = norm[f"{field}_state"]
@@ -240,7 +249,7 @@ def _flag_rows(
         add(has & future, code, field, "future")
 
     code = model.VALUE_INVALID
-    has = _has(reasons, code)
+    has = holds(code)
     for field in _TEXT_FIELDS:
         text = raw[field].fillna("").astype(str)
         limit = model.NAME_MAX_LEN if field in model.NAME_FIELDS else model.TEXT_MAX_LEN
@@ -248,14 +257,14 @@ def _flag_rows(
         add(has & text.str.len().gt(limit), code, field, "too_long")
 
     code = model.DATE_ORDER
-    has = _has(reasons, code)
+    has = holds(code)
     for later, earlier in validate.ORDER_PAIRS:
         types = _types_where("order", (later, earlier))
         add(has & _of_type(rtype, types) & (_date_value(norm, later) < _date_value(norm, earlier)),
             code, later, other=earlier)  # fmt: skip
 
     code = model.MARRIAGE_AGE
-    has = _has(reasons, code) & rtype.eq(RecordType.MARRIAGE.value)
+    has = holds(code) & rtype.eq(RecordType.MARRIAGE.value)
     reg = norm["registration_date"]
     for role, minimum in (("husband", 20), ("wife", 18)):
         dob = norm[f"{role}_dob"]
@@ -268,24 +277,24 @@ def _flag_rows(
     twelve = {f: given[f].str.fullmatch(r"[0-9]{12}") for f in model.ID_FIELDS}
     for field in model.ID_FIELDS:
         role = _ID_PERSON[field]
-        add(_has(reasons, model.ID_FORMAT) & given[field].ne("") & ~twelve[field],
+        add(holds(model.ID_FORMAT) & given[field].ne("") & ~twelve[field],
             model.ID_FORMAT, field)  # fmt: skip
-        add(_has(reasons, model.ID_PROVINCE) & twelve[field]
+        add(holds(model.ID_PROVINCE) & twelve[field]
             & ~given[field].str[:3].isin(province_codes), model.ID_PROVINCE, field)  # fmt: skip
         year = norm[f"{_PERSON_DOB[role]}_year"].astype("Float64")
         sex = {"husband": pd.Series(model.SEX_MALE, index=raw.index),
                "wife": pd.Series(model.SEX_FEMALE, index=raw.index)}.get(role, norm["subject_sex"])  # fmt: skip
         female = sex.eq(model.SEX_FEMALE).astype("Float64")
         expected = ((year // 100 - 19) * 2 + female).astype("Int64").astype(str)
-        add(_has(reasons, model.ID_CENTURY_SEX) & twelve[field] & year.notna()
+        add(holds(model.ID_CENTURY_SEX) & twelve[field] & year.notna()
             & sex.isin([model.SEX_MALE, model.SEX_FEMALE])
             & given[field].str[3].ne(expected), model.ID_CENTURY_SEX, field)  # fmt: skip
         yy = (year % 100).astype("Int64").astype(str).str.zfill(2)
-        add(_has(reasons, model.ID_BIRTH_YEAR) & twelve[field] & year.notna()
+        add(holds(model.ID_BIRTH_YEAR) & twelve[field] & year.notna()
             & given[field].str[4:6].ne(yy), model.ID_BIRTH_YEAR, field)  # fmt: skip
 
-    add(_has(reasons, model.DUPLICATE_ENTRY), model.DUPLICATE_ENTRY, "entry_no")
-    add(_has(reasons, model.RETURNED), model.RETURNED, "")
+    add(holds(model.DUPLICATE_ENTRY), model.DUPLICATE_ENTRY, "entry_no")
+    add(holds(model.RETURNED), model.RETURNED, "")
     return out
 
 
