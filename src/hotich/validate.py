@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hotich import gx_kwargs, model
+from hotich import gx_patches, model
 from hotich.config import PROJECT_DIR
 from hotich.normalize import date_parts
 
@@ -898,7 +898,7 @@ def _gx_runtime() -> tuple[Any, Any]:
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
-    gx_kwargs.apply()
+    gx_patches.apply()
     source = context.data_sources.add_pandas("hotich_records")
     asset = source.add_dataframe_asset("records")
     return context, asset.add_batch_definition_whole_dataframe("all")

@@ -1,4 +1,12 @@
-"""Great Expectations reads an expectation's kwargs once per call, not once per key.
+"""Patches on the pinned Great Expectations that remove fixed costs of a validate call.
+
+Three, each measured in ``benchmarks/RESULTS.md`` and compared with GX's own behaviour by
+``tests/unit/test_gx_patches.py``:
+
+1. An expectation's kwargs read once per call, not once per key (decision 0027).
+2. Metric kwargs hashed without GX's generic JSON conversion where it changes nothing
+   (decision 0028).
+3. No fingerprint of every batch's data (decision 0029).
 
 GX 1.24's ``Expectation`` answers ``_get_domain_kwargs``, ``_get_success_kwargs``,
 ``_get_runtime_kwargs`` and ``_get_success_kwarg`` by looking each key up in
@@ -16,8 +24,14 @@ NaN, lists, tuples and dicts of them), that conversion returns them unchanged, a
 patched ``to_id`` skips it; anything else (a ``Timestamp``, a numpy scalar) still goes
 through GX's (decision 0028).
 
+For every batch, GX's pandas execution engine hashes the whole frame
+(``pd.util.hash_pandas_object``) into a ``pandas_data_fingerprint`` batch marker whenever it
+holds less than ``HASH_THRESHOLD`` (1 GB) of memory: 234 batches a call, each one column's
+frame of the district, to fill a marker nothing in hotich reads. :func:`apply` sets the
+threshold to 0 (decision 0029).
+
 Only the version the requirements pin is patched: on any other, :func:`apply` leaves GX as it
-is and says so, and ``tests/unit/test_gx_kwargs.py`` fails until the methods are compared
+is and says so, and ``tests/unit/test_gx_patches.py`` fails until the methods are compared
 again.
 """
 
@@ -36,7 +50,7 @@ _METHODS = ("_get_domain_kwargs", "_get_success_kwargs", "_get_runtime_kwargs",
             "_get_success_kwarg")  # fmt: skip
 
 # GX's own methods, kept by apply() so that a test can compare them with these
-# (``to_id`` is IDDict's; the others are Expectation's).
+# (``to_id`` is IDDict's; the others are Expectation's), and its fingerprint threshold.
 ORIGINAL: dict[str, Any] = {}
 
 _AS_IS = frozenset((str, int, bool, type(None)))
@@ -140,15 +154,17 @@ def to_id(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
 
 
 def apply() -> bool:
-    """Patch GX's ``Expectation`` and ``IDDict.to_id`` (once per process); False, changing
-    nothing, on a GX version other than :data:`PATCHED_VERSION`."""
+    """Patch GX (once per process): ``Expectation``'s kwargs, ``IDDict.to_id``, no batch
+    fingerprint. False, changing nothing, on a GX version other than
+    :data:`PATCHED_VERSION`."""
     import great_expectations
     from great_expectations.core.id_dict import IDDict
+    from great_expectations.execution_engine import pandas_execution_engine
     from great_expectations.expectations.expectation import Expectation
 
     if great_expectations.__version__ != PATCHED_VERSION:
         log.warning(
-            "Great Expectations %s: the kwargs patch is written for %s and is not applied "
+            "Great Expectations %s: hotich's patches are written for %s and are not applied "
             "(validation is correct, only slower)",
             great_expectations.__version__,
             PATCHED_VERSION,
@@ -160,4 +176,6 @@ def apply() -> bool:
         for name in _METHODS:
             setattr(Expectation, name, globals()[name])
         IDDict.to_id = to_id  # type: ignore[method-assign]
+        ORIGINAL["HASH_THRESHOLD"] = pandas_execution_engine.HASH_THRESHOLD
+        pandas_execution_engine.HASH_THRESHOLD = 0  # no frame is under 0 bytes: no fingerprint
     return True

@@ -1,4 +1,4 @@
-"""The GX kwargs patch (hotich.gx_kwargs, decision 0027): applied on the pinned GX, and its
+"""The GX patches (hotich.gx_patches, decisions 0027-0029): applied on the pinned GX, and its
 methods answer exactly as GX's own do for every expectation of hotich's suites."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from great_expectations.core.id_dict import IDDict, MetricKwargs
 
-from hotich import gx_kwargs
+from hotich import gx_patches
 from hotich import validate as v
 
 
@@ -53,20 +53,20 @@ def test_applied_on_the_pinned_version() -> None:
     """Loading the suites applies it; a GX upgrade fails here until the methods are read
     again against the new GX's and PATCHED_VERSION moved."""
     v._load_suites(str(v.EXPECTATIONS_DIR))
-    assert great_expectations.__version__ == gx_kwargs.PATCHED_VERSION
-    assert gx_kwargs.apply() is True
+    assert great_expectations.__version__ == gx_patches.PATCHED_VERSION
+    assert gx_patches.apply() is True
     from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
 
-    assert set(gx_kwargs.ORIGINAL) == {*gx_kwargs._METHODS, "to_id"}
-    assert IDDict.to_id is gx_kwargs.to_id
-    for name in gx_kwargs._METHODS:
-        assert getattr(Expectation, name) is getattr(gx_kwargs, name)
-        assert gx_kwargs.ORIGINAL[name] is not getattr(gx_kwargs, name)
+    assert set(gx_patches.ORIGINAL) == {*gx_patches._METHODS, "to_id", "HASH_THRESHOLD"}
+    assert IDDict.to_id is gx_patches.to_id
+    for name in gx_patches._METHODS:
+        assert getattr(Expectation, name) is getattr(gx_patches, name)
+        assert gx_patches.ORIGINAL[name] is not getattr(gx_patches, name)
 
 
 def test_same_answers_as_gx(expectations: list[Any]) -> None:
-    original = gx_kwargs.ORIGINAL
+    original = gx_patches.ORIGINAL
     assert len(expectations) > 200
     types = set()
     for exp in expectations:
@@ -97,8 +97,8 @@ def test_another_gx_version_is_left_alone(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(great_expectations, "__version__", "1.99.0")
-    with caplog.at_level("WARNING", logger="hotich.gx_kwargs"):
-        assert gx_kwargs.apply() is False
+    with caplog.at_level("WARNING", logger="hotich.gx_patches"):
+        assert gx_patches.apply() is False
     assert "1.99.0" in caplog.text and "not applied" in caplog.text
 
 
@@ -123,8 +123,8 @@ ID_CASES: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("data", ID_CASES, ids=range(len(ID_CASES)))
 def test_to_id_is_gxs(data: dict[str, Any]) -> None:
-    gx_kwargs.apply()
-    gx = gx_kwargs.ORIGINAL["to_id"]
+    gx_patches.apply()
+    gx = gx_patches.ORIGINAL["to_id"]
     for kind in (IDDict, MetricKwargs):
         ours_dict, gx_dict = kind(copy.deepcopy(data)), kind(copy.deepcopy(data))
         assert ours_dict.to_id() == gx(gx_dict)
@@ -138,14 +138,14 @@ def test_every_id_of_a_validate_call_is_gxs(monkeypatch: pytest.MonkeyPatch) -> 
     equals GX's own, and most of them skip GX's conversion."""
     from tests.unit.test_validate import PROVINCES, RUN, birth, death, make_records, marriage
 
-    gx_kwargs.apply()
-    gx = gx_kwargs.ORIGINAL["to_id"]
+    gx_patches.apply()
+    gx = gx_patches.ORIGINAL["to_id"]
     seen: list[tuple[Any, Any]] = []
     as_is: list[bool] = []  # whether the id skipped GX's JSON conversion
 
     def compared(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
-        ours = gx_kwargs.to_id(self, id_keys, id_ignore_keys)
-        as_is.append(gx_kwargs._json_as_is(dict(self), gx_kwargs._dict_types(type(self))))
+        ours = gx_patches.to_id(self, id_keys, id_ignore_keys)
+        as_is.append(gx_patches._json_as_is(dict(self), gx_patches._dict_types(type(self))))
         seen.append((ours, gx(copy.deepcopy(self), id_keys, id_ignore_keys)))
         return ours
 
@@ -155,3 +155,24 @@ def test_every_id_of_a_validate_call_is_gxs(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(seen) > 1000
     assert [ours for ours, _ in seen] == [theirs for _, theirs in seen]
     assert len(as_is) == len(seen) and sum(as_is) > 0.9 * len(seen)
+
+
+def test_no_batch_is_fingerprinted() -> None:
+    """GX fingerprints a batch's data unless its threshold says not to (decision 0029):
+    with the patch, a batch carries no fingerprint; with GX's threshold, it does."""
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    gx_patches.apply()
+    assert gx_patches.ORIGINAL["HASH_THRESHOLD"] == 1e9
+    _, batch_def = v._gx_runtime()
+    frame = pd.DataFrame({"ho_ten": ["An", "Bình"]})
+
+    def markers() -> dict[str, Any]:
+        return dict(batch_def.get_batch(batch_parameters={"dataframe": frame}).batch_markers)
+
+    assert "pandas_data_fingerprint" not in markers()
+    pandas_execution_engine.HASH_THRESHOLD = gx_patches.ORIGINAL["HASH_THRESHOLD"]
+    try:
+        assert "pandas_data_fingerprint" in markers()  # the marker the patch removes
+    finally:
+        pandas_execution_engine.HASH_THRESHOLD = 0
