@@ -13,8 +13,10 @@ GX 1.24's ``Expectation`` answers ``_get_domain_kwargs``, ``_get_success_kwargs`
 ``self.configuration.kwargs``, and ``configuration`` is a property that builds a whole
 ``ExpectationConfiguration`` (a pydantic ``.dict()`` and a regex over the class name) on
 every access: about 30,000 builds in one validate call of hotich's suites, a third of GX's
-time there (``benchmarks/RESULTS.md``). :func:`apply` puts in their place methods that build
-it once per call and return the same dicts; decision 0027 says why and how it is checked.
+time there (``benchmarks/RESULTS.md``). :func:`apply` puts in their place methods that read
+the expectation's kwargs once per call, as ``configuration`` computes them but without
+building the configuration around them, and return the same dicts; decision 0027 says why
+and how it is checked.
 
 Each of the 12,708 metric configurations of such a call hashes its kwargs with
 ``IDDict.to_id``: GX's generic ``convert_to_json_serializable`` first (three numpy
@@ -57,6 +59,20 @@ _AS_IS = frozenset((str, int, bool, type(None)))
 _SEQUENCES = frozenset((list, tuple))
 
 
+# What GX 1.24.1's ``Expectation.configuration`` takes out of the expectation's fields
+# before the rest become the configuration's kwargs.
+_NOT_KWARGS = ("meta", "notes", "description", "severity", "id", "rendered_content")
+
+
+def _kwargs(exp: Any) -> dict[str, Any]:
+    """``exp.configuration.kwargs`` without building the configuration around them (an
+    ``ExpectationConfiguration``: its meta checked for JSON, its type's name by regex)."""
+    kwargs = exp.dict(exclude_defaults=True)
+    for key in _NOT_KWARGS:
+        kwargs.pop(key, None)
+    return kwargs
+
+
 def _domain(exp: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {key: kwargs.get(key, exp._get_default_value(key)) for key in exp.domain_keys}
 
@@ -82,22 +98,22 @@ def _one(exp: Any, kwargs: dict[str, Any], key: str, default: Any = None) -> Any
 
 
 def _get_domain_kwargs(self: Any) -> dict[str, Any]:
-    return _domain(self, self.configuration.kwargs)
+    return _domain(self, _kwargs(self))
 
 
 def _get_success_kwargs(self: Any) -> dict[str, Any]:
-    return _success(self, self.configuration.kwargs)
+    return _success(self, _kwargs(self))
 
 
 def _get_success_kwarg(self: Any, key: str, default: Any = None) -> Any:
-    return _one(self, self.configuration.kwargs, key, default)
+    return _one(self, _kwargs(self), key, default)
 
 
 def _get_runtime_kwargs(self: Any, runtime_configuration: dict | None = None) -> dict:
     from great_expectations.expectations.expectation_configuration import parse_result_format
 
     runtime_configuration = runtime_configuration or {}
-    kwargs = self.configuration.kwargs
+    kwargs = _kwargs(self)
     success = _success(self, kwargs)
     runtime = {
         key: runtime_configuration.get(key, _one(self, kwargs, key)) for key in self.runtime_keys

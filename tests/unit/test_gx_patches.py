@@ -71,6 +71,7 @@ def test_same_answers_as_gx(expectations: list[Any]) -> None:
     types = set()
     for exp in expectations:
         types.add(type(exp).__name__)
+        assert gx_patches._kwargs(exp) == exp.configuration.kwargs
         assert exp._get_domain_kwargs() == original["_get_domain_kwargs"](exp)
         assert exp._get_success_kwargs() == original["_get_success_kwargs"](exp)
         for key in (*exp.domain_keys, *exp.success_keys, *exp.runtime_keys):
