@@ -137,7 +137,10 @@ def write_fix_list(
         ws = wb.create_sheet(catalogue.record_types.get(rtype, rtype)[:31])
         rows = problems[problems["record_type"] == rtype]
         values = {c: rows[c].tolist() for c, _, _ in COLUMNS}
-        values["waiting_since"] = [_local_date(v) for v in values["waiting_since"]]
+        # An entry opens with its load's transaction: a sheet holds a few distinct times.
+        since = values["waiting_since"]
+        local = {v: _local_date(v) for v in set(since)}
+        values["waiting_since"] = [local[v] for v in since]
         values["row_number"] = [None if pd.isna(v) else int(v) for v in values["row_number"]]
         widths = column_widths(pd.DataFrame(values, columns=[c for c, _, _ in COLUMNS]))
         for i, width in enumerate(widths, start=1):
