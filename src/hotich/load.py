@@ -490,6 +490,7 @@ def load_batch(conn, batch: LoadBatch, sql_dir: Path) -> dict[str, int]:
             if not batch.decision_outcomes.empty:
                 copy_frame(cur, "stage_decision_outcome", batch.decision_outcomes,
                            ("decision_id", "outcome"))  # fmt: skip
+            cur.execute((sql_dir / "load" / "staged_statistics.sql").read_text(encoding="utf-8"))
             # The dashboard's aggregates (V009): moved before apply.sql replaces the state
             # they are computed from, the backlog taken after it.
             cur.execute(
