@@ -105,9 +105,7 @@ def _value(ws: Any, value: Any) -> Any:
         return None
     kind = type(value)
     if kind is str:
-        return (
-            _cell(ws, value) if value.startswith(RISKY_START) or value in _EXCEL_ERRORS else value
-        )
+        return _cell(ws, value) if inert(value) or value in _EXCEL_ERRORS else value
     if kind is float:
         return None if value != value else value
     return _cell(ws, value) if isinstance(value, str) else value
